@@ -1,0 +1,42 @@
+# citechat: `make serve` runs the service on the sample corpus; `make test` runs the checks.
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install serve ingest test lint fmt bench eval clean
+
+install: $(VENV_STAMP)
+
+# torch's CPU build is installed first, so nothing else pulls the multi-GB CUDA build.
+$(VENV_STAMP): pyproject.toml constraints.txt
+	test -d .venv || python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt torch
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+ingest: install
+	.venv/bin/citechat ingest examples/haiti-mss
+
+serve: ingest
+	.venv/bin/citechat serve --host $(HOST) --port $(PORT)
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+fmt: install
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+test: lint
+	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/bench.py
+
+clean:
+	rm -rf .venv data test-output

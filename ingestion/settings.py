@@ -1,0 +1,41 @@
+"""Settings shared by the write side (ingestion) and the read side (service)."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IndexSettings(BaseSettings):
+    """Where the index lives and how it is built. Environment prefix: ``CITECHAT_``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITECHAT_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
+
+    data_dir: Path = Path("data")
+    chroma_host: str | None = None
+    chroma_port: int = Field(default=8000, ge=1, le=65535)
+    collection: str = Field(default="citechat", min_length=3, max_length=63)
+
+    embed_backend: Literal["local", "openai"] = "local"
+    embed_model: str = "all-MiniLM-L6-v2"
+    embed_base_url: str | None = None
+    embed_api_key: SecretStr = SecretStr("")
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+
+    chunk_size: int = Field(default=256, ge=32, le=4096, description="tokens per chunk")
+    chunk_overlap: int = Field(default=32, ge=0, description="tokens shared by neighbours")
+
+    @model_validator(mode="after")
+    def _check(self) -> "IndexSettings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        if self.embed_backend == "openai" and not self.embed_base_url:
+            raise ValueError("embed_backend=openai needs CITECHAT_EMBED_BASE_URL")
+        return self
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"

@@ -1,0 +1,159 @@
+"""The index contract: one Chroma collection of chunks, on disk or on a Chroma server.
+
+Every chunk carries ``document_id``, ``title``, ``source``, ``published``, ``start``, ``end``,
+``chunk_index``, ``n_chunks`` and ``doc_hash`` (the hash of the document version it came from).
+A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` are stored.
+"""
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+
+from ingestion.settings import IndexSettings
+
+PAGE = 1000
+
+
+class StoreUnavailable(Exception):
+    """The vector store cannot be reached; the message says where it was looked for."""
+
+
+class EmbeddingModelMismatch(Exception):
+    """The collection was built with another embedding model."""
+
+
+@dataclass
+class StoredDocument:
+    document_id: str
+    title: str
+    source: str
+    published: str
+    chunks: int = 0
+    hashes: dict[str, int] = field(default_factory=dict)  # doc_hash -> chunks stored
+    expected: dict[str, int] = field(default_factory=dict)  # doc_hash -> n_chunks
+
+    def is_complete(self, doc_hash: str) -> bool:
+        """True when exactly the chunks of ``doc_hash`` are stored, all of them."""
+        return set(self.hashes) == {doc_hash} and self.hashes[doc_hash] == self.expected[doc_hash]
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+def open_client(settings: IndexSettings) -> ClientAPI:
+    """A Chroma client: HTTP when ``chroma_host`` is set, else on disk under the data dir."""
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_host:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    except Exception as exc:  # chromadb raises bare ValueError/ConnectionError subclasses
+        raise StoreUnavailable(f"vector store at {describe(settings)} unreachable: {exc}") from exc
+
+
+def describe(settings: IndexSettings) -> str:
+    if settings.chroma_host:
+        return f"http://{settings.chroma_host}:{settings.chroma_port}"
+    return str(settings.chroma_path)
+
+
+class ChunkStore:
+    """Reads and writes the chunks of one collection."""
+
+    def __init__(self, client: ClientAPI, name: str, embed_model: str) -> None:
+        self.collection: Collection = client.get_or_create_collection(
+            name,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embed_model": embed_model},
+            embedding_function=None,
+        )
+        stored_model = (self.collection.metadata or {}).get("embed_model")
+        if stored_model and stored_model != embed_model:
+            raise EmbeddingModelMismatch(
+                f"collection {name!r} was built with {stored_model!r}, not {embed_model!r}: "
+                "use another CITECHAT_COLLECTION or re-ingest into an empty one"
+            )
+        self._embed_model = embed_model
+
+    def iter_chunks(self, include_text: bool = False) -> Iterator[StoredChunk]:
+        include: list[Any] = ["metadatas", "documents"] if include_text else ["metadatas"]
+        offset = 0
+        while True:
+            page = self.collection.get(include=include, limit=PAGE, offset=offset)
+            ids = page["ids"]
+            texts = page.get("documents") or [""] * len(ids)
+            for chunk_id, text, meta in zip(ids, texts, page["metadatas"] or [], strict=True):
+                yield StoredChunk(chunk_id, text or "", dict(meta))
+            if len(ids) < PAGE:
+                return
+            offset += PAGE
+
+    def documents(self) -> dict[str, StoredDocument]:
+        """The stored documents with their chunk counts per version, by id."""
+        docs: dict[str, StoredDocument] = {}
+        for chunk in self.iter_chunks():
+            meta = chunk.metadata
+            doc_id = str(meta["document_id"])
+            doc = docs.get(doc_id)
+            if doc is None:
+                doc = docs[doc_id] = StoredDocument(
+                    doc_id, str(meta["title"]), str(meta["source"]), str(meta["published"])
+                )
+            doc.chunks += 1
+            doc_hash = str(meta["doc_hash"])
+            doc.hashes[doc_hash] = doc.hashes.get(doc_hash, 0) + 1
+            doc.expected[doc_hash] = int(meta["n_chunks"])
+        return docs
+
+    def upsert(
+        self,
+        ids: list[str],
+        texts: list[str],
+        embeddings: list[list[float]],
+        metadatas: list[dict[str, Any]],
+    ) -> None:
+        self.collection.upsert(ids=ids, documents=texts, embeddings=embeddings, metadatas=metadatas)
+
+    def delete_document(self, document_id: str, keep_hash: str | None = None) -> None:
+        """Delete a document's chunks, except those of version ``keep_hash``."""
+        where: dict[str, Any] = {"document_id": document_id}
+        if keep_hash is not None:
+            where = {"$and": [where, {"doc_hash": {"$ne": keep_hash}}]}
+        self.collection.delete(where=where)
+
+    def query(self, embedding: list[float], n: int) -> list[tuple[StoredChunk, float]]:
+        """The ``n`` nearest chunks with their cosine similarity, best first."""
+        result = self.collection.query(
+            query_embeddings=[embedding],
+            n_results=n,
+            include=["documents", "metadatas", "distances"],
+        )
+        ids = result["ids"][0]
+        texts = (result["documents"] or [[]])[0]
+        metas = (result["metadatas"] or [[]])[0]
+        distances = (result["distances"] or [[]])[0]
+        return [
+            (StoredChunk(i, t or "", dict(m)), 1.0 - float(d))
+            for i, t, m, d in zip(ids, texts, metas, distances, strict=True)
+        ]
+
+    def revision(self) -> str:
+        """Changes whenever the chunks change, so readers know to refresh derived indexes."""
+        return str((self.collection.metadata or {}).get("revision", ""))
+
+    def bump_revision(self) -> None:
+        self.collection.modify(
+            metadata={"embed_model": self._embed_model, "revision": uuid.uuid4().hex}
+        )

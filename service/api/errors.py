@@ -1,0 +1,53 @@
+"""Every error becomes a JSON response ``{"code", "detail"}`` here, and only here."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
+from service.errors import AppError
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(status_code: int, code: str, detail: str, **extra: object) -> JSONResponse:
+    return JSONResponse({"code": code, "detail": detail, **extra}, status_code=status_code)
+
+
+def _location(loc: tuple[object, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "request"
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        detail = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in errors)
+        simple = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+        return error_response(422, "invalid_request", detail, errors=simple)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        code = "request_too_large" if exc.status_code == 413 else "http_error"
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        return error_response(exc.status_code, exc.code, exc.detail)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        return error_response(503, "store_unavailable", str(exc))
+
+    @app.exception_handler(EmbeddingModelMismatch)
+    async def model_mismatch(_: Request, exc: EmbeddingModelMismatch) -> JSONResponse:
+        return error_response(503, "index_mismatch", str(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal server error")

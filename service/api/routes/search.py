@@ -1,0 +1,34 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+
+from service.api.deps import ComponentsDep
+from service.api.schemas import SearchResponse, SearchResult
+from service.api.validation import check_text
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+
+@router.get("/search", response_model=SearchResponse, summary="Passages matching a query")
+async def search(
+    components: ComponentsDep,
+    q: Annotated[str, Query(description="The query text.")],
+    k: Annotated[int, Query(ge=1, le=50, description="How many results.")] = 10,
+) -> SearchResponse:
+    query = check_text("q", q, components.settings.max_query_chars)
+    passages = await run_in_threadpool(components.retriever.search, query, k)
+    return SearchResponse(
+        results=[
+            SearchResult(
+                document_id=p.document_id,
+                title=p.title,
+                source=p.source,
+                published=p.published,
+                text=p.text,
+                chunk_id=p.chunk_id,
+                score=p.score,
+            )
+            for p in passages
+        ]
+    )

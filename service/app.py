@@ -1,0 +1,44 @@
+"""The app factory: ``create_app(settings)`` builds the whole HTTP service."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from ingestion.embeddings import Embedder
+from service.api.errors import register_error_handlers
+from service.api.routes import documents, health, search
+from service.settings import Settings
+from service.wiring import build_components
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
+    """Build the app; the embedding model loads at start-up unless ``embedder`` is given."""
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, object]]:
+        yield {"components": build_components(settings, embedder)}
+
+    app = FastAPI(
+        title="citechat",
+        description="Answers questions about a collection of articles, citing its sources.",
+        version="0.1.0",
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+    )
+    register_error_handlers(app)
+    for module in (health, search, documents):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,22 @@
+"""Errors safe to show to the user; the API turns each into ``{"code", "detail"}``."""
+
+
+class AppError(Exception):
+    """Base class: ``code`` and ``status_code`` say how the API reports it."""
+
+    code = "error"
+    status_code = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(AppError):
+    code = "not_found"
+    status_code = 404
+
+
+class InvalidRequest(AppError):
+    code = "invalid_request"
+    status_code = 422
