@@ -33,10 +33,11 @@ class Passage:
     text: str
     start: int
     end: int
-    score: float
+    score: float  # the ranking score: fused rank score in hybrid mode, else ``similarity``
+    similarity: float | None  # cosine similarity to the query; None if only BM25 found it
 
     @classmethod
-    def from_chunk(cls, chunk: StoredChunk, score: float) -> "Passage":
+    def from_chunk(cls, chunk: StoredChunk, score: float, similarity: float | None) -> "Passage":
         meta = chunk.metadata
         return cls(
             chunk_id=chunk.chunk_id,
@@ -48,6 +49,7 @@ class Passage:
             start=int(meta["start"]),
             end=int(meta["end"]),
             score=score,
+            similarity=similarity,
         )
 
 
@@ -142,13 +144,14 @@ class Retriever:
             try:
                 dense = self.store.query(embedding, n)
                 if self.mode == "dense":
-                    return [Passage.from_chunk(c, s) for c, s in dense[:k]]
+                    return [Passage.from_chunk(c, s, s) for c, s in dense[:k]]
                 self._refresh_bm25()
             except Exception:
                 self._store = None
                 raise
         sparse = self._bm25.search(query, n)
-        return _fuse([dense, sparse], k)
+        similarities = {chunk.chunk_id: similarity for chunk, similarity in dense}
+        return _fuse([dense, sparse], k, similarities)
 
     def _refresh_bm25(self) -> None:
         now = time.monotonic()
@@ -163,7 +166,9 @@ class Retriever:
             self._checked_at = now
 
 
-def _fuse(rankings: list[list[tuple[StoredChunk, float]]], k: int) -> list[Passage]:
+def _fuse(
+    rankings: list[list[tuple[StoredChunk, float]]], k: int, similarities: dict[str, float]
+) -> list[Passage]:
     scores: dict[str, float] = {}
     chunks: dict[str, StoredChunk] = {}
     for ranking in rankings:
@@ -171,4 +176,4 @@ def _fuse(rankings: list[list[tuple[StoredChunk, float]]], k: int) -> list[Passa
             scores[chunk.chunk_id] = scores.get(chunk.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
             chunks[chunk.chunk_id] = chunk
     best = sorted(scores, key=lambda cid: -scores[cid])[:k]
-    return [Passage.from_chunk(chunks[cid], scores[cid]) for cid in best]
+    return [Passage.from_chunk(chunks[cid], scores[cid], similarities.get(cid)) for cid in best]
