@@ -93,25 +93,33 @@ def load_document(path: Path, root: Path) -> LoadedDocument:
 
 
 def _read_text(content: str) -> tuple[str, str, str, str]:
-    try:
-        post = frontmatter.loads(content)
-    except yaml.YAMLError as exc:
-        raise LoadError(f"malformed front matter: {str(exc).splitlines()[0]}") from exc
-    meta = post.metadata
+    handler = frontmatter.YAMLHandler()
+    meta: object = {}
+    if handler.detect(content):
+        header, content = handler.split(content)
+        try:
+            meta = handler.load(header) or {}
+        except yaml.YAMLError as exc:
+            raise LoadError(f"malformed front matter: {str(exc).splitlines()[0]}") from exc
+        except ValueError as exc:  # PyYAML builds dates itself and rejects impossible ones
+            raise LoadError(f"impossible date in front matter: {exc}") from exc
     if not isinstance(meta, dict):
         raise LoadError("malformed front matter: expected key: value pairs")
     return (
         str(meta.get("title") or ""),
         str(meta.get("source") or meta.get("url") or ""),
         meta.get("published") or meta.get("date") or "",
-        post.content,
+        content,
     )
 
 
 def _read_html(content: str) -> tuple[str, str, str, str]:
     import trafilatura
 
-    extracted = trafilatura.bare_extraction(content, with_metadata=True, favor_recall=True)
+    try:
+        extracted = trafilatura.bare_extraction(content, with_metadata=True, favor_recall=True)
+    except Exception as exc:  # the extractor has no error hierarchy of its own
+        raise LoadError(f"unreadable HTML: {exc}") from exc
     if extracted is None:
         raise LoadError("no main text found in HTML")
     doc = extracted.as_dict() if hasattr(extracted, "as_dict") else dict(extracted)
@@ -125,13 +133,12 @@ def _read_html(content: str) -> tuple[str, str, str, str]:
 
 def _read_pdf(path: Path) -> tuple[str, str, str, str]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(path)
         text = "\n".join(page.extract_text() or "" for page in reader.pages)
         info = reader.metadata or {}
-    except (PdfReadError, ValueError, OSError) as exc:
+    except Exception as exc:  # pypdf raises many types on damaged files
         raise LoadError(f"unreadable PDF: {exc}") from exc
     return str(info.get("/Title") or ""), "", "", text
 

@@ -1,19 +1,186 @@
 from pathlib import Path
 
+import pytest
+
 from ingestion.embeddings import Embedder
+from ingestion.store import ChunkStore
+from service.settings import Settings
 from service.wiring import open_store
 from tests.helpers import copy_corpus, make_settings, run_ingest
 
+MAY = "2025-05-23-us-signals-end-of-haiti-mission-funding.md"
+FEB = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
 
-def test_reingest_of_unchanged_corpus_embeds_nothing(tmp_path: Path, embedder: Embedder) -> None:
-    corpus = copy_corpus(tmp_path / "corpus")
-    settings = make_settings(tmp_path / "data")
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return copy_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+def store_of(settings: Settings, embedder: Embedder) -> ChunkStore:
+    return open_store(settings, embedder.name)
+
+
+def chunks_by_document(store: ChunkStore) -> dict[str, set[str]]:
+    result: dict[str, set[str]] = {}
+    for chunk in store.iter_chunks():
+        result.setdefault(chunk.metadata["document_id"], set()).add(chunk.chunk_id)
+    return result
+
+
+def test_chunks_carry_metadata_and_offsets(
+    corpus: Path, settings: Settings, embedder: Embedder
+) -> None:
+    run_ingest(settings, embedder, [corpus])
+    text = (corpus / MAY).read_text()
+    body = text.split("---\n", 2)[2].strip()
+    chunks = [c for c in store_of(settings, embedder).iter_chunks(True) if MAY in c.chunk_id]
+    assert len(chunks) >= 2
+    for chunk in chunks:
+        meta = chunk.metadata
+        assert meta["document_id"] == MAY
+        assert meta["published"] == "2025-05-23"
+        assert meta["source"].startswith("https://theamericansdigest.com/")
+        assert meta["title"].startswith("Haiti calls for regional help")
+        assert body[meta["start"] : meta["end"]] == chunk.text
+        assert chunk.chunk_id == f"{MAY}::{meta['doc_hash'][:16]}::{meta['chunk_index']}"
+
+
+def test_reingest_of_unchanged_corpus_embeds_nothing(
+    corpus: Path, settings: Settings, embedder: Embedder
+) -> None:
     first = run_ingest(settings, embedder, [corpus])
     assert (first.new, first.unchanged, first.failed) == (3, 0, [])
     assert first.chunks_embedded > 0
-    ids_before = set(open_store(settings, embedder.name).collection.get()["ids"])
+    before = chunks_by_document(store_of(settings, embedder))
 
     second = run_ingest(settings, embedder, [corpus])
 
     assert (second.new, second.changed, second.unchanged, second.chunks_embedded) == (0, 0, 3, 0)
-    assert set(open_store(settings, embedder.name).collection.get()["ids"]) == ids_before
+    assert chunks_by_document(store_of(settings, embedder)) == before
+
+
+def test_changed_file_replaces_exactly_its_chunks(
+    corpus: Path, settings: Settings, embedder: Embedder
+) -> None:
+    run_ingest(settings, embedder, [corpus])
+    before = chunks_by_document(store_of(settings, embedder))
+    path = corpus / FEB
+    path.write_text(path.read_text().replace("Ruto", "President Ruto", 1) + "\nA new line.\n")
+
+    report = run_ingest(settings, embedder, [corpus])
+
+    after = chunks_by_document(store_of(settings, embedder))
+    assert (report.changed, report.unchanged) == (1, 2)
+    assert report.chunks_embedded == len(after[FEB])
+    assert after[FEB].isdisjoint(before[FEB])
+    assert {d: c for d, c in after.items() if d != FEB} == {
+        d: c for d, c in before.items() if d != FEB
+    }
+
+
+def test_run_killed_between_write_and_cleanup_converges(
+    corpus: Path, settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_ingest(settings, embedder, [corpus])
+    before = chunks_by_document(store_of(settings, embedder))
+    path = corpus / FEB
+    path.write_text(path.read_text() + "\nAn update.\n")
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ChunkStore, "delete_document", killed)
+        with pytest.raises(KeyboardInterrupt):
+            run_ingest(settings, embedder, [corpus])
+    assert before[FEB] < chunks_by_document(store_of(settings, embedder))[FEB]  # both versions
+
+    report = run_ingest(settings, embedder, [corpus])
+
+    after = chunks_by_document(store_of(settings, embedder))
+    assert report.changed == 1
+    assert after[FEB].isdisjoint(before[FEB])
+    assert all(c.split("::")[1] == next(iter(after[FEB])).split("::")[1] for c in after[FEB])
+
+
+def test_run_killed_mid_write_converges(
+    corpus: Path, settings: Settings, embedder: Embedder
+) -> None:
+    run_ingest(settings, embedder, [corpus])
+    store = store_of(settings, embedder)
+    partial = [c for c in store.iter_chunks(True) if FEB in c.chunk_id][:1]
+    store.collection.delete(ids=[c.chunk_id for c in partial])  # as if the write was cut short
+
+    report = run_ingest(settings, embedder, [corpus])
+
+    assert (report.changed, report.unchanged) == (1, 2)
+    stored = store_of(settings, embedder).documents()[FEB]
+    assert stored.is_complete(next(iter(stored.hashes)))
+
+
+def test_bad_files_are_reported_and_nothing_stored_is_lost(
+    corpus: Path, settings: Settings, embedder: Embedder
+) -> None:
+    run_ingest(settings, embedder, [corpus])
+    before = chunks_by_document(store_of(settings, embedder))
+    (corpus / FEB).write_text("---\ntitle: [broken\n---\nnew text\n")
+    (corpus / "empty.md").write_text("")
+    (corpus / "new.md").write_text("---\ntitle: New\npublished: 2025-06-01\n---\nFresh news.\n")
+
+    report = run_ingest(settings, embedder, [corpus, corpus / "missing-folder"])
+
+    reasons = {Path(p).name: r for p, r in report.failed}
+    assert set(reasons) == {FEB, "empty.md", "missing-folder"}
+    assert "malformed front matter" in reasons[FEB]
+    assert "no text" in reasons["empty.md"]
+    assert report.new == 1
+    after = chunks_by_document(store_of(settings, embedder))
+    assert after[FEB] == before[FEB]  # the broken new version does not destroy the old one
+    assert "new.md" in after
+
+
+def test_prune_removes_documents_whose_files_are_gone(
+    corpus: Path, settings: Settings, embedder: Embedder
+) -> None:
+    run_ingest(settings, embedder, [corpus])
+    (corpus / FEB).unlink()
+
+    kept = run_ingest(settings, embedder, [corpus])
+    assert kept.pruned == 0 and FEB in store_of(settings, embedder).documents()
+
+    pruned = run_ingest(settings, embedder, [corpus], prune=True)
+    assert pruned.pruned == 1
+    assert sorted(store_of(settings, embedder).documents()) == sorted(
+        p.name for p in corpus.iterdir()
+    )
+
+
+def test_duplicate_document_ids_in_one_run_are_rejected(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "same.md").write_text(f"Text from folder {folder}.")
+    report = run_ingest(settings, embedder, [tmp_path / "a", tmp_path / "b"])
+    assert report.new == 1
+    assert [r for _, r in report.failed] == ["duplicate document id 'same.md'"]
+
+
+def test_server_mode_ingests_into_a_chroma_server(
+    corpus: Path, tmp_path: Path, embedder: Embedder, chroma_address: tuple[str, int]
+) -> None:
+    host, port = chroma_address
+    settings = make_settings(
+        tmp_path / "unused", chroma_host=host, chroma_port=port, collection="pipeline-test"
+    )
+    first = run_ingest(settings, embedder, [corpus])
+    second = run_ingest(settings, embedder, [corpus])
+    assert (first.new, second.unchanged, second.chunks_embedded) == (3, 3, 0)
+    assert len(store_of(settings, embedder).documents()) == 3
+    assert not (tmp_path / "unused").exists()
