@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ingestion.embeddings import Embedder
+from service.cli import app
+from tests.helpers import copy_corpus
+
+FEB = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI on a fresh data dir, with the session's model instead of a second load."""
+    monkeypatch.setenv("CITECHAT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr("ingestion.embeddings.build_embedder", lambda settings: embedder)
+    return copy_corpus(tmp_path / "corpus")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_ingest_documents_delete_round_trip(cli_env: Path) -> None:
+    code, out, _ = run("ingest", str(cli_env))
+    assert code == 0
+    assert "files: 3 new, 0 changed, 0 unchanged, 0 failed, 0 pruned" in out
+
+    code, out, _ = run("ingest", str(cli_env))
+    assert code == 0 and "3 unchanged" in out and "0 chunks embedded" in out
+
+    code, out, err = run("documents")
+    assert code == 0 and FEB in out and "2025-02-07" in out and "3 documents" in err
+
+    code, out, _ = run("delete", FEB)
+    assert code == 0 and f"deleted {FEB}" in out
+    code, out, _ = run("documents")
+    assert FEB not in out
+
+
+def test_ingest_reports_failed_files_and_exits_non_zero(cli_env: Path) -> None:
+    (cli_env / "bad.md").write_text("---\npublished: 2025-13-01\n---\ntext\n")
+    code, out, err = run("ingest", str(cli_env))
+    assert code == 1
+    assert "3 new" in out and "1 failed" in out
+    assert "bad.md: impossible date" in err
+
+
+def test_delete_of_unknown_document_fails_clearly(cli_env: Path) -> None:
+    code, _, err = run("delete", "nope.md")
+    assert code == 1
+    assert "no document 'nope.md'" in err
+
+
+def test_invalid_settings_fail_before_any_work(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITECHAT_CHUNK_SIZE", "lots")
+    code, _, err = run("ingest", str(cli_env))
+    assert code == 2
+    assert "invalid settings: chunk_size" in err
