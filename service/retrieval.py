@@ -54,36 +54,36 @@ class Passage:
 
 
 class _Bm25Index:
-    """BM25 over every chunk of the store, rebuilt when the store's revision changes."""
+    """BM25 over a snapshot of every chunk in the store; replaced whole when the store changes."""
 
-    def __init__(self) -> None:
-        self._stemmer = Stemmer.Stemmer("english")
-        self._chunks: list[StoredChunk] = []
+    def __init__(self, chunks: list[StoredChunk], revision: str | None) -> None:
+        self.revision = revision
+        self._chunks = chunks
         self._model: bm25s.BM25 | None = None
-        self.revision: str | None = None
-
-    def _tokenize(self, texts: list[str]) -> list[list[str]]:
-        return bm25s.tokenize(
-            texts, stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
-        )
-
-    def rebuild(self, chunks: list[StoredChunk], revision: str) -> None:
-        model = None
         if chunks:
-            model = bm25s.BM25()
-            model.index(self._tokenize([c.text for c in chunks]), show_progress=False)
-        self._chunks, self._model, self.revision = chunks, model, revision
+            self._model = bm25s.BM25()
+            self._model.index(tokenize([c.text for c in chunks]), show_progress=False)
 
     def search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
         if self._model is None:
             return []
         vocab = self._model.vocab_dict
-        tokens = [t for t in self._tokenize([query])[0] if t in vocab]
+        tokens = [t for t in tokenize([query])[0] if t in vocab]
         if not tokens:
             return []
         scores = self._model.get_scores(tokens)
         best = np.argsort(-scores, kind="stable")[:n]
         return [(self._chunks[i], float(scores[i])) for i in best if scores[i] > 0]
+
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stemmed content words, English stop words removed."""
+    return bm25s.tokenize(
+        texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
+    )
 
 
 @contextmanager
@@ -116,7 +116,7 @@ class Retriever:
         self.mode = mode
         self._refresh_seconds = refresh_seconds
         self._checked_at = float("-inf")
-        self._bm25 = _Bm25Index()
+        self._bm25 = _Bm25Index([], None)
         self._lock = threading.Lock()
 
     @property
@@ -149,7 +149,7 @@ class Retriever:
             except Exception:
                 self._store = None
                 raise
-        sparse = self._bm25.search(query, n)
+        sparse = self._bm25.search(query, n)  # one snapshot, even if swapped meanwhile
         similarities = {chunk.chunk_id: similarity for chunk, similarity in dense}
         return _fuse([dense, sparse], k, similarities)
 
@@ -161,7 +161,7 @@ class Retriever:
             revision = self.store.revision()
             if revision != self._bm25.revision:
                 chunks = list(self.store.iter_chunks(include_text=True))
-                self._bm25.rebuild(chunks, revision)
+                self._bm25 = _Bm25Index(chunks, revision)
                 logger.info("BM25 index rebuilt over %d chunks", len(chunks))
             self._checked_at = now
 
