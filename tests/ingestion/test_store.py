@@ -1,0 +1,21 @@
+from pathlib import Path
+
+import pytest
+
+from ingestion.store import ChunkStore, EmbeddingModelMismatch, StoreUnavailable, open_client
+from tests.helpers import free_port, make_settings
+
+
+def test_a_collection_refuses_another_embedding_model(tmp_path: Path) -> None:
+    client = open_client(make_settings(tmp_path))
+    ChunkStore(client, "docs", "model-a").bump_revision()
+    assert ChunkStore(client, "docs", "model-a").revision()  # same model: fine, metadata kept
+    with pytest.raises(EmbeddingModelMismatch, match="built with 'model-a', not 'model-b'"):
+        ChunkStore(client, "docs", "model-b")
+
+
+def test_unreachable_server_is_store_unavailable(tmp_path: Path) -> None:
+    port = free_port()
+    settings = make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=port)
+    with pytest.raises(StoreUnavailable, match=f"http://127.0.0.1:{port}"):
+        open_client(settings)
