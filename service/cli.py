@@ -112,6 +112,59 @@ def serve(
     uvicorn.run("service.app:create_app", factory=True, host=host, port=port)
 
 
+@app.command("eval")
+def eval_set(
+    eval_set: Annotated[Path, typer.Argument(help="The question set (JSON lines).")],
+    api: Annotated[
+        str | None, typer.Option(help="Base URL of a running service; default: in-process.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="A saved JSON report to gate against.")
+    ] = None,
+    max_drop: Annotated[
+        float, typer.Option(min=0, max=1, help="Largest allowed drop of a headline metric.")
+    ] = 0.02,
+    judge: Annotated[
+        bool, typer.Option("--judge", help="Also score faithfulness and relevance by an LLM.")
+    ] = False,
+) -> None:
+    """Evaluate answers on a question set; with --baseline, exit 1 on a regression."""
+    from tqdm import tqdm
+
+    from service.evaluate.cases import EvalSetError, load_eval_set
+    from service.evaluate.command import EvalSetupError, evaluate
+    from service.evaluate.gate import compare, gate_markdown
+    from service.evaluate.report import load_report, markdown_summary, write_html, write_json
+
+    settings = _settings()
+    try:
+        cases = load_eval_set(eval_set)
+        saved = load_report(baseline) if baseline else None
+    except (EvalSetError, ValueError) as exc:
+        _fail(str(exc), 2)
+        raise
+    with tqdm(total=len(cases), unit="question", desc="evaluating", disable=None) as bar:
+        try:
+            report = evaluate(
+                settings, eval_set, cases, api=api, judge=judge, on_result=lambda _: bar.update()
+            )
+        except EvalSetupError as exc:
+            _fail(str(exc))
+            raise
+    if out:
+        write_json(report, out)
+    if html:
+        write_html(report, html)
+    typer.echo(markdown_summary(report))
+    if saved is not None and baseline is not None:
+        result = compare(saved, report, max_drop)
+        typer.echo(gate_markdown(result, str(baseline)))
+        if not result.passed:
+            raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

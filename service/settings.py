@@ -24,6 +24,11 @@ class Settings(IndexSettings):
     llm_timeout: float = Field(default=30.0, gt=0)
     prompts_dir: Path = PROJECT_DIR / "prompts"
 
+    # `citechat eval --judge`: an OpenAI-compatible LLM; unset fields fall back to the llm_* ones.
+    judge_base_url: str | None = None
+    judge_api_key: SecretStr = SecretStr("")
+    judge_model: str | None = None
+
     allowed_origins: list[str] = ["http://localhost", "http://127.0.0.1"]
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -1,0 +1,104 @@
+"""What ``citechat eval`` does between reading the set and writing the report."""
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
+from service.evaluate.cases import EvalCase
+from service.evaluate.judge import Judge, JudgeError, build_judge
+from service.evaluate.records import QuestionResult, Report
+from service.evaluate.report import build_report, describe_run
+from service.evaluate.runner import (
+    ApiTarget,
+    InProcessTarget,
+    Target,
+    TargetError,
+    load_documents,
+    run_eval,
+)
+from service.settings import Settings
+from service.wiring import build_components, open_store
+
+logger = logging.getLogger(__name__)
+
+API_TIMEOUT_SECONDS = 120.0
+
+
+class EvalSetupError(Exception):
+    """The evaluation cannot start; the message says why."""
+
+
+def evaluate(
+    settings: Settings,
+    eval_set: Path,
+    cases: list[EvalCase],
+    *,
+    api: str | None = None,
+    judge: bool = False,
+    on_result: Callable[[QuestionResult], None] | None = None,
+) -> Report:
+    """Run ``cases`` in-process (or against the service at ``api``) and build the report."""
+    try:
+        scorer = build_judge(settings) if judge else None
+    except JudgeError as exc:
+        raise EvalSetupError(str(exc)) from exc
+    extra: dict[str, Any] = {"judge_model": scorer.model if scorer else None}
+    if api is not None:
+        with httpx.Client(timeout=API_TIMEOUT_SECONDS) as client:
+            target = ApiTarget(api, client)
+            try:
+                target.check()
+            except TargetError as exc:
+                raise EvalSetupError(str(exc)) from exc
+            results = _run(target, cases, _local_documents(settings), scorer, on_result)
+        described = describe_run(target.description, results)
+    else:
+        target, documents = _in_process(settings)
+        results = _run(target, cases, documents, scorer, on_result)
+        described = describe_run(target.description, results, settings)
+    return build_report(eval_set, results, described | extra)
+
+
+def _run(
+    target: Target,
+    cases: list[EvalCase],
+    documents: dict[str, str] | None,
+    scorer: Judge | None,
+    on_result: Callable[[QuestionResult], None] | None,
+) -> list[QuestionResult]:
+    return run_eval(
+        target, cases, documents, judge=scorer.score if scorer else None, on_result=on_result
+    )
+
+
+def _in_process(settings: Settings) -> tuple[InProcessTarget, dict[str, str]]:
+    try:
+        components = build_components(settings)
+        documents = load_documents(components.retriever.store)
+    except (StoreUnavailable, EmbeddingModelMismatch) as exc:
+        raise EvalSetupError(str(exc)) from exc
+    if not documents:
+        raise EvalSetupError(
+            f"the index at {components.retriever.where} holds no documents: "
+            "run `citechat ingest` first"
+        )
+    return InProcessTarget(components.answerer), documents
+
+
+def _local_documents(settings: Settings) -> dict[str, str] | None:
+    """The documents of the index the settings point to, to check quotes in ``--api`` mode."""
+    if settings.chroma_host is None and not settings.chroma_path.exists():
+        documents = None
+    else:
+        try:
+            documents = load_documents(open_store(settings, settings.embed_model)) or None
+        except (StoreUnavailable, EmbeddingModelMismatch) as exc:
+            logger.warning("cannot read the local index: %s", exc)
+            documents = None
+    if documents is None:
+        logger.warning("no local index: quotes are not checked against the documents")
+    return documents

@@ -1,0 +1,109 @@
+"""The evaluation report's schema: replies of the service, graded questions and metrics.
+
+The JSON report is a :class:`Report`; a saved one is read back as the gate's baseline.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+# The metrics the gate compares (all in 0..1, higher is better); latency is reported, not gated.
+HEADLINE_METRICS = (
+    "pass_rate",
+    "correctness",
+    "abstention_accuracy",
+    "citation_precision",
+    "citation_recall",
+    "quote_validity",
+    "hit_at_k",
+    "mrr",
+    "faithfulness",
+    "answer_relevance",
+)
+
+
+class CitationRecord(BaseModel):
+    marker: int
+    document_id: str
+    title: str = ""
+    published: str = ""
+    quote: str = ""
+    chunk_id: str = ""
+    quote_valid: bool | None = None  # None: the document text was not available to check
+
+
+class RetrievedRecord(BaseModel):
+    document_id: str
+    chunk_id: str
+    score: float
+
+
+class Reply(BaseModel):
+    """One answer of the service: the chat response, in-process or over HTTP."""
+
+    answer: str
+    answered: bool
+    citations: list[CitationRecord] = []
+    mode: str
+    notice: str | None = None
+    question: str = ""
+    retrieved: list[RetrievedRecord] = []
+
+
+class Scores(BaseModel):
+    """A question's scores; None where a metric does not apply."""
+
+    correct: bool
+    abstention_ok: bool | None = None
+    hit: float | None = None
+    reciprocal_rank: float | None = None
+    citation_precision: float | None = None
+    citation_recall: float | None = None
+    faithfulness: float | None = None
+    answer_relevance: float | None = None
+
+
+class QuestionResult(BaseModel):
+    """One question of the set: what was asked, what came back, and whether it passed."""
+
+    id: str
+    category: str
+    turns: list[str]
+    answerable: bool
+    sources: list[str]
+    all_sources: bool
+    reply: Reply | None  # the answer to the last turn; None when the service failed
+    history: list[str] = []  # the answers to the earlier turns
+    latencies_ms: list[float] = []  # one per turn
+    error: str | None = None
+    passed: bool
+    reasons: list[str] = []
+    scores: Scores
+
+
+class Metrics(BaseModel):
+    """Aggregate figures of a group of questions; None where no question applies."""
+
+    questions: int
+    passed: int
+    pass_rate: float
+    correctness: float | None = None
+    abstention_accuracy: float | None = None
+    citation_precision: float | None = None
+    citation_recall: float | None = None
+    quote_validity: float | None = None
+    hit_at_k: float | None = None
+    mrr: float | None = None
+    faithfulness: float | None = None
+    answer_relevance: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+
+
+class Report(BaseModel):
+    eval_set: str
+    created: str
+    settings: dict[str, Any]
+    overall: Metrics
+    categories: dict[str, Metrics]
+    questions: list[QuestionResult]
