@@ -132,7 +132,7 @@ def markdown_summary(report: Report) -> str:
 
 def _chart(categories: dict[str, Metrics]) -> dict[str, Any]:
     """Geometry of the per-category bar chart: one group of horizontal bars per category."""
-    bar, gap, label_width, plot_width = 14, 18, 170, 520
+    bar, gap, label_width, plot_width = 15, 18, 170, 700
     group_height = bar * len(CHART_METRICS) + gap
     rows = []
     for index, (name, m) in enumerate(categories.items()):
@@ -147,6 +147,7 @@ def _chart(categories: dict[str, Metrics]) -> dict[str, Any]:
                     "y": top + offset * bar,
                     "width": round((value or 0) * plot_width, 1),
                     "colour": colour,
+                    "value": "n/a" if value is None else percent(value),
                     "text": f"{label}: {percent(value)}",
                 }
             )

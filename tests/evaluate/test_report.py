@@ -72,7 +72,7 @@ def test_html_is_self_contained_escaped_and_has_a_chart_and_a_filterable_table()
     assert "factoid &lt;b&gt;" in page
     svg = page[page.index("<svg") : page.index("</svg>")]
     assert svg.count("<rect") == 4 + 2 * 4  # legend + four bars per category
-    assert 'width="520.0"' in svg  # temporal passed 100%: a full-width bar
+    assert 'width="700.0"' in svg  # temporal passed 100%: a full-width bar
     assert '<tr data-category="temporal" data-status="pass">' in page
     assert 'data-status="fail"' in page and 'id="status"' in page
     assert "abstained on an answerable question" in page
