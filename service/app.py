@@ -5,11 +5,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from ingestion.embeddings import Embedder
+from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
-from service.api.routes import documents, health, search
+from service.api.routes import documents, health, search, widget
 from service.settings import Settings
 from service.wiring import build_components
 
@@ -32,13 +32,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
     )
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.allowed_origins,
-        allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
-    )
+    add_cors(app, settings.allowed_origins)
     register_error_handlers(app)
-    for module in (health, search, documents):
+    for module in (health, search, documents, widget):
         app.include_router(module.router)
     return app

@@ -1,13 +1,18 @@
 """The one settings class of the service: every knob is an environment variable ``CITECHAT_*``."""
 
+import json
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from ingestion.settings import IndexSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# An origin as browsers send it; ":*" stands for any port (see service/api/cors.py).
+_ORIGIN = re.compile(r"\*|https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:([0-9]{1,5}|\*))?")
 
 
 class Settings(IndexSettings):
@@ -29,7 +34,8 @@ class Settings(IndexSettings):
     judge_api_key: SecretStr = SecretStr("")
     judge_model: str | None = None
 
-    allowed_origins: list[str] = ["http://localhost", "http://127.0.0.1"]
+    # Pages allowed to call the API from a browser: comma-separated (or a JSON list).
+    allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:*", "http://127.0.0.1:*"]
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="after")
@@ -37,3 +43,24 @@ class Settings(IndexSettings):
         if self.llm_base_url is not None and not self.llm_model:
             raise ValueError("CITECHAT_LLM_BASE_URL needs CITECHAT_LLM_MODEL")
         return self
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        origins = [origin.rstrip("/").lower() for origin in origins]
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: expected scheme://host[:port], "
+                    "scheme://host:* (any port) or *"
+                )
+        return origins

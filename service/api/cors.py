@@ -1,0 +1,32 @@
+"""Which web pages may call the API from a browser (CORS).
+
+Entries of ``CITECHAT_ALLOWED_ORIGINS`` are origins (``https://news.example.com``), an origin
+with ``:*`` for any port (``http://localhost:*``), or ``*`` for every origin. The service's own
+pages (the demo page, a page served from the same origin) need no entry: same-origin requests
+are not subject to CORS.
+"""
+
+import re
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+ANY_PORT = ":*"
+
+
+def origin_regex(origins: list[str]) -> str | None:
+    """A regex matching the ``:*`` entries on any port (or none), or None when there are none."""
+    hosts = [re.escape(o.removesuffix(ANY_PORT)) for o in origins if o.endswith(ANY_PORT)]
+    return f"(?:{'|'.join(hosts)})(?::[0-9]+)?" if hosts else None
+
+
+def add_cors(app: FastAPI, origins: list[str]) -> None:
+    """Let pages on ``origins`` call the API; browsers keep responses from every other page."""
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[o for o in origins if not o.endswith(ANY_PORT)],
+        allow_origin_regex=origin_regex(origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+        max_age=600,
+    )
