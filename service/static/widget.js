@@ -83,13 +83,16 @@ header .close { border-color: transparent; font-size: 22px; line-height: 1; }
 .unanswered { background: transparent; border: 1px dashed var(--cc-muted); }
 .unanswered .label { margin-bottom: 4px; color: var(--cc-muted); font-size: 13px; font-weight: 650; }
 .error { padding: 10px 12px; border-radius: 10px; border: 1px solid currentColor; background: var(--cc-error-bg); color: var(--cc-error-fg); }
-.error button, .marker {
-  background: none; border: 0; padding: 0; color: inherit; text-decoration: underline;
+.error button {
+  margin-top: 6px; padding: 4px 12px; border: 1px solid currentColor; border-radius: 8px;
+  background: none; color: inherit; font-weight: 600;
 }
-.error button { margin-top: 6px; padding: 4px 12px; border: 1px solid currentColor; border-radius: 8px; text-decoration: none; font-weight: 600; }
 .notice { margin-top: 6px !important; color: var(--cc-muted); font-size: 13px; font-style: italic; }
 sup { line-height: 0; }
-.marker { font-size: 12px; font-weight: 700; padding: 0 2px; border-radius: 4px; }
+.marker {
+  border: 0; min-width: 17px; margin: 0 1px; padding: 1px 4px; border-radius: 9px; text-decoration: none;
+  background: var(--cc-accent); color: var(--cc-on-accent); font-size: 11px; font-weight: 700; line-height: 1.2;
+}
 .sources {
   display: grid; gap: 10px; margin: 10px 0 0; padding: 10px 0 0; list-style: none;
   border-top: 1px solid var(--cc-border); font-size: 14px;
@@ -118,11 +121,13 @@ textarea {
   font: inherit; color: var(--cc-fg); background: var(--cc-bg);
   border: 1px solid var(--cc-muted); border-radius: 10px;
 }
+textarea:focus-visible { outline: 2px solid var(--cc-accent); outline-offset: 1px; box-shadow: none; }
 textarea::placeholder { color: var(--cc-muted); opacity: 1; }
 form button {
   min-height: 44px; padding: 0 16px; border: 0; border-radius: 10px;
   background: var(--cc-accent); color: var(--cc-on-accent); font-weight: 600;
 }
+form .stop { background: transparent; color: var(--cc-fg); border: 1px solid var(--cc-muted); }
 form button[hidden] { display: none; }
 .hint { margin: 0; padding: 0 12px 8px; color: var(--cc-muted); font-size: 12px; }
 @media (max-width: 480px) {
@@ -566,13 +571,9 @@ form button[hidden] { display: none; }
     }
   });
 
-  function mount() {
-    document.body.append(host);
-    setAccentText();
-    renderLog();
-    if (state.open) openPanel(false);
-  }
-
-  if (document.body) mount();
-  else document.addEventListener("DOMContentLoaded", mount);
+  // Outside <body>, so a transform or filter on the page's body cannot displace the panel.
+  document.documentElement.append(host);
+  setAccentText();
+  renderLog();
+  if (state.open) openPanel(false);
 })();

@@ -1,0 +1,56 @@
+"""Drives the widget on a page the way a reader does."""
+
+from playwright.sync_api import Locator, Page, expect
+
+DEMO_TITLE = "Ask our newsroom"
+QUESTION = "Is the US still funding the Haiti mission?"
+MAY_SOURCE = "https://theamericansdigest.com/haiti-calls-for-regional-help-to-battle-gangs-as-u-s-delays-funding"
+SEPTEMBER_SOURCE = (
+    "https://www.kenyans.co.ke/news/93219-us-offers-ksh-14b-kenya-police-mission-haiti"
+)
+
+
+def embedding_page(script_url: str, *, head: str = "", attributes: str = "") -> str:
+    """A host page of another site carrying the widget tag."""
+    return (
+        "<!doctype html><html lang='en-GB'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>Host page</title>{head}</head><body><h1>A host page</h1>"
+        "<p>Some article text.</p><button id='host-button'>A host button</button>"
+        f"<script src='{script_url}' data-title='{DEMO_TITLE}' {attributes} defer></script>"
+        "</body></html>"
+    )
+
+
+class ChatWidget:
+    def __init__(self, page: Page, title: str = DEMO_TITLE) -> None:
+        self.page = page
+        self.launcher = page.locator("citechat-widget .launcher")
+        self.panel = page.get_by_role("dialog", name=title)
+        self.log = page.get_by_role("log", name="Conversation")
+        self.input = page.get_by_role("textbox", name="Your question")
+        self.replies = page.locator(
+            "citechat-widget .msg.bot:not([aria-busy]), citechat-widget .msg.error"
+        )
+
+    def open(self) -> None:
+        self.launcher.click()
+        expect(self.panel).to_be_visible()
+
+    def ask(self, question: str) -> Locator:
+        """Send ``question`` with Enter; return the finished reply (an answer or an error)."""
+        before = self.replies.count()
+        self.input.fill(question)
+        self.input.press("Enter")
+        reply = self.replies.nth(before)
+        reply.wait_for()
+        return reply
+
+    def focused_id(self) -> str:
+        """The id (or class) of the element focused inside the widget, "" when none is."""
+        return self.page.evaluate(
+            """() => {
+                const active = document.querySelector("citechat-widget").shadowRoot.activeElement;
+                return active ? active.id || active.className : "";
+            }"""
+        )
