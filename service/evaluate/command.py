@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from ingestion.embeddings import Embedder
 from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
 from service.evaluate.cases import EvalCase
 from service.evaluate.judge import Judge, JudgeError, build_judge
@@ -40,8 +41,12 @@ def evaluate(
     api: str | None = None,
     judge: bool = False,
     on_result: Callable[[QuestionResult], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> Report:
-    """Run ``cases`` in-process (or against the service at ``api``) and build the report."""
+    """Run ``cases`` in-process (or against the service at ``api``) and build the report.
+
+    In-process, the embedding model loads unless ``embedder`` is given.
+    """
     try:
         scorer = build_judge(settings) if judge else None
     except JudgeError as exc:
@@ -57,7 +62,7 @@ def evaluate(
             results = _run(target, cases, _local_documents(settings), scorer, on_result)
         described = describe_run(target.description, results)
     else:
-        target, documents = _in_process(settings)
+        target, documents = _in_process(settings, embedder)
         results = _run(target, cases, documents, scorer, on_result)
         described = describe_run(target.description, results, settings)
     return build_report(eval_set, results, described | extra)
@@ -75,9 +80,11 @@ def _run(
     )
 
 
-def _in_process(settings: Settings) -> tuple[InProcessTarget, dict[str, str]]:
+def _in_process(
+    settings: Settings, embedder: Embedder | None
+) -> tuple[InProcessTarget, dict[str, str]]:
     try:
-        components = build_components(settings)
+        components = build_components(settings, embedder)
         documents = load_documents(components.retriever.store)
     except (StoreUnavailable, EmbeddingModelMismatch) as exc:
         raise EvalSetupError(str(exc)) from exc
