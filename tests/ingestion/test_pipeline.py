@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingestion.embeddings import Embedder
@@ -184,3 +185,36 @@ def test_server_mode_ingests_into_a_chroma_server(
     assert (first.new, second.unchanged, second.chunks_embedded) == (3, 3, 0)
     assert len(store_of(settings, embedder).documents()) == 3
     assert not (tmp_path / "unused").exists()
+
+
+class _Recording:
+    """The real embedder, recording the texts of each batch it is given."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.batches: list[list[str]] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.batches.append(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+    def load(self) -> None:
+        self.inner.load()
+
+
+def test_chunks_are_embedded_longest_first_and_keep_their_own_vectors(
+    corpus: Path, settings: Settings, embedder: Embedder
+) -> None:
+    recording = _Recording(embedder)
+    run_ingest(settings, recording, [corpus])
+
+    [texts] = recording.batches  # the sample corpus fits one round
+    assert [len(t) for t in texts] == sorted((len(t) for t in texts), reverse=True)
+    stored = store_of(settings, embedder).collection.get(include=["documents", "embeddings"])
+    expected = embedder.embed_documents(stored["documents"] or [])
+    for vector, want in zip(stored["embeddings"], expected, strict=True):
+        assert float(np.dot(vector, want)) > 0.999
