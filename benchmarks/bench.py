@@ -99,32 +99,52 @@ QUERIES = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chunks", type=int, default=5000, help="chunks in the generated corpus")
-    parser.add_argument("--queries", type=int, default=len(QUERIES), help="search queries")
+    parser.add_argument("--chunks", type=_positive, default=5000, help="generated corpus size")
+    parser.add_argument("--queries", type=_positive, default=len(QUERIES), help="search queries")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-    embedder = build_embedder(Settings(_env_file=None))  # type: ignore[call-arg]
-    embedder.load()  # first: it also turns off the progress bars of weight loading
-    encoder = load_raw_encoder()
-    warm_up(embedder, encoder)
     queries = list(islice(cycle(QUERIES), args.queries))
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="citechat-bench-") as tmp:
+        base = bench_settings(Path(tmp))
+        embedder = build_embedder(base)
+        embedder.load()  # first: it also turns off the progress bars of weight loading
+        encoder = load_raw_encoder()
+        warm_up(embedder, encoder)
         generated = Path(tmp) / "generated"
-        generate_corpus(generated, args.chunks, bench_splitter())
+        generate_corpus(generated, args.chunks, bench_splitter(base))
         for name, corpus in [("sample", SAMPLE_CORPUS), ("generated", generated)]:
-            settings = Settings(_env_file=None, data_dir=Path(tmp) / f"data-{name}")  # type: ignore[call-arg]
+            settings = bench_settings(Path(tmp) / f"data-{name}")
             results[name] = bench_corpus(corpus, settings, embedder, encoder, queries)
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 
-def bench_splitter() -> SentenceSplitter:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def bench_settings(data_dir: Path) -> Settings:
+    """Settings for one corpus: a fresh on-disk index, the local model, hybrid search, extractive
+    chat. Other ``CITECHAT_*`` variables in the environment (chunking, batch size) apply."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=data_dir,
+        chroma_host=None,
+        embed_backend="local",
+        retrieval_mode="hybrid",
+        llm_base_url=None,
+    )
+
+
+def bench_splitter(settings: Settings) -> SentenceSplitter:
     return build_splitter(settings.chunk_size, settings.chunk_overlap)
 
 
@@ -180,7 +200,7 @@ def _sentence(rng: random.Random, words: list[str]) -> str:
 
 
 def chunk_texts(corpus: Path, splitter: SentenceSplitter) -> list[str]:
-    """The texts ingestion will embed for ``corpus``, in its order."""
+    """The texts ingestion will embed for ``corpus``."""
     return [
         chunk.text
         for path, root in discover([corpus])
@@ -191,7 +211,7 @@ def chunk_texts(corpus: Path, splitter: SentenceSplitter) -> list[str]:
 def bench_corpus(
     corpus: Path, settings: Settings, embedder: Embedder, encoder: Any, queries: list[str]
 ) -> dict[str, Any]:
-    splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
+    splitter = bench_splitter(settings)
     texts = chunk_texts(corpus, splitter)
     floor = RawEncodeFloor(encoder, texts, settings.embed_batch_size)
     store = open_store(settings, embedder.name)
@@ -208,7 +228,7 @@ def bench_corpus(
     reingest_seconds = time.perf_counter() - started
 
     components = build_components(settings, embedder)
-    search = _latencies(components, queries)
+    search = latencies(components, queries)
     return {
         "documents": report.new,
         "chunks": len(texts),
@@ -246,7 +266,7 @@ class RawEncodeFloor:
         """Nothing to release."""
 
 
-def _latencies(components: Components, queries: list[str]) -> dict[str, Any]:
+def latencies(components: Components, queries: list[str]) -> dict[str, Any]:
     """Time search (and chat, if there is an answerer) interleaved with the floor."""
     retriever = components.retriever
     store = retriever.store
