@@ -40,3 +40,28 @@ class ChatAnswer:
     notice: str | None = None
     question: str = ""  # the standalone question that retrieval used
     retrieved: list[Passage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of the answer's text, as it is written."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The complete answer; its text is the concatenation of the deltas before it."""
+
+    answer: ChatAnswer
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The answer broke off after some of it was sent; ``detail`` says why."""
+
+    code: str
+    detail: str
+
+
+ChatEvent = Delta | Final | Failure

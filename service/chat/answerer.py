@@ -1,0 +1,186 @@
+"""The answerer: make the question standalone, retrieve, answer, and fall back when the LLM fails.
+
+Extractive mode (the offline default) quotes the retrieved passages. LLM mode asks an
+OpenAI-compatible model for a cited answer; a timeout, an HTTP error, a malformed reply or an
+answer citing no given passage falls back to the extractive answer, with a ``notice``.
+"""
+
+import dataclasses
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from service.chat import extractive
+from service.chat.citations import MarkerRewriter, Source, cite
+from service.chat.condense import Standalone, standalone
+from service.chat.dates import asks_about_time
+from service.chat.llm import (
+    NO_ANSWER,
+    ChatModel,
+    LLMError,
+    answer_messages,
+    condense_messages,
+)
+from service.chat.prompts import Prompts
+from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final, Message, Mode
+from service.retrieval import Passage, Retriever
+
+logger = logging.getLogger(__name__)
+
+TIMELINE_DEPTH = 2  # a question about time retrieves this many times top_k, for the history
+MAX_CONDENSED_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A question ready to be answered, with the passages retrieved for it."""
+
+    messages: tuple[Message, ...]
+    question: Standalone  # by the deterministic rule (extractive mode, and fallbacks)
+    query: str  # what retrieval used: in LLM mode the model's standalone question
+    passages: list[Passage]
+    asked: str = ""  # the question put to the LLM
+    llm_error: str | None = None  # the LLM already failed while condensing
+
+
+@dataclass(frozen=True)
+class LanguageModel:
+    """What LLM mode needs: the model and its prompt templates."""
+
+    model: ChatModel
+    prompts: Prompts
+
+
+class Answerer:
+    """Answers the last user message of a conversation from the retrieved passages."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        top_k: int,
+        llm: LanguageModel | None = None,
+        clock: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self._retriever = retriever
+        self._top_k = top_k
+        self._llm = llm
+        self._clock = clock
+
+    @property
+    def mode(self) -> Mode:
+        return "extractive" if self._llm is None else "llm"
+
+    def prepare(self, messages: Sequence[Message]) -> Turn:
+        """Make the question standalone and retrieve passages for it.
+
+        Store failures propagate (the API answers 503); LLM failures are kept for later.
+        """
+        question = standalone(messages)
+        query, asked, llm_error = question.text, messages[-1].content.strip(), None
+        if self._llm is not None and len(messages) > 1:
+            try:
+                query = asked = self._condense(messages)
+            except LLMError as exc:
+                llm_error = str(exc)
+        depth = self._top_k * TIMELINE_DEPTH if asks_about_time(query) else self._top_k
+        passages = self._retriever.search(query, depth)
+        return Turn(tuple(messages), question, query, passages, asked, llm_error)
+
+    def answer(self, messages: Sequence[Message]) -> ChatAnswer:
+        """The whole answer at once."""
+        turn = self.prepare(messages)
+        if self._llm is None:
+            return self._extractive(turn)
+        if turn.llm_error:
+            return self._fallback(turn, turn.llm_error)
+        try:
+            text = self._llm.model.complete(self._answer_messages(turn))
+        except LLMError as exc:
+            return self._fallback(turn, str(exc))
+        rewriter = MarkerRewriter(len(turn.passages))
+        return self._llm_answer(turn, rewriter.rewrite(text).strip(), rewriter)
+
+    def stream(self, turn: Turn) -> Iterator[ChatEvent]:
+        """The answer to a prepared turn as it is written: deltas, then the final answer.
+
+        LLM text is held back until it cites a valid passage, so an answer that cites none
+        can still be replaced by the extractive fallback. A failure after text was sent ends
+        the stream with a :class:`Failure`.
+        """
+        if self._llm is None:
+            yield from _replay(self._extractive(turn))
+            return
+        if turn.llm_error:
+            yield from _replay(self._fallback(turn, turn.llm_error))
+            return
+        rewriter = MarkerRewriter(len(turn.passages))
+        held = shown = ""
+        try:
+            for piece in self._llm.model.stream(self._answer_messages(turn)):
+                held += rewriter.feed(piece)
+                if rewriter.order:
+                    text, held = held if shown else held.lstrip(), ""
+                    if text:
+                        shown += text
+                        yield Delta(text)
+        except LLMError as exc:
+            if shown:
+                yield Failure("llm_failed", f"The answer broke off: {exc}.")
+            else:
+                yield from _replay(self._fallback(turn, str(exc)))
+            return
+        rest = held + rewriter.flush()
+        rest = rest.rstrip() if shown else rest.strip()
+        answer = self._llm_answer(turn, shown + rest, rewriter)
+        if not shown:
+            yield from _replay(answer)
+            return
+        if rest:
+            yield Delta(rest)
+        yield Final(answer)
+
+    def _condense(self, messages: Sequence[Message]) -> str:
+        assert self._llm is not None
+        reply = self._llm.model.complete(
+            condense_messages(self._llm.prompts, messages[:-1], messages[-1].content)
+        )
+        condensed = " ".join(reply.split())
+        if not condensed or len(condensed) > MAX_CONDENSED_CHARS:
+            raise LLMError("the model's standalone question was unusable")
+        return condensed
+
+    def _answer_messages(self, turn: Turn) -> list[dict[str, str]]:
+        assert self._llm is not None
+        return answer_messages(self._llm.prompts, turn.asked, turn.passages, self._clock())
+
+    def _llm_answer(self, turn: Turn, text: str, rewriter: MarkerRewriter) -> ChatAnswer:
+        if not rewriter.order:
+            if re.sub(r"\W+", " ", text).strip().upper().startswith(NO_ANSWER):
+                return extractive.abstain(turn.question, turn.passages, mode="llm")
+            return self._fallback(turn, "the model's answer cited none of the passages")
+        sources = [Source(p) for p in turn.passages]
+        return ChatAnswer(
+            answer=text,
+            answered=True,
+            citations=cite(text, rewriter.order, sources),
+            mode="llm",
+            question=turn.query,
+            retrieved=turn.passages,
+        )
+
+    def _extractive(self, turn: Turn) -> ChatAnswer:
+        return extractive.answer(turn.question, turn.passages)
+
+    def _fallback(self, turn: Turn, reason: str) -> ChatAnswer:
+        logger.info("falling back to an extractive answer: %s", reason)
+        notice = f"The language model failed ({reason}); this answer is quoted from the documents."
+        return dataclasses.replace(self._extractive(turn), notice=notice)
+
+
+def _replay(answer: ChatAnswer) -> Iterator[ChatEvent]:
+    """A finished answer as events: one delta per paragraph, then the answer."""
+    for paragraph in re.findall(r".+?(?:\n\n|$)", answer.answer, flags=re.DOTALL):
+        yield Delta(paragraph)
+    yield Final(answer)

@@ -1,0 +1,217 @@
+"""Lexical evidence: the sentences of retrieved passages and how well they cover a question.
+
+Nothing here embeds text: sentences are scored by the IDF-weighted share of the question's
+content terms they contain (the retriever's stemmed tokeniser), so answering costs no more
+model calls than the one query embedding retrieval already made.
+"""
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from service.chat.dates import CHANGE_WORDS, PRESENT_WORDS, format_date
+from service.retrieval import Passage, tokenize
+
+# Words that shape a question without naming what it is about: function words, question
+# frames, and the cues of time that the answerer handles through dates instead.
+_FRAME_WORDS = (
+    "a about above after again against all also am an and any are around as at be because been "
+    "before being below between both but by can could did do does doing done down during each "
+    "either else ever every few for from further get gets got go goes going gone went come comes "
+    "came coming had has have having he her here hers him his how i if in into is it its just "
+    "let like many me might more most much must my no nor not of off on once only or other "
+    "others our out over own per please quite rather really same say says said shall she should "
+    "since so some such than that the their them then there these they this those through to "
+    "too under until up upon very was we were what when where whether which while who whom "
+    "whose why will with within without would yet you your us tell know happen happened happening "
+    "mean means meant thing things way"
+)
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n+")
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|Gen|Gov|Sen|Rep)\.$")
+_ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")  # U.S., U.N.
+_NAME = re.compile(r"[$€£]?\d[\d,.]*\d|\d|[A-Z][\w’'-]*")
+_FIGURE = re.compile(r"\d[\d,]*\d|\d")
+_CONNECTIVE = re.compile(
+    r"^(?:conversely|however|meanwhile|notably|moreover|furthermore|additionally|also|"
+    r"nevertheless|instead|in addition|by contrast|in contrast|still),\s+",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a passage; ``text`` is verbatim ``passage.text[start:end]``.
+
+    ``position`` counts the sentences before it in the passage.
+    """
+
+    passage: Passage
+    start: int
+    end: int
+    position: int
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class Query:
+    """The content terms of a question, each with a weight (earlier turns weigh less)."""
+
+    weights: dict[str, float]
+
+    @classmethod
+    def from_turns(
+        cls,
+        question: str,
+        context: Sequence[str] = (),
+        context_weight: float = 0.3,
+        ignore: Sequence["Name"] = (),
+    ) -> "Query":
+        """Terms of ``question`` weigh 1, those of earlier turns ``context_weight``.
+
+        The terms of the ``ignore`` names are left out.
+        """
+        weights = dict.fromkeys(content_terms(" ".join(context)), context_weight)
+        weights.update(dict.fromkeys(content_terms(question), 1.0))
+        for name in ignore:
+            for term in name.terms | name.figures:
+                weights.pop(term, None)
+        return cls(weights)
+
+
+def content_terms(text: str) -> list[str]:
+    """The stemmed terms of ``text`` minus function words and cues of time, in order."""
+    stop = _question_terms()
+    return [t for t in tokenize([_ACRONYM.sub(_undot, text)])[0] if t not in stop]
+
+
+@cache
+def _question_terms() -> frozenset[str]:
+    return frozenset(tokenize([f"{_FRAME_WORDS} {PRESENT_WORDS} {CHANGE_WORDS}"])[0])
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` spans of the sentences of ``text``, surrounding whitespace excluded."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end() if match.group().strip() else match.start()
+        if match.group()[0] == "." and _ABBREVIATION.search(text[start : match.start() + 1]):
+            continue
+        spans.append((start, end))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [_strip(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while text[start].isspace():
+        start += 1
+    while text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def sentences_of(passages: Iterable[Passage]) -> list[Sentence]:
+    """The whole sentences of ``passages``, each once (chunks of a document overlap).
+
+    A chunk can begin in the middle of a sentence; such a fragment (starting in lower case) is
+    left out, as its whole sentence is in the previous chunk.
+    """
+    seen: set[tuple[str, str]] = set()
+    sentences = []
+    for passage in passages:
+        for position, (start, end) in enumerate(split_sentences(passage.text)):
+            text = passage.text[start:end]
+            key = (passage.document_id, text)
+            if text[0].islower() or key in seen:
+                continue
+            seen.add(key)
+            sentences.append(Sentence(passage, start, end, position))
+    return sentences
+
+
+def without_connective(text: str) -> str:
+    """The sentence without a leading "However, " or "Conversely, ", capitalised again."""
+    trimmed = _CONNECTIVE.sub("", text, count=1)
+    return trimmed[:1].upper() + trimmed[1:] if trimmed != text else text
+
+
+class Coverage:
+    """How much of a query a set of terms covers, weighting rare terms up (IDF over sentences)."""
+
+    def __init__(self, query: Query, sentence_terms: Sequence[set[str]]) -> None:
+        n = len(sentence_terms)
+        self._weights: dict[str, float] = {}
+        for term, weight in query.weights.items():
+            df = sum(term in terms for terms in sentence_terms)
+            self._weights[term] = weight * math.log(1 + (n - df + 0.5) / (df + 0.5))
+        self._total = sum(self._weights.values())
+
+    def __call__(self, terms: set[str]) -> float:
+        """The share (0..1) of the query's weight found in ``terms``; 0 for an empty query."""
+        if not self._total:
+            return 0.0
+        return sum(w for t, w in self._weights.items() if t in terms) / self._total
+
+    def missing(self, terms: set[str]) -> list[str]:
+        """The query terms not in ``terms``, heaviest first."""
+        return sorted((t for t in self._weights if t not in terms), key=lambda t: -self._weights[t])
+
+
+def terms_of(texts: list[str]) -> list[set[str]]:
+    """The stemmed terms of each text; "U.S." counts as "US"."""
+    return [set(t) for t in tokenize([_ACRONYM.sub(_undot, text) for text in texts])]
+
+
+def _undot(match: re.Match[str]) -> str:
+    return match.group().replace(".", "")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a passage mentions, with its title and publication date ("7 February 2025")."""
+
+    terms: set[str]
+    figures: set[str]
+
+    @classmethod
+    def of(cls, passage: Passage) -> "Context":
+        text = f"{passage.title}\n{format_date(passage.published)}\n{passage.text}"
+        return cls(terms_of([text])[0], set(figures_of(text)))
+
+
+def figures_of(text: str) -> list[str]:
+    """The numbers written in ``text``, digits only ("1,000" is "1000")."""
+    return [m.group().replace(",", "") for m in _FIGURE.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name or figure of a question ("Nigeria", "$500"), as the documents would write it."""
+
+    text: str
+    terms: frozenset[str]
+    figures: frozenset[str]
+
+    def mentioned_in(self, context: Context) -> bool:
+        return self.terms <= context.terms and self.figures <= context.figures
+
+
+def names_in(question: str) -> list[Name]:
+    """Capitalised words (not opening a sentence) and figures of ``question``."""
+    names: list[Name] = []
+    for match in _NAME.finditer(question):
+        before = question[: match.start()].rstrip()
+        if not before or before[-1] in '.?!:"“‘':  # a sentence's first word
+            continue
+        text = match.group().rstrip(".,")
+        terms = frozenset(terms_of([text])[0]) if not text[-1].isdigit() else frozenset()
+        figures = frozenset(figures_of(text))
+        if (terms or figures) and text not in [n.text for n in names]:
+            names.append(Name(text, terms, figures))
+    return names

@@ -1,0 +1,250 @@
+"""Extractive answers: sentences of the retrieved passages, quoted verbatim, dated and cited.
+
+Sentences are ranked by how much of the question they cover (lexically, see
+:mod:`service.chat.evidence`), helped by their passage's coverage and similarity to the query
+and by being an article's lead. The answer abstains when even the best sentence is weak
+evidence. Sources with different dates, and questions about the present or about change,
+are answered newest first: "As of 23 May 2025: ... Earlier, on 7 February 2025: ...".
+"""
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from service.chat.citations import MarkerRewriter, Source, cite
+from service.chat.condense import Standalone
+from service.chat.dates import asks_about_time, format_date, period_of, recency_key
+from service.chat.evidence import (
+    Context,
+    Coverage,
+    Name,
+    Query,
+    Sentence,
+    names_in,
+    sentences_of,
+    terms_of,
+    without_connective,
+)
+from service.chat.types import ChatAnswer, Mode
+from service.retrieval import Passage
+
+# Calibrated on eval_sets/haiti-mss.jsonl as a whole (never per question).
+CONTEXT_WEIGHT = 0.5  # coverage of the query by the sentence's passage, title and date
+SIMILARITY_WEIGHT = 0.5  # the passage's cosine similarity to the query
+LEAD_BONUS = 0.15  # the first sentences of an article state its news
+LEAD_SENTENCES = 2
+MIN_EVIDENCE = 0.9  # below this the best sentence does not answer: abstain
+KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the best
+TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
+MAX_SENTENCES = 5
+MAX_PER_DOCUMENT = 2
+
+NOT_IN_DOCUMENTS = "The documents do not answer this question."
+# Questions that take something for granted; a premise the documents lack gets corrected.
+_PRESUPPOSES = re.compile(r"^\W*(why|how come|since|given that|now that)\b", re.IGNORECASE)
+# A sentence like this continues the one before it: it opens with a reference back, adds to it
+# ("also"), or is a quote attributed to "she" or "he".
+_CONTINUES = re.compile(
+    r"^\W*(this|these|that|those|it|its|he|his|she|her|they|their|such)\b"
+    r"|^\W*(\w+\W+){0,4}also\b"
+    r"|\b(he|she|they) (said|stated|added|remarked|noted|explained)\W*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: Sentence
+    evidence: float  # how well the sentence, in its passage, answers the question
+    score: float  # the ranking score: evidence, plus the lead bonus
+
+    @property
+    def document_id(self) -> str:
+        return self.sentence.passage.document_id
+
+
+def answer(question: Standalone, passages: Sequence[Passage]) -> ChatAnswer:
+    """Answer ``question`` from ``passages`` by quoting them, or abstain."""
+    contexts = {p.chunk_id: Context.of(p) for p in passages}
+    names = names_in(question.question)
+    unknown = [n for n in names if not any(n.mentioned_in(c) for c in contexts.values())]
+    if unknown and not _PRESUPPOSES.match(question.question):
+        return abstain(question, passages, unknown)
+    query = Query.from_turns(question.question, question.context, ignore=unknown)
+    ranked = rank(query, passages, contexts)
+    period = period_of(question.question)
+    if period is not None and any(period(s.sentence.passage.published) for s in ranked):
+        ranked = [s for s in ranked if period(s.sentence.passage.published)]
+    if not ranked or ranked[0].evidence < MIN_EVIDENCE:
+        return abstain(question, passages, unknown)
+    temporal = asks_about_time(question.question)
+    draft, sources = compose(select(ranked, temporal), temporal)
+    if unknown:
+        draft = f"The documents do not mention {_names(unknown)}; this is what they say.\n\n{draft}"
+    rewriter = MarkerRewriter(len(sources))
+    text = rewriter.rewrite(draft)
+    return ChatAnswer(
+        answer=text,
+        answered=True,
+        citations=cite(text, rewriter.order, sources),
+        mode="extractive",
+        question=question.text,
+        retrieved=list(passages),
+    )
+
+
+def abstain(
+    question: Standalone,
+    passages: Sequence[Passage],
+    unknown: Sequence[Name] = (),
+    mode: Mode = "extractive",
+) -> ChatAnswer:
+    """The "not in the documents" answer, naming the closest sources without claims."""
+    text = NOT_IN_DOCUMENTS
+    if unknown:
+        text += f" They do not mention {_names(unknown)}."
+    closest: dict[str, Passage] = {}
+    for passage in passages:
+        closest.setdefault(passage.document_id, passage)
+    named = [f"“{p.title}” ({format_date(p.published)})" for p in list(closest.values())[:2]]
+    if named:
+        text += f" The closest sources are {' and '.join(named)}."
+    return ChatAnswer(
+        answer=text,
+        answered=False,
+        citations=[],
+        mode=mode,
+        question=question.text,
+        retrieved=list(passages),
+    )
+
+
+def _names(names: Sequence[Name]) -> str:
+    quoted = [f"“{n.text}”" for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def rank(query: Query, passages: Sequence[Passage], contexts: dict[str, Context]) -> list[Scored]:
+    """The sentences of ``passages``, best evidence for ``query`` first."""
+    sentences = sentences_of(passages)
+    terms = terms_of([s.text for s in sentences]) if sentences else []
+    coverage = Coverage(query, terms)
+    scored = []
+    for sentence, own in zip(sentences, terms, strict=True):
+        passage = sentence.passage
+        context = contexts[passage.chunk_id]
+        evidence = (
+            coverage(own)
+            + CONTEXT_WEIGHT * coverage(own | context.terms)
+            + SIMILARITY_WEIGHT * max(passage.similarity or 0.0, 0.0)
+        )
+        bonus = LEAD_BONUS if _is_lead(sentence) else 0.0
+        scored.append(Scored(sentence, evidence, evidence + bonus))
+    return sorted(scored, key=lambda s: -s.score)
+
+
+def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
+    """The best sentence, the sentences scoring close to it, and the sentences continuing them.
+
+    On a question about time, the answer gives the history: the best sentence of every
+    document that scores close enough, and the lead of the most recent one (its news).
+    """
+    best = ranked[0]
+    chosen = [best]
+    if temporal:
+        newest = min((s.sentence.passage.published for s in ranked), key=recency_key)
+        for candidate in ranked:
+            close = candidate.score >= TIMELINE_RATIO * best.score
+            first_of_document = candidate.document_id not in {c.document_id for c in chosen}
+            lead = candidate.sentence.passage.published == newest and _is_lead(candidate.sentence)
+            if close and candidate not in chosen and (first_of_document or lead):
+                chosen.append(candidate)
+    for candidate in ranked:
+        per_document = Counter(c.document_id for c in chosen)
+        if len(chosen) >= MAX_SENTENCES:
+            break
+        if (
+            candidate not in chosen
+            and candidate.score >= KEEP_RATIO * best.score
+            and per_document[candidate.document_id] < MAX_PER_DOCUMENT
+        ):
+            chosen.append(candidate)
+    sentences = [c.sentence for c in chosen[:MAX_SENTENCES]]
+    for sentence in list(sentences):
+        following = _following(sentence, ranked)
+        if following is not None and following not in sentences:
+            sentences.append(following)
+    return sentences
+
+
+def _is_lead(sentence: Sentence) -> bool:
+    return sentence.passage.start == 0 and sentence.position < LEAD_SENTENCES
+
+
+def _following(sentence: Sentence, ranked: Sequence[Scored]) -> Sentence | None:
+    """The next sentence of the passage when it continues ``sentence`` ("This measure ...")."""
+    for scored in ranked:
+        candidate = scored.sentence
+        if (
+            candidate.passage is sentence.passage
+            and candidate.position == sentence.position + 1
+            and _CONTINUES.search(candidate.text)
+        ):
+            return candidate
+    return None
+
+
+def compose(chosen: Sequence[Sentence], temporal: bool) -> tuple[str, list[Source]]:
+    """The draft answer (markers ``[n]`` name ``sources``), one paragraph per document.
+
+    Documents come newest first when they differ in date or the question is about time,
+    else in the order of their best sentence; sentences keep their order in the document.
+    """
+    by_document: dict[str, list[Sentence]] = {}
+    for sentence in chosen:
+        by_document.setdefault(sentence.passage.document_id, []).append(sentence)
+    groups = list(by_document.values())
+    dates = {group[0].passage.published for group in groups}
+    timeline = temporal or len(dates) > 1
+    if timeline:
+        groups.sort(key=lambda group: recency_key(group[0].passage.published))
+    sources: list[Source] = []
+    paragraphs = []
+    for index, group in enumerate(groups):
+        passage = group[0].passage
+        date = format_date(passage.published)
+        if not timeline:
+            lead = f"According to “{passage.title}” ({date}):"
+        elif index == 0:
+            lead = f"As of {date}:"
+        else:
+            lead = f"Earlier, on {date}:"
+        parts = [lead]
+        for quote in _quotes(group):
+            sources.append(Source(quote[0].passage, _span_text(quote)))
+            text = " ".join(without_connective(s.text) for s in quote)
+            parts.append(f"{text} [{len(sources)}]")
+        paragraphs.append(" ".join(parts))
+    return "\n\n".join(paragraphs), sources
+
+
+def _quotes(group: list[Sentence]) -> list[list[Sentence]]:
+    """Sentences in document order, neighbours in one passage joined into one quote."""
+    ordered = sorted(group, key=lambda s: s.passage.start + s.start)
+    quotes: list[list[Sentence]] = []
+    for sentence in ordered:
+        previous = quotes[-1][-1] if quotes else None
+        if (
+            previous is not None
+            and previous.passage is sentence.passage
+            and sentence.position == previous.position + 1
+        ):
+            quotes[-1].append(sentence)
+        else:
+            quotes.append([sentence])
+    return quotes
+
+
+def _span_text(quote: list[Sentence]) -> str:
+    return quote[0].passage.text[quote[0].start : quote[-1].end]
