@@ -1,0 +1,85 @@
+"""The runner in-process with the real answerer, and the gate on a degraded configuration."""
+
+from pathlib import Path
+
+import pytest
+
+from ingestion.embeddings import Embedder
+from ingestion.loaders import load_document
+from service.chat.answerer import Answerer
+from service.evaluate.cases import EvalCase, load_eval_set
+from service.evaluate.gate import compare, gate_markdown
+from service.evaluate.records import Report
+from service.evaluate.report import build_report
+from service.evaluate.runner import InProcessTarget, load_documents, run_eval
+from service.retrieval import Passage, Retriever
+from service.settings import Settings
+from service.wiring import build_components
+from tests.helpers import PROJECT_DIR
+
+SAMPLE_DOCUMENTS = PROJECT_DIR / "examples" / "haiti-mss"
+
+
+class WrongDocumentRetriever(Retriever):
+    """Deliberately degraded: never returns chunks of the document that best matches."""
+
+    def search(self, query: str, k: int) -> list[Passage]:
+        ranked = super().search(query, 50)
+        best = ranked[0].document_id if ranked else None
+        return [p for p in ranked if p.document_id != best][:k]
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[EvalCase]:
+    return load_eval_set(PROJECT_DIR / "eval_sets" / "haiti-mss.jsonl")
+
+
+def evaluate(retriever: Retriever, settings: Settings, cases: list[EvalCase]) -> Report:
+    documents = load_documents(retriever.store)
+    results = run_eval(InProcessTarget(Answerer(retriever, settings.top_k)), cases, documents)
+    return build_report(Path("haiti-mss.jsonl"), results, {"target": "in-process"})
+
+
+@pytest.fixture(scope="module")
+def current(sample_settings: Settings, embedder: Embedder, cases: list[EvalCase]) -> Report:
+    return evaluate(build_components(sample_settings, embedder).retriever, sample_settings, cases)
+
+
+def test_documents_are_rebuilt_verbatim_from_their_chunks(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    documents = load_documents(build_components(sample_settings, embedder).retriever.store)
+    assert len(documents) == 3
+    for document_id, text in documents.items():
+        assert text == load_document(SAMPLE_DOCUMENTS / document_id, SAMPLE_DOCUMENTS).text
+
+
+def test_multi_turn_questions_carry_the_conversation(current: Report) -> None:
+    three_turns = next(q for q in current.questions if q.id == "multi-and-now")
+    assert len(three_turns.history) == 2 and len(three_turns.latencies_ms) == 3
+    assert three_turns.reply is not None and three_turns.reply.question != "And now?"
+    assert current.overall.quote_validity == 1.0
+
+
+def test_the_gate_passes_on_the_current_configuration(
+    current: Report, sample_settings: Settings, embedder: Embedder, cases: list[EvalCase]
+) -> None:
+    again = evaluate(build_components(sample_settings, embedder).retriever, sample_settings, cases)
+    result = compare(current, again, max_drop=0.02)
+    assert result.passed, gate_markdown(result, "current")
+
+
+def test_the_gate_fails_when_the_retriever_returns_unrelated_chunks(
+    current: Report, sample_settings: Settings, embedder: Embedder, cases: list[EvalCase]
+) -> None:
+    retriever = build_components(sample_settings, embedder).retriever
+    degraded_retriever = WrongDocumentRetriever(
+        lambda: retriever.store, embedder, where=retriever.where, refresh_seconds=0
+    )
+    degraded = evaluate(degraded_retriever, sample_settings, cases)
+    result = compare(current, degraded, max_drop=0.02)
+    assert not result.passed
+    assert {c.name for c in result.drops} >= {"pass_rate", "hit_at_k", "mrr"}
+    assert len(result.regressions) >= current.overall.passed // 2
+    text = gate_markdown(result, "current")
+    assert "FAILED" in text and "baseline answer:" in text and "current answer:" in text
