@@ -51,7 +51,7 @@ def evaluate(
         scorer = build_judge(settings) if judge else None
     except JudgeError as exc:
         raise EvalSetupError(str(exc)) from exc
-    extra: dict[str, Any] = {"judge_model": scorer.model if scorer else None}
+    extra: dict[str, Any] = {"judge_model": scorer.model.model if scorer else None}
     if api is not None:
         with httpx.Client(timeout=API_TIMEOUT_SECONDS) as client:
             target = ApiTarget(api, client)

@@ -12,8 +12,7 @@ import re
 from pathlib import Path
 from string import Template
 
-from openai import OpenAI, OpenAIError
-
+from service.chat.llm import ChatModel, LLMError
 from service.evaluate.records import QuestionResult, Reply
 from service.settings import Settings
 
@@ -48,9 +47,8 @@ def parse_verdict(text: str) -> float | None:
 class Judge:
     """Scores answers with an LLM; one request per metric and question."""
 
-    def __init__(self, client: OpenAI, model: str, prompts_dir: Path) -> None:
+    def __init__(self, model: ChatModel, prompts_dir: Path) -> None:
         self.model = model
-        self._client = client
         self._prompts: dict[str, Template] = {}
         for name, filename in PROMPTS.items():
             path = prompts_dir / filename
@@ -84,13 +82,8 @@ class Judge:
     def _ask(self, name: str, **values: str) -> float | None:
         prompt = self._prompts[name].substitute(values)
         try:
-            completion = self._client.chat.completions.create(
-                model=self.model,
-                messages=[{"role": "user", "content": prompt}],
-                temperature=0,
-            )
-            text = completion.choices[0].message.content or ""
-        except (OpenAIError, IndexError) as exc:
+            text = self.model.complete([{"role": "user", "content": prompt}])
+        except LLMError as exc:
             logger.warning("judge request for %s failed: %s", name, exc)
             return None
         verdict = parse_verdict(text)
@@ -113,10 +106,7 @@ def build_judge(settings: Settings) -> Judge:
     if not base_url:
         raise JudgeError("--judge needs CITECHAT_JUDGE_BASE_URL (or CITECHAT_LLM_BASE_URL)")
     api_key = settings.judge_api_key.get_secret_value() or settings.llm_api_key.get_secret_value()
-    client = OpenAI(
-        base_url=base_url,
-        api_key=api_key or "not-needed",
-        timeout=settings.llm_timeout,
-        max_retries=1,
+    model = ChatModel(
+        base_url, api_key, settings.judge_model or settings.llm_model, settings.llm_timeout
     )
-    return Judge(client, settings.judge_model or settings.llm_model, settings.prompts_dir)
+    return Judge(model, settings.prompts_dir)
