@@ -27,7 +27,12 @@ class Settings(IndexSettings):
     llm_api_key: SecretStr = SecretStr("")
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = Field(default=30.0, gt=0)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
     prompts_dir: Path = PROJECT_DIR / "prompts"
+
+    # Chat requests: the question's length and the conversation's number of messages.
+    max_question_chars: int = Field(default=2000, ge=1)
+    max_messages: int = Field(default=20, ge=1)
 
     # `citechat eval --judge`: an OpenAI-compatible LLM; unset fields fall back to the llm_* ones.
     judge_base_url: str | None = None

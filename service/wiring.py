@@ -5,6 +5,9 @@ from functools import partial
 
 from ingestion.embeddings import Embedder, build_embedder
 from ingestion.store import ChunkStore, describe, open_client
+from service.chat.answerer import Answerer, LanguageModel
+from service.chat.llm import ChatModel
+from service.chat.prompts import Prompts
 from service.retrieval import Retriever
 from service.settings import Settings
 
@@ -13,6 +16,7 @@ from service.settings import Settings
 class Components:
     settings: Settings
     retriever: Retriever
+    answerer: Answerer
 
 
 def open_store(settings: Settings, embed_model: str) -> ChunkStore:
@@ -30,4 +34,22 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
         mode=settings.retrieval_mode,
         refresh_seconds=settings.index_refresh_seconds,
     )
-    return Components(settings=settings, retriever=retriever)
+    return Components(
+        settings=settings,
+        retriever=retriever,
+        answerer=Answerer(retriever, settings.top_k, build_language_model(settings)),
+    )
+
+
+def build_language_model(settings: Settings) -> LanguageModel | None:
+    """The LLM of LLM mode (prompts checked now), or None for extractive mode."""
+    if settings.llm_base_url is None:
+        return None
+    model = ChatModel(
+        settings.llm_base_url,
+        settings.llm_api_key.get_secret_value(),
+        settings.llm_model,
+        settings.llm_timeout,
+        settings.llm_max_retries,
+    )
+    return LanguageModel(model, Prompts.load(settings.prompts_dir))

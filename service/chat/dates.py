@@ -46,6 +46,11 @@ def period_of(question: str) -> Callable[[str], bool] | None:
     return within
 
 
+def is_date(word: str) -> bool:
+    """True for a year ("2023") or a month name ("May")."""
+    return bool(_YEAR.fullmatch(word) or _MONTH.fullmatch(word))
+
+
 def _year(published: str) -> int:
     date = parse_date(published)
     return date.year if date else 0

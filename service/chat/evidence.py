@@ -26,10 +26,11 @@ _FRAME_WORDS = (
     "since so some such than that the their them then there these they this those through to "
     "too under until up upon very was we were what when where whether which while who whom "
     "whose why will with within without would yet you your us tell know happen happened happening "
-    "mean means meant thing things way"
+    "mean means meant thing things way kind kinds sort type back"
 )
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n+")
 _ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|Gen|Gov|Sen|Rep)\.$")
+MIN_STEM = 4  # shorter terms only match exactly
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")  # U.S., U.N.
 _NAME = re.compile(r"[$€£]?\d[\d,.]*\d|\d|[A-Z][\w’'-]*")
 _FIGURE = re.compile(r"\d[\d,]*\d|\d")
@@ -71,16 +72,26 @@ class Query:
         context_weight: float = 0.3,
         ignore: Sequence["Name"] = (),
     ) -> "Query":
-        """Terms of ``question`` weigh 1, those of earlier turns ``context_weight``.
+        """Words of ``question`` weigh 1, those of earlier turns ``context_weight``.
 
-        The terms of the ``ignore`` names are left out.
+        A word of several terms ("Port-au-Prince") shares its weight among them. The terms of
+        the ``ignore`` names are left out.
         """
-        weights = dict.fromkeys(content_terms(" ".join(context)), context_weight)
-        weights.update(dict.fromkeys(content_terms(question), 1.0))
+        weights = _word_weights(" ".join(context), context_weight)
+        weights.update(_word_weights(question, 1.0))
         for name in ignore:
             for term in name.terms | name.figures:
                 weights.pop(term, None)
         return cls(weights)
+
+
+def _word_weights(text: str, weight: float) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for word in text.split():
+        terms = content_terms(word)
+        for term in terms:
+            weights[term] = max(weights.get(term, 0.0), weight / len(terms))
+    return weights
 
 
 def content_terms(text: str) -> list[str]:
@@ -199,7 +210,20 @@ class Name:
     figures: frozenset[str]
 
     def mentioned_in(self, context: Context) -> bool:
-        return self.terms <= context.terms and self.figures <= context.figures
+        """True when ``context`` has every figure and every term, or a word of its family
+        ("Kenya" for "Kenyan", "Haitian" for "Haiti")."""
+        return self.figures <= context.figures and all(
+            term in context.terms or _related(term, context) for term in self.terms
+        )
+
+
+def _related(term: str, context: Context) -> bool:
+    if len(term) < MIN_STEM:
+        return False
+    return any(
+        len(other) >= MIN_STEM and (other.startswith(term) or term.startswith(other))
+        for other in context.terms
+    )
 
 
 def names_in(question: str) -> list[Name]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone
-from service.chat.dates import asks_about_time, format_date, period_of, recency_key
+from service.chat.dates import asks_about_time, format_date, is_date, period_of, recency_key
 from service.chat.evidence import (
     Context,
     Coverage,
@@ -34,10 +34,11 @@ CONTEXT_WEIGHT = 0.5  # coverage of the query by the sentence's passage, title a
 SIMILARITY_WEIGHT = 0.5  # the passage's cosine similarity to the query
 LEAD_BONUS = 0.15  # the first sentences of an article state its news
 LEAD_SENTENCES = 2
-MIN_EVIDENCE = 0.9  # below this the best sentence does not answer: abstain
+MIN_EVIDENCE = 0.55  # below this the best sentence does not answer: abstain
 KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the best
 TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
 MAX_SENTENCES = 5
+NAME_PENALTY = 0.5  # evidence lost when the passage mentions none of the question's names
 MAX_PER_DOCUMENT = 2
 
 NOT_IN_DOCUMENTS = "The documents do not answer this question."
@@ -72,7 +73,8 @@ def answer(question: Standalone, passages: Sequence[Passage]) -> ChatAnswer:
     if unknown and not _PRESUPPOSES.match(question.question):
         return abstain(question, passages, unknown)
     query = Query.from_turns(question.question, question.context, ignore=unknown)
-    ranked = rank(query, passages, contexts)
+    known = [n for n in names if n not in unknown and not is_date(n.text)]
+    ranked = rank(query, passages, contexts, known)
     period = period_of(question.question)
     if period is not None and any(period(s.sentence.passage.published) for s in ranked):
         ranked = [s for s in ranked if period(s.sentence.passage.published)]
@@ -125,8 +127,16 @@ def _names(names: Sequence[Name]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
-def rank(query: Query, passages: Sequence[Passage], contexts: dict[str, Context]) -> list[Scored]:
-    """The sentences of ``passages``, best evidence for ``query`` first."""
+def rank(
+    query: Query,
+    passages: Sequence[Passage],
+    contexts: dict[str, Context],
+    names: Sequence[Name] = (),
+) -> list[Scored]:
+    """The sentences of ``passages``, best evidence for ``query`` first.
+
+    A sentence whose passage does not mention the ``names`` of the question is weaker evidence.
+    """
     sentences = sentences_of(passages)
     terms = terms_of([s.text for s in sentences]) if sentences else []
     coverage = Coverage(query, terms)
@@ -139,6 +149,9 @@ def rank(query: Query, passages: Sequence[Passage], contexts: dict[str, Context]
             + CONTEXT_WEIGHT * coverage(own | context.terms)
             + SIMILARITY_WEIGHT * max(passage.similarity or 0.0, 0.0)
         )
+        if names:
+            unmentioned = sum(not n.mentioned_in(context) for n in names) / len(names)
+            evidence *= 1 - NAME_PENALTY * unmentioned
         bonus = LEAD_BONUS if _is_lead(sentence) else 0.0
         scored.append(Scored(sentence, evidence, evidence + bonus))
     return sorted(scored, key=lambda s: -s.score)
