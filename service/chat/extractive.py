@@ -166,12 +166,12 @@ def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
     best = ranked[0]
     chosen = [best]
     if temporal:
-        newest = min((s.sentence.passage.published for s in ranked), key=recency_key)
-        for candidate in ranked:
-            close = candidate.score >= TIMELINE_RATIO * best.score
-            first_of_document = candidate.document_id not in {c.document_id for c in chosen}
-            lead = candidate.sentence.passage.published == newest and _is_lead(candidate.sentence)
-            if close and candidate not in chosen and (first_of_document or lead):
+        close = [c for c in ranked if c.score >= TIMELINE_RATIO * best.score]
+        newest = min((c.sentence.passage.published for c in ranked), key=recency_key)
+        news = [c for c in close if c.sentence.passage.published == newest and _is_lead(c.sentence)]
+        chosen += [c for c in news if c is not best]
+        for candidate in close:
+            if candidate.document_id not in {c.document_id for c in chosen}:
                 chosen.append(candidate)
     for candidate in ranked:
         per_document = Counter(c.document_id for c in chosen)
