@@ -9,11 +9,12 @@ from fastapi import FastAPI
 from ingestion.embeddings import Embedder
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
-from service.api.routes import documents, health, search, widget
+from service.api.routes import chat, documents, health, search, widget
 from service.settings import Settings
 from service.wiring import build_components
 
-MAX_BODY_BYTES = 64 * 1024
+# Room for a chat of settings.max_messages turns with long answers; more is a 413.
+MAX_BODY_BYTES = 256 * 1024
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
@@ -34,6 +35,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     )
     add_cors(app, settings.allowed_origins)
     register_error_handlers(app)
-    for module in (health, search, documents, widget):
+    for module in (health, search, documents, chat, widget):
         app.include_router(module.router)
     return app

@@ -112,6 +112,36 @@ def serve(
     uvicorn.run("service.app:create_app", factory=True, host=host, port=port)
 
 
+@app.command()
+def ask(question: Annotated[str, typer.Argument(help="The question to answer.")]) -> None:
+    """Answer a question from the stored documents, then list the numbered sources."""
+    from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
+    from service.api.validation import check_text
+    from service.chat.dates import format_date
+    from service.chat.types import Message
+    from service.errors import AppError
+    from service.wiring import build_components
+
+    settings = _settings()
+    try:
+        text = check_text("question", question, settings.max_question_chars)
+        answer = build_components(settings).answerer.answer([Message("user", text)])
+    except AppError as exc:
+        _fail(exc.detail, 2 if exc.status_code == 422 else 1)
+        raise
+    except (StoreUnavailable, EmbeddingModelMismatch) as exc:
+        _fail(str(exc))
+        raise
+    typer.echo(answer.answer)
+    if answer.notice:
+        typer.echo(f"\nNote: {answer.notice}")
+    if answer.citations:
+        typer.echo("\nSources:")
+    for citation in answer.citations:
+        date = format_date(citation.published) or "undated"
+        typer.echo(f"[{citation.marker}] {citation.title} ({date}) {citation.source}")
+
+
 @app.command("eval")
 def eval_set(
     eval_set: Annotated[Path, typer.Argument(help="The question set (JSON lines).")],

@@ -1,6 +1,8 @@
 """Request and response bodies of the HTTP API."""
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, Field
 
 
 class SearchResult(BaseModel):
@@ -31,3 +33,46 @@ class DocumentsResponse(BaseModel):
 
 class Status(BaseModel):
     status: str
+
+
+# --- Chat (POST /api/chat) ---
+
+
+class ChatMessage(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class ChatRequest(BaseModel):
+    """The conversation so far; the last message is the user's question."""
+
+    messages: list[ChatMessage] = Field(
+        description="Earlier turns first; the server keeps no session state."
+    )
+    stream: bool = Field(default=False, description="Answer as Server-Sent Events.")
+
+
+class CitationOut(BaseModel):
+    marker: int = Field(description="The [n] marker of the answer that cites this source.")
+    document_id: str
+    title: str
+    source: str
+    published: str
+    quote: str = Field(description="Verbatim text of the cited chunk supporting the claim.")
+    chunk_id: str
+    score: float
+
+
+class RetrievedOut(BaseModel):
+    document_id: str
+    chunk_id: str
+    score: float
+
+
+class ChatResponse(BaseModel):
+    answer: str
+    answered: bool = Field(description="False when the documents do not answer the question.")
+    citations: list[CitationOut]
+    mode: Literal["extractive", "llm"]
+    notice: str | None = Field(description="Why the answer is not what was asked for, if so.")
+    retrieved: list[RetrievedOut] = Field(description="The passages retrieved, best first.")

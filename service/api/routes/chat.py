@@ -1,0 +1,114 @@
+import json
+import logging
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from fastapi.sse import EventSourceResponse, format_sse_event
+
+from service.api.deps import ComponentsDep
+from service.api.schemas import ChatMessage, ChatRequest, ChatResponse, CitationOut, RetrievedOut
+from service.api.validation import check_text
+from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final, Message
+from service.errors import InvalidRequest
+from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api", tags=["chat"])
+
+DESCRIPTION = """\
+Answers the last message of the conversation (the user's question) from the documents.
+Every `[n]` marker of `answer` has one citation, every citation is used, and each `quote` is
+verbatim text of the cited chunk. `answered` is false when the documents do not answer.
+
+With `"stream": true` the answer comes as Server-Sent Events (`text/event-stream`):
+
+- `delta`, data `{"text": "..."}`: the next piece of the answer, any number of times;
+- `citations`, data `{"citations": [...]}`: once, after the text (same items as the JSON reply);
+- `done`, data `{"answered": bool, "mode": "extractive" | "llm", "notice": str | null}`: last;
+- `error`, data `{"code", "detail"}`: instead of `citations`/`done` when the answer breaks off
+  (an LLM failing after part of its answer was sent); the text so far is incomplete.
+
+In LLM mode the model's text is held back until it cites a passage, so an answer citing none
+is replaced by the extractive fallback before anything is sent. Request errors (422, 413) and
+an unavailable store (503) are JSON responses, before any event.
+"""
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    summary="Answer a question from the documents, with citations",
+    description=DESCRIPTION,
+    responses={
+        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        413: {"description": "The request body is too large"},
+        422: {"description": "Invalid conversation: see `detail`"},
+        503: {"description": "The vector store is unreachable"},
+    },
+)
+async def chat(request: ChatRequest, components: ComponentsDep) -> Response | ChatResponse:
+    messages = check_messages(request.messages, components.settings)
+    answerer = components.answerer
+    if not request.stream:
+        return to_response(await run_in_threadpool(answerer.answer, messages))
+    turn = await run_in_threadpool(answerer.prepare, messages)
+    return EventSourceResponse(sse_stream(answerer.stream(turn)), headers=SSE_HEADERS)
+
+
+def check_messages(messages: list[ChatMessage], settings: Settings) -> list[Message]:
+    """The conversation as chat messages; :class:`InvalidRequest` says what is wrong with it."""
+    if not messages:
+        raise InvalidRequest("messages: at least one message (the question) is required")
+    if len(messages) > settings.max_messages:
+        raise InvalidRequest(
+            f"messages: at most {settings.max_messages} messages allowed, got {len(messages)}"
+        )
+    if messages[-1].role != "user":
+        raise InvalidRequest("messages: the last message must be the user's question")
+    question = check_text("question", messages[-1].content, settings.max_question_chars)
+    return [Message(m.role, m.content) for m in messages[:-1]] + [Message("user", question)]
+
+
+def to_response(answer: ChatAnswer) -> ChatResponse:
+    return ChatResponse(
+        answer=answer.answer,
+        answered=answer.answered,
+        citations=_citations(answer),
+        mode=answer.mode,
+        notice=answer.notice,
+        retrieved=[
+            RetrievedOut(document_id=p.document_id, chunk_id=p.chunk_id, score=p.score)
+            for p in answer.retrieved
+        ],
+    )
+
+
+def _citations(answer: ChatAnswer) -> list[CitationOut]:
+    return [CitationOut.model_validate(c, from_attributes=True) for c in answer.citations]
+
+
+def sse_stream(events: Iterator[ChatEvent]) -> Iterator[bytes]:
+    """The answerer's events as SSE bytes; an unexpected failure becomes an ``error`` event."""
+    try:
+        for event in events:
+            if isinstance(event, Delta):
+                yield _event("delta", {"text": event.text})
+            elif isinstance(event, Final):
+                citations = [c.model_dump() for c in _citations(event.answer)]
+                yield _event("citations", {"citations": citations})
+                answer = event.answer
+                done = {"answered": answer.answered, "mode": answer.mode, "notice": answer.notice}
+                yield _event("done", done)
+            elif isinstance(event, Failure):
+                yield _event("error", {"code": event.code, "detail": event.detail})
+    except Exception:
+        logger.exception("chat stream failed")
+        yield _event("error", {"code": "internal_error", "detail": "internal server error"})
+
+
+def _event(name: str, data: dict[str, object]) -> bytes:
+    return format_sse_event(event=name, data_str=json.dumps(data, ensure_ascii=False))
