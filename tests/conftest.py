@@ -10,6 +10,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from ingestion.embeddings import Embedder, LocalEmbedder  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from tests.helpers import SAMPLE_CORPUS, chroma_server, make_settings, run_ingest  # noqa: E402
+from tests.llm_stub import LLMStub  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +43,10 @@ def chroma_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     """A real ``chroma run`` server, shared by the tests of server mode."""
     with chroma_server(Path(tmp_path_factory.mktemp("chroma-server"))) as address:
         yield address
+
+
+@pytest.fixture
+def llm_stub() -> Iterator[LLMStub]:
+    """A fresh OpenAI-compatible server on a free port (see tests/llm_stub.py)."""
+    with LLMStub() as stub:
+        yield stub

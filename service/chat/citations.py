@@ -15,9 +15,10 @@ from service.chat.evidence import content_terms, split_sentences
 from service.chat.types import Citation
 from service.retrieval import Passage
 
-_MARKER = re.compile(r"\s*\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_MARKERS = re.compile(r"(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+")  # "[1]", "[1, 2][3]"
 _TRAILING_MARKERS = re.compile(r"(?:\s*\[\d+\])+\s*$")
-_HELD_BACK = re.compile(r"\s*\[[\d,;\s]{0,24}$|\s+$")  # a marker (or a space) not yet complete
+# Markers at the end may continue in the next piece ("[1" + "]", "[1]" + "[2]"): held back.
+_HELD_BACK = re.compile(r"(?:\s*\[[\d,;\s]{0,24}\]?)+$|\s+$")
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,11 @@ class MarkerRewriter:
         return self.feed(draft) + self.flush()
 
     def _rewrite(self, text: str) -> str:
-        return _MARKER.sub(self._replace, text)
+        return _MARKERS.sub(self._replace, text)
 
     def _replace(self, match: re.Match[str]) -> str:
         markers: list[int] = []
-        for number in re.findall(r"\d+", match.group(1)):
+        for number in re.findall(r"\d+", match.group()):
             source = int(number)
             if not 1 <= source <= self._n_sources:
                 continue

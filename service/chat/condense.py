@@ -74,4 +74,4 @@ def without_instructions(text: str) -> str:
         if not _INSTRUCTION_SENTENCE.search(text[start:end])
     ]
     cleaned = _OVERRIDE.sub("", " ".join(kept)).strip()
-    return cleaned or text.strip()
+    return cleaned if re.search(r"\w", cleaned) else text.strip()

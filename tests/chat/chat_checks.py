@@ -1,0 +1,33 @@
+"""Assertions shared by the chat tests."""
+
+import re
+
+from service.chat.answerer import Answerer
+from service.chat.types import ChatAnswer, Message
+
+MAY = "2025-05-23-us-signals-end-of-haiti-mission-funding.md"
+FEBRUARY = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
+SEPTEMBER = "2023-09-23-us-offers-100m-for-kenya-led-haiti-mission.md"
+
+
+def ask(answerer: Answerer, *turns: str) -> ChatAnswer:
+    """Ask ``turns`` in order, each with the conversation so far; the last answer."""
+    messages: list[Message] = []
+    answer = None
+    for turn in turns:
+        messages.append(Message("user", turn))
+        answer = answerer.answer(messages)
+        messages.append(Message("assistant", answer.answer))
+    assert answer is not None
+    return answer
+
+
+def assert_citations_valid(answer: ChatAnswer, chunk_texts: dict[str, str]) -> None:
+    """Markers are numbered from 1 by first use, one citation each, all used, quotes verbatim."""
+    used = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)))
+    assert used == list(range(1, len(used) + 1)), answer.answer
+    assert [c.marker for c in answer.citations] == used
+    for citation in answer.citations:
+        assert citation.quote.strip()
+        assert citation.quote in chunk_texts[citation.chunk_id]
+        assert citation.document_id == citation.chunk_id.split("::")[0]
