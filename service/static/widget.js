@@ -98,8 +98,9 @@ sup { line-height: 0; }
   border-top: 1px solid var(--cc-border); font-size: 14px;
 }
 .sources li { display: grid; grid-template-columns: auto 1fr; gap: 2px 8px; scroll-margin: 8px; }
+.nums { grid-row: span 3; display: flex; flex-direction: column; gap: 4px; }
 .num {
-  grid-row: span 3; align-self: start; min-width: 22px; height: 22px; padding: 0 4px; border-radius: 11px;
+  min-width: 22px; height: 22px; padding: 0 4px; border-radius: 11px;
   background: var(--cc-accent); color: var(--cc-on-accent); font-size: 12px; font-weight: 700;
   text-align: center; line-height: 22px;
 }
@@ -174,6 +175,7 @@ form button[hidden] { display: none; }
   function toCitation(raw) {
     return {
       marker: Number(raw.marker),
+      document_id: asText(raw.document_id),
       title: asText(raw.title),
       source: asText(raw.source),
       published: asText(raw.published),
@@ -361,7 +363,18 @@ form button[hidden] { display: none; }
     node.replaceChildren(...parts);
   }
 
-  function renderSource(citation) {
+  /** Citations grouped by document: one source item can carry several markers and quotes. */
+  function groupByDocument(citations) {
+    const groups = new Map();
+    for (const citation of citations) {
+      const key = citation.document_id || citation.source || citation.title;
+      groups.set(key, [...(groups.get(key) || []), citation]);
+    }
+    return [...groups.values()];
+  }
+
+  function renderSource(group) {
+    const citation = group[0];
     const url = safeUrl(citation.source);
     const title = url
       ? el("a", { href: url.href, target: "_blank", rel: "noopener noreferrer" }, citation.title || url.href, srOnly(" (opens in a new tab)"))
@@ -369,8 +382,10 @@ form button[hidden] { display: none; }
     const meta = el("span", { class: "meta" });
     if (citation.published) meta.append(el("time", { datetime: citation.published }, humanDate(citation.published)));
     if (url) meta.append(citation.published ? " · " : "", url.hostname);
-    const quote = el("details", {}, el("summary", {}, "Quoted passage"), el("blockquote", {}, citation.quote));
-    return el("li", {}, el("span", { class: "num", "aria-hidden": "true" }, String(citation.marker)), title, meta, quote);
+    const summary = el("summary", {}, group.length > 1 ? "Quoted passages" : "Quoted passage");
+    const quotes = el("details", {}, summary, ...group.map((c) => el("blockquote", {}, c.quote)));
+    const numbers = el("span", { class: "nums" }, srOnly("Source "), ...group.map((c) => el("span", { class: "num" }, String(c.marker))));
+    return el("li", {}, numbers, title, meta, quotes);
   }
 
   function renderAnswer(turn) {
@@ -378,9 +393,10 @@ form button[hidden] { display: none; }
     if (!turn.answered) box.append(el("p", { class: "label" }, "Not found in the articles"));
     const text = el("p", { class: "text" });
     box.append(text);
-    const items = turn.citations.map(renderSource);
+    const groups = groupByDocument(turn.citations);
+    const items = groups.map(renderSource);
     fillText(text, turn.content, turn.citations, (marker) => {
-      const item = items[turn.citations.findIndex((c) => c.marker === marker)];
+      const item = items[groups.findIndex((group) => group.some((c) => c.marker === marker))];
       item.querySelector("details").open = true;
       item.scrollIntoView({ block: "nearest" });
       item.querySelector("a, summary").focus();

@@ -39,12 +39,12 @@ class ChatWidget:
 
     def ask(self, question: str) -> Locator:
         """Send ``question`` with Enter; return the finished reply (an answer or an error)."""
-        before = self.replies.count()
         self.input.fill(question)
-        self.input.press("Enter")
-        reply = self.replies.nth(before)
-        reply.wait_for()
-        return reply
+        self.input.press("Enter")  # the handler appends the question and a busy reply at once
+        self.page.locator(
+            "citechat-widget .log > :last-child:is(.msg.bot:not([aria-busy]), .msg.error)"
+        ).wait_for()
+        return self.replies.nth(self.replies.count() - 1)
 
     def focused_id(self) -> str:
         """The id (or class) of the element focused inside the widget, "" when none is."""

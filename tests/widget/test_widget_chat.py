@@ -78,12 +78,16 @@ def test_demo_page_streams_a_dated_cited_answer_and_a_follow_up(
     expect(link).to_have_attribute("rel", "noopener noreferrer")
     expect(may.locator("time")).to_have_attribute("datetime", "2025-05-23")
     expect(may.locator("time")).to_have_text("23 May 2025")
-    number = may.locator(".num").inner_text()
-    answer.get_by_role("button", name=re.compile(rf"^Source {number}: ")).first.click()
-    quote = may.locator("blockquote")
-    expect(quote).to_be_visible()
-    assert normalise(quote.inner_text()) in normalise(MAY_ARTICLE.read_text())
+    widget.log.locator(".msg.user").last.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.screenshot(path=screenshots / "desktop-answer.png")
+
+    number = may.locator(".num").first.inner_text()
+    answer.get_by_role("button", name=re.compile(rf"^Source {number}: ")).first.click()
+    quotes = may.locator("blockquote")
+    expect(quotes.first).to_be_visible()
+    for quote in quotes.all():
+        assert normalise(quote.inner_text()) in normalise(MAY_ARTICLE.read_text())
+    page.screenshot(path=screenshots / "desktop-answer-quote.png")
 
     with page.expect_request(f"{site}/api/chat") as second:
         follow_up = widget.ask(FOLLOW_UP)
