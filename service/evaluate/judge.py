@@ -107,6 +107,10 @@ def build_judge(settings: Settings) -> Judge:
         raise JudgeError("--judge needs CITECHAT_JUDGE_BASE_URL (or CITECHAT_LLM_BASE_URL)")
     api_key = settings.judge_api_key.get_secret_value() or settings.llm_api_key.get_secret_value()
     model = ChatModel(
-        base_url, api_key, settings.judge_model or settings.llm_model, settings.llm_timeout
+        base_url,
+        api_key,
+        settings.judge_model or settings.llm_model,
+        settings.llm_timeout,
+        settings.llm_max_retries,
     )
     return Judge(model, settings.prompts_dir)

@@ -59,7 +59,7 @@ def describe_run(
     described: dict[str, Any] = {
         "target": target,
         "answer_modes": dict(Counter(r.mode for r in replies)),
-        "k": max((len(r.retrieved) for r in replies), default=0),
+        "max_retrieved": max((len(r.retrieved) for r in replies), default=0),
     }
     if settings is not None:
         described |= {
