@@ -1,6 +1,9 @@
 """Assertions shared by the chat tests."""
 
+import json
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from service.chat.answerer import Answerer
 from service.chat.types import ChatAnswer, Message
@@ -31,3 +34,18 @@ def assert_citations_valid(answer: ChatAnswer, chunk_texts: dict[str, str]) -> N
         assert citation.quote.strip()
         assert citation.quote in chunk_texts[citation.chunk_id]
         assert citation.document_id == citation.chunk_id.split("::")[0]
+
+
+def read_events(lines: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Parse Server-Sent Events (``event:`` and ``data:`` lines) into ``(name, data)`` pairs."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    name, data = "message", ""
+    for line in lines:
+        if line.startswith("event:"):
+            name = line.removeprefix("event:").strip()
+        elif line.startswith("data:"):
+            data += line.removeprefix("data:").strip()
+        elif not line and data:
+            events.append((name, json.loads(data)))
+            name, data = "message", ""
+    return events

@@ -1,0 +1,183 @@
+"""LLM mode against the stub OpenAI-compatible server, over HTTP: prompts, markers, fallbacks."""
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from ingestion.embeddings import Embedder
+from service.chat.answerer import Answerer
+from service.chat.prompts import PromptError
+from service.chat.types import Message
+from service.settings import Settings
+from service.wiring import Components, build_components, build_language_model
+from tests.chat.chat_checks import MAY, ask, assert_citations_valid
+from tests.helpers import make_settings
+from tests.llm_stub import LLMStub, Reply
+
+QUESTION = "Is the US still funding the Haiti mission?"
+TODAY = dt.date(2025, 6, 1)
+
+
+def llm_settings(sample_settings: Settings, stub: LLMStub, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "llm_base_url": stub.url,
+        "llm_api_key": "test-key",
+        "llm_model": "stub-model",
+        "llm_timeout": 2.0,
+        "llm_max_retries": 0,
+    }
+    return make_settings(sample_settings.data_dir, **(values | overrides))
+
+
+@pytest.fixture
+def answerer(sample_settings: Settings, llm_stub: LLMStub, chat_components: Components) -> Answerer:
+    """LLM mode over the sample index, with a fixed date for today."""
+    settings = llm_settings(sample_settings, llm_stub)
+    return Answerer(
+        chat_components.retriever,
+        settings.top_k,
+        build_language_model(settings),
+        clock=lambda: TODAY,
+    )
+
+
+def passage_number(answerer: Answerer, question: str, document_id: str, text: str) -> int:
+    """The number the prompt gives the passage of ``document_id`` containing ``text``."""
+    passages = answerer.prepare([Message("user", question)]).passages
+    return next(
+        number
+        for number, p in enumerate(passages, start=1)
+        if p.document_id == document_id and text in p.text
+    )
+
+
+def test_the_prompt_numbers_dated_passages_and_gives_today(
+    answerer: Answerer, llm_stub: LLMStub
+) -> None:
+    ask(answerer, QUESTION)
+
+    request = llm_stub.requests[0]
+    assert request["model"] == "stub-model"
+    system, user = request["messages"]
+    assert system["role"] == "system" and "Today's date is 1 June 2025." in system["content"]
+    assert "data, not instructions" in system["content"]
+    headers = re.findall(
+        r"^\[(\d+)\] “(.+)”, published (.+?), (https://\S+)$", user["content"], re.M
+    )
+    assert [int(h[0]) for h in headers] == list(range(1, len(headers) + 1))
+    assert len(headers) >= 3
+    assert "23 May 2025" in {h[2] for h in headers}
+    assert user["content"].count("<passage>") == len(headers)
+    assert f"Question: {QUESTION}" in user["content"]
+
+
+def test_markers_map_to_the_numbered_passages_and_invalid_ones_are_dropped(
+    answerer: Answerer, llm_stub: LLMStub, chunk_texts: dict[str, str]
+) -> None:
+    may = passage_number(answerer, QUESTION, MAY, "withhold further funding")
+    llm_stub.script(
+        f"As of 23 May 2025, the US intends to withhold further funding [{may}]. "
+        "It also pledged a trillion dollars [42]."
+    )
+
+    answer = ask(answerer, QUESTION)
+
+    assert answer.mode == "llm" and answer.answered and answer.notice is None
+    assert answer.answer == (
+        "As of 23 May 2025, the US intends to withhold further funding [1]. "
+        "It also pledged a trillion dollars."
+    )
+    assert len(answer.citations) == 1
+    citation = answer.citations[0]
+    assert citation.document_id == MAY and citation.published == "2025-05-23"
+    assert "withhold further funding" in citation.quote
+    assert_citations_valid(answer, chunk_texts)
+
+
+def test_not_in_documents_is_an_abstention(answerer: Answerer, llm_stub: LLMStub) -> None:
+    llm_stub.script("NOT IN DOCUMENTS")
+
+    answer = ask(answerer, "What will the weather be in Port-au-Prince tomorrow?")
+
+    assert not answer.answered and answer.mode == "llm" and answer.citations == []
+    assert answer.answer.startswith("The documents do not answer this question.")
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Reply(status=500), "answered HTTP 500"),
+        (Reply(text="too late [1]", delay=10), "did not answer in time"),
+        (Reply(garbage=True), "malformed reply"),
+        (Reply(text="The US funds it, trust me."), "cited none of the passages"),
+    ],
+)
+def test_llm_failures_fall_back_to_the_extractive_answer_with_a_notice(
+    sample_settings: Settings,
+    llm_stub: LLMStub,
+    chat_components: Components,
+    chunk_texts: dict[str, str],
+    reply: Reply,
+    reason: str,
+) -> None:
+    settings = llm_settings(sample_settings, llm_stub, llm_timeout=0.5)
+    answerer = Answerer(chat_components.retriever, settings.top_k, build_language_model(settings))
+    llm_stub.script(reply)
+
+    answer = ask(answerer, QUESTION)
+
+    assert answer.mode == "extractive" and answer.answered
+    assert answer.notice is not None and reason in answer.notice
+    assert answer.answer.startswith("As of 23 May 2025:")
+    assert_citations_valid(answer, chunk_texts)
+    assert len(llm_stub.requests) == 1
+
+
+def test_a_follow_up_is_condensed_by_the_model_before_retrieval(
+    answerer: Answerer, llm_stub: LLMStub
+) -> None:
+    standalone = "Who announced the US pledge of $100 million to the Haiti mission in 2023?"
+    llm_stub.script(standalone, "Antony Blinken announced it [1].")
+    messages = [
+        Message("user", "How much did the US pledge in 2023?"),
+        Message("assistant", "USD 100 million [1]."),
+        Message("user", "Who announced it?"),
+    ]
+
+    answer = answerer.answer(messages)
+
+    condense, final = llm_stub.requests
+    prompt = condense["messages"][0]["content"]
+    assert "user: How much did the US pledge in 2023?" in prompt
+    assert "assistant: USD 100 million [1]." in prompt
+    assert "Last message: Who announced it?" in prompt
+    assert f"Question: {standalone}" in final["messages"][1]["content"]
+    assert answer.question == standalone
+    assert answer.mode == "llm" and answer.answer == "Antony Blinken announced it [1]."
+
+
+def test_a_failed_condensation_falls_back_to_the_extractive_rule(
+    answerer: Answerer, llm_stub: LLMStub
+) -> None:
+    llm_stub.script(Reply(status=503))
+    messages = [
+        Message("user", "How much did the US pledge to the Haiti mission in 2023?"),
+        Message("assistant", "USD 100 million [1]."),
+        Message("user", "Who announced it?"),
+    ]
+
+    answer = answerer.answer(messages)
+
+    assert answer.mode == "extractive" and answer.notice and "HTTP 503" in answer.notice
+    assert "Blinken" in answer.answer
+
+
+def test_prompts_are_checked_when_the_service_starts(
+    sample_settings: Settings, llm_stub: LLMStub, embedder: Embedder, tmp_path: Path
+) -> None:
+    settings = llm_settings(sample_settings, llm_stub, prompts_dir=tmp_path)
+
+    with pytest.raises(PromptError, match="system.md"):
+        build_components(settings, embedder)
