@@ -38,5 +38,16 @@ test: lint
 bench: install
 	$(PY) benchmarks/bench.py
 
+# The regression gate: the sample set on a fresh index of the sample corpus, against the
+# committed baseline. Exits non-zero when answers got worse. Reports land in $(EVAL_DIR).
+EVAL_DIR := test-output/eval
+EVAL_SET := eval_sets/haiti-mss.jsonl
+EVAL_BASELINE := eval_sets/baselines/haiti-mss.json
+eval: install
+	rm -rf $(EVAL_DIR)
+	CITECHAT_DATA_DIR=$(EVAL_DIR)/data .venv/bin/citechat ingest examples/haiti-mss
+	CITECHAT_DATA_DIR=$(EVAL_DIR)/data .venv/bin/citechat eval $(EVAL_SET) \
+		--baseline $(EVAL_BASELINE) --out $(EVAL_DIR)/report.json --html $(EVAL_DIR)/report.html
+
 clean:
 	rm -rf .venv data test-output
