@@ -52,7 +52,7 @@ button { font: inherit; cursor: pointer; }
 .panel {
   position: fixed; right: 20px; bottom: 84px; z-index: 2147483001;
   width: min(420px, calc(100vw - 40px)); height: min(640px, calc(100vh - 104px));
-  display: flex; flex-direction: column; overflow: hidden;
+  display: flex; flex-direction: column; overflow: clip; /* clip: never scrolled by scrollIntoView */
   background: var(--cc-bg); border: 1px solid var(--cc-border); border-radius: 14px;
   box-shadow: 0 12px 40px rgba(0, 0, 0, .3);
 }

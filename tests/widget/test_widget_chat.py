@@ -79,6 +79,9 @@ def test_demo_page_streams_a_dated_cited_answer_and_a_follow_up(
     expect(may.locator("time")).to_have_attribute("datetime", "2025-05-23")
     expect(may.locator("time")).to_have_text("23 May 2025")
     widget.log.locator(".msg.user").last.evaluate("e => e.scrollIntoView({block: 'start'})")
+    header = widget.panel.locator("header").bounding_box()
+    panel = widget.panel.bounding_box()
+    assert header and panel and 0 <= header["y"] - panel["y"] <= 1  # only the log scrolled
     page.screenshot(path=screenshots / "desktop-answer.png")
 
     number = may.locator(".num").first.inner_text()

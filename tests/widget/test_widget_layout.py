@@ -84,8 +84,10 @@ def test_panel_fills_a_360px_screen_and_answers(
         panel = widget.panel.bounding_box()
         assert panel == {"x": 0, "y": 0, "width": 360, "height": 740}
         reply = widget.ask(QUESTION)
-        reply.locator("details").first.click()
+        reply.locator("summary").first.click()
+        expect(reply.locator("blockquote").first).to_be_visible()
         assert_usable(page, widget, 360, 740)
+        widget.log.locator(".msg.user").evaluate("e => e.scrollIntoView({block: 'start'})")
         page.screenshot(path=screenshots / "mobile-360px-answer.png")
     finally:
         page.context.close()
