@@ -6,7 +6,7 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint fmt bench eval clean
+.PHONY: install serve ingest test lint fmt bench eval clean browser
 
 install: $(VENV_STAMP)
 
@@ -32,8 +32,12 @@ fmt: install
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-test: lint
+test: lint browser
 	$(PY) -m pytest
+
+# The widget's tests drive Debian's chromium (Playwright's own browser download does not work here).
+browser:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 bench: install
 	$(PY) benchmarks/bench.py
