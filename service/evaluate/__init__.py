@@ -1,0 +1,1 @@
+"""Evaluation of answers on question sets, with a regression gate: ``citechat eval``."""

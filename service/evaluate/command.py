@@ -9,6 +9,7 @@ import httpx
 
 from ingestion.embeddings import Embedder
 from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
+from service.errors import AppError
 from service.evaluate.cases import EvalCase
 from service.evaluate.judge import Judge, JudgeError, build_judge
 from service.evaluate.records import QuestionResult, Report
@@ -86,7 +87,7 @@ def _in_process(
     try:
         components = build_components(settings, embedder)
         documents = load_documents(components.retriever.store)
-    except (StoreUnavailable, EmbeddingModelMismatch) as exc:
+    except (StoreUnavailable, EmbeddingModelMismatch, AppError) as exc:  # e.g. a bad prompt
         raise EvalSetupError(str(exc)) from exc
     if not documents:
         raise EvalSetupError(

@@ -25,7 +25,7 @@ PACKAGES = (
 )
 # (metric, label) in the order people read them; the chart shows the first four per category.
 COLUMNS = (
-    ("pass_rate", "passed"),
+    ("pass_rate", "pass rate"),
     ("correctness", "correct"),
     ("citation_recall", "citation recall"),
     ("hit_at_k", "hit@k"),
@@ -110,7 +110,7 @@ def millis(value: float | None) -> str:
 def markdown_summary(report: Report) -> str:
     """Headline figures overall and per category as a Markdown table, then the failures."""
     shown = [(key, label) for key, label in COLUMNS if getattr(report.overall, key) is not None]
-    header = ["group", "questions", *(label for _, label in shown), "p50", "p95"]
+    header = ["group", "passed", *(label for _, label in shown), "p50", "p95"]
     lines = [
         f"## Evaluation of {report.eval_set} ({report.settings.get('target', '?')})",
         "",
