@@ -1,5 +1,5 @@
-"""A small OpenAI-compatible chat server for tests: scripted replies, recorded requests, and
-misbehaviour on demand (slow replies, HTTP errors, garbage), served over real HTTP.
+"""A small OpenAI-compatible chat and embeddings server for tests: scripted replies, recorded
+requests, and misbehaviour on demand (slow replies, HTTP errors, garbage), served over real HTTP.
 
     with LLMStub() as stub:                      # or the ``llm_stub`` fixture
         stub.script("The US pledged $100M [1].", Reply(status=500))
@@ -15,11 +15,14 @@ import json
 import re
 import threading
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+EMBED_DIM = 64  # the size of the stub's /v1/embeddings vectors
 
 
 @dataclass
@@ -91,11 +94,15 @@ def _handler(stub: LLMStub) -> type[BaseHTTPRequestHandler]:
             """Quiet: tests read ``stub.requests`` instead."""
 
         def do_POST(self) -> None:  # noqa: N802 - the base class's naming
-            if self.path.rstrip("/") != "/v1/chat/completions":
+            path = self.path.rstrip("/")
+            if path not in ("/v1/chat/completions", "/v1/embeddings"):
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
                 return
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             stub.requests.append(body)
+            if path == "/v1/embeddings":
+                self._send(200, _embeddings(body))
+                return
             reply = stub.next_reply()
             if reply.delay:
                 stub.wait(reply.delay)
@@ -135,6 +142,19 @@ def _handler(stub: LLMStub) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
+
+
+def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    """Hashed bag-of-words vectors (texts sharing words are close), returned in reverse order
+    as servers may: clients must sort by ``index``."""
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    data = []
+    for index, text in enumerate(texts):
+        vector = [0.0] * EMBED_DIM
+        for word in re.findall(r"\w+", text.lower()):
+            vector[zlib.crc32(word.encode()) % EMBED_DIM] += 1.0
+        data.append({"object": "embedding", "index": index, "embedding": vector})
+    return {"object": "list", "data": data[::-1], "model": body.get("model", "stub")}
 
 
 def _completion(body: dict[str, Any], text: str) -> dict[str, Any]:
