@@ -41,7 +41,10 @@
 *, *::before, *::after { box-sizing: border-box; }
 button { font: inherit; cursor: pointer; }
 :focus-visible { outline: 2px solid #ffffff; outline-offset: 0; box-shadow: 0 0 0 4px #1a1d21; }
-.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.sr {
+  position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap;
+}
 .launcher {
   position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;
   display: flex; align-items: center; gap: 8px; min-height: 48px; padding: 10px 18px;
@@ -52,7 +55,8 @@ button { font: inherit; cursor: pointer; }
 .panel {
   position: fixed; right: 20px; bottom: 84px; z-index: 2147483001;
   width: min(420px, calc(100vw - 40px)); height: min(640px, calc(100vh - 104px));
-  display: flex; flex-direction: column; overflow: clip; /* clip: never scrolled by scrollIntoView */
+  display: flex; flex-direction: column;
+  overflow: clip; /* not hidden: a clipping box is never scrolled by scrollIntoView */
   background: var(--cc-bg); border: 1px solid var(--cc-border); border-radius: 14px;
   box-shadow: 0 12px 40px rgba(0, 0, 0, .3);
 }
@@ -61,7 +65,10 @@ header {
   display: flex; align-items: center; gap: 6px; padding: 8px 8px 8px 16px;
   background: var(--cc-accent); color: var(--cc-on-accent);
 }
-h2 { flex: 1; margin: 0; font-size: 16px; font-weight: 650; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+h2 {
+  flex: 1; margin: 0; font-size: 16px; font-weight: 650;
+  overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+}
 header button {
   min-height: 36px; min-width: 36px; padding: 4px 10px; border-radius: 8px;
   border: 1px solid currentColor; background: transparent; color: inherit; font-size: 14px;
@@ -81,8 +88,14 @@ header .close { border-color: transparent; font-size: 22px; line-height: 1; }
 .bot { padding: 10px 12px; border-radius: 14px 14px 14px 4px; background: var(--cc-soft); }
 .bot .text { white-space: pre-wrap; }
 .unanswered { background: transparent; border: 1px dashed var(--cc-muted); }
-.unanswered .label { margin-bottom: 4px; color: var(--cc-muted); font-size: 13px; font-weight: 650; }
-.error { padding: 10px 12px; border-radius: 10px; border: 1px solid currentColor; background: var(--cc-error-bg); color: var(--cc-error-fg); }
+.unanswered .label {
+  margin-bottom: 4px;
+  color: var(--cc-muted); font-size: 13px; font-weight: 650;
+}
+.error {
+  padding: 10px 12px; border-radius: 10px; border: 1px solid currentColor;
+  background: var(--cc-error-bg); color: var(--cc-error-fg);
+}
 .error button {
   margin-top: 6px; padding: 4px 12px; border: 1px solid currentColor; border-radius: 8px;
   background: none; color: inherit; font-weight: 600;
@@ -90,8 +103,9 @@ header .close { border-color: transparent; font-size: 22px; line-height: 1; }
 .notice { margin-top: 6px !important; color: var(--cc-muted); font-size: 13px; font-style: italic; }
 sup { line-height: 0; }
 .marker {
-  border: 0; min-width: 17px; margin: 0 1px; padding: 1px 4px; border-radius: 9px; text-decoration: none;
-  background: var(--cc-accent); color: var(--cc-on-accent); font-size: 11px; font-weight: 700; line-height: 1.2;
+  min-width: 17px; margin: 0 1px; padding: 1px 4px; border: 0; border-radius: 9px;
+  background: var(--cc-accent); color: var(--cc-on-accent);
+  font-size: 11px; font-weight: 700; line-height: 1.2; text-decoration: none;
 }
 .sources {
   display: grid; gap: 10px; margin: 10px 0 0; padding: 10px 0 0; list-style: none;
@@ -112,17 +126,26 @@ blockquote {
   background: var(--cc-bg); font-style: italic; white-space: pre-wrap;
 }
 .typing { display: inline-flex; gap: 4px; padding: 6px 0; }
-.typing i { width: 7px; height: 7px; border-radius: 50%; background: var(--cc-muted); animation: cc-blink 1.2s infinite; }
+.typing i {
+  width: 7px; height: 7px; border-radius: 50%; background: var(--cc-muted);
+  animation: cc-blink 1.2s infinite;
+}
 .typing i:nth-child(3) { animation-delay: .2s; }
 .typing i:nth-child(4) { animation-delay: .4s; }
 @keyframes cc-blink { 0%, 80%, 100% { opacity: .25; } 40% { opacity: 1; } }
-form { display: flex; gap: 8px; align-items: flex-end; padding: 10px; border-top: 1px solid var(--cc-border); }
+form {
+  display: flex; gap: 8px; align-items: flex-end; padding: 10px;
+  border-top: 1px solid var(--cc-border);
+}
 textarea {
-  flex: 1; min-width: 0; min-height: 44px; max-height: 128px; resize: none; margin: 0; padding: 10px 12px;
+  flex: 1; min-width: 0; min-height: 44px; max-height: 128px; resize: none;
+  margin: 0; padding: 10px 12px;
   font: inherit; color: var(--cc-fg); background: var(--cc-bg);
   border: 1px solid var(--cc-muted); border-radius: 10px;
 }
-textarea:focus-visible { outline: 2px solid var(--cc-accent); outline-offset: 1px; box-shadow: none; }
+textarea:focus-visible {
+  outline: 2px solid var(--cc-accent); outline-offset: 1px; box-shadow: none;
+}
 textarea::placeholder { color: var(--cc-muted); opacity: 1; }
 form button {
   min-height: 44px; padding: 0 16px; border: 0; border-radius: 10px;
@@ -172,7 +195,8 @@ form button[hidden] { display: none; }
 
   const asText = (value) => (value == null ? "" : String(value));
 
-  function toCitation(raw) {
+  function toCitation(value) {
+    const raw = Object(value);
     return {
       marker: Number(raw.marker),
       document_id: asText(raw.document_id),
@@ -264,7 +288,7 @@ form button[hidden] { display: none; }
   async function httpError(response) {
     let detail = response.statusText;
     try {
-      detail = (await response.json()).detail || detail;
+      detail = asText((await response.json()).detail) || detail;
     } catch {
       /* not JSON: keep the status text */
     }
@@ -286,29 +310,59 @@ form button[hidden] { display: none; }
   icon.setAttribute("viewBox", "0 0 24 24");
   icon.setAttribute("aria-hidden", "true");
   const iconPath = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  iconPath.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+  iconPath.setAttribute(
+    "d",
+    "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z",
+  );
   icon.append(iconPath);
 
   const launcher = el(
     "button",
-    { type: "button", class: "launcher", "aria-haspopup": "dialog", "aria-expanded": "false", "aria-controls": "cc-panel" },
+    {
+      type: "button",
+      class: "launcher",
+      "aria-haspopup": "dialog",
+      "aria-expanded": "false",
+      "aria-controls": "cc-panel",
+    },
     icon,
     config.title,
   );
   const newChat = el("button", { type: "button", class: "new" }, "New chat");
-  const closeButton = el("button", { type: "button", class: "close", "aria-label": "Close chat" }, "×");
-  const log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0" });
+  const closeButton = el(
+    "button",
+    { type: "button", class: "close", "aria-label": "Close chat" },
+    "×",
+  );
+  const log = el("div", {
+    class: "log",
+    role: "log",
+    "aria-live": "polite",
+    "aria-label": "Conversation",
+    tabindex: "0",
+  });
   const input = el("textarea", { id: "cc-input", rows: "1", placeholder: config.placeholder });
   const sendButton = el("button", { type: "submit", class: "send" }, "Send");
   const stopButton = el("button", { type: "button", class: "stop", hidden: "" }, "Stop");
-  const form = el("form", {}, el("label", { class: "sr", for: "cc-input" }, "Your question"), input, sendButton, stopButton);
+  const form = el(
+    "form",
+    {},
+    el("label", { class: "sr", for: "cc-input" }, "Your question"),
+    input,
+    sendButton,
+    stopButton,
+  );
   const panel = el(
     "section",
     { id: "cc-panel", class: "panel", role: "dialog", "aria-labelledby": "cc-title", hidden: "" },
     el("header", {}, el("h2", { id: "cc-title" }, config.title), newChat, closeButton),
     log,
     form,
-    el("p", { class: "hint", id: "cc-hint" }, "Answers quote and link the articles they come from. Enter sends, Shift+Enter adds a line."),
+    el(
+      "p",
+      { class: "hint", id: "cc-hint" },
+      "Answers quote and link the articles they come from. Enter sends, Shift+Enter adds a line.",
+    ),
   );
   input.setAttribute("aria-describedby", "cc-hint");
   root.append(launcher, panel);
@@ -331,7 +385,8 @@ form button[hidden] { display: none; }
       return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
     });
     const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    const onAccent = 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.0625 ? "#ffffff" : "#1a1d21";
+    const onAccent =
+      1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.0625 ? "#ffffff" : "#1a1d21";
     root.style.setProperty("--cc-on-accent", onAccent);
   }
 
@@ -351,7 +406,11 @@ form button[hidden] { display: none; }
       const citation = byMarker.get(Number(match[1]));
       if (citation) {
         const label = `Source ${citation.marker}: ${citation.title}`;
-        const marker = el("button", { type: "button", class: "marker", "aria-label": label }, String(citation.marker));
+        const marker = el(
+          "button",
+          { type: "button", class: "marker", "aria-label": label },
+          String(citation.marker),
+        );
         marker.addEventListener("click", () => onMarker(citation.marker));
         parts.push(el("sup", {}, marker));
       } else {
@@ -377,19 +436,34 @@ form button[hidden] { display: none; }
     const citation = group[0];
     const url = safeUrl(citation.source);
     const title = url
-      ? el("a", { href: url.href, target: "_blank", rel: "noopener noreferrer" }, citation.title || url.href, srOnly(" (opens in a new tab)"))
+      ? el(
+          "a",
+          { href: url.href, target: "_blank", rel: "noopener noreferrer" },
+          citation.title || url.href,
+          srOnly(" (opens in a new tab)"),
+        )
       : el("span", { class: "title" }, citation.title || "Untitled");
     const meta = el("span", { class: "meta" });
-    if (citation.published) meta.append(el("time", { datetime: citation.published }, humanDate(citation.published)));
+    if (citation.published)
+      meta.append(el("time", { datetime: citation.published }, humanDate(citation.published)));
     if (url) meta.append(citation.published ? " · " : "", url.hostname);
     const summary = el("summary", {}, group.length > 1 ? "Quoted passages" : "Quoted passage");
     const quotes = el("details", {}, summary, ...group.map((c) => el("blockquote", {}, c.quote)));
-    const numbers = el("span", { class: "nums" }, srOnly("Source "), ...group.map((c) => el("span", { class: "num" }, String(c.marker))));
+    const numbers = el(
+      "span",
+      { class: "nums" },
+      srOnly("Source "),
+      ...group.map((c) => el("span", { class: "num" }, String(c.marker))),
+    );
     return el("li", {}, numbers, title, meta, quotes);
   }
 
   function renderAnswer(turn) {
-    const box = el("div", { class: turn.answered ? "msg bot" : "msg bot unanswered" }, srOnly("Answer: "));
+    const box = el(
+      "div",
+      { class: turn.answered ? "msg bot" : "msg bot unanswered" },
+      srOnly("Answer: "),
+    );
     if (!turn.answered) box.append(el("p", { class: "label" }, "Not found in the articles"));
     const text = el("p", { class: "text" });
     box.append(text);
@@ -405,14 +479,20 @@ form button[hidden] { display: none; }
       const heading = turn.answered ? "Sources" : "Closest articles";
       box.append(el("ol", { class: "sources", "aria-label": heading }, ...items));
     }
-    if (turn.stopped) box.append(el("p", { class: "notice" }, "Stopped before the end of the answer."));
+    if (turn.stopped)
+      box.append(el("p", { class: "notice" }, "Stopped before the end of the answer."));
     if (turn.notice) box.append(el("p", { class: "notice" }, turn.notice));
     return box;
   }
 
   const renderUser = (turn) => el("div", { class: "msg user" }, srOnly("You: "), turn.content);
   const renderTurn = (turn) => (turn.role === "user" ? renderUser(turn) : renderAnswer(turn));
-  const intro = () => el("p", { class: "intro" }, "Ask a question about the articles on this site. Answers cite their sources.");
+  const intro = () =>
+    el(
+      "p",
+      { class: "intro" },
+      "Ask a question about the articles on this site. Answers cite their sources.",
+    );
 
   /* ---- behaviour ---- */
 
@@ -453,7 +533,14 @@ form button[hidden] { display: none; }
     setBusy(true);
     const box = el("div", { class: "msg bot", "aria-busy": "true" }, srOnly("Answer: "));
     const text = el("p", { class: "text" });
-    const typing = el("span", { class: "typing", role: "status" }, srOnly("Answering…"), el("i"), el("i"), el("i"));
+    const typing = el(
+      "span",
+      { class: "typing", role: "status" },
+      srOnly("Answering…"),
+      el("i"),
+      el("i"),
+      el("i"),
+    );
     box.append(text, typing);
     log.append(box);
     scrollToEnd();
@@ -466,7 +553,10 @@ form button[hidden] { display: none; }
       const response = await fetch(config.endpoint, {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-        body: JSON.stringify({ messages: state.turns.map(({ role, content }) => ({ role, content })), stream: true }),
+        body: JSON.stringify({
+          messages: state.turns.map(({ role, content }) => ({ role, content })),
+          stream: true,
+        }),
         signal: controller.signal,
       });
       if (!response.ok) throw await httpError(response);
@@ -485,11 +575,13 @@ form button[hidden] { display: none; }
         } else if (event.type === "done") {
           finished = data;
         } else if (event.type === "error") {
-          throw new ChatError(`The chat service could not finish the answer: ${asText(data.detail) || "unknown error"}.`);
+          throw new ChatError(
+            `The chat service could not finish the answer: ${asText(data.detail) || "no reason given"}.`,
+          );
         }
       }
       if (!finished) throw new ChatError("The answer was cut off before it finished.");
-      const turn = toTurn({ role: "assistant", content: answer, citations, ...finished });
+      const turn = toTurn({ ...finished, role: "assistant", content: answer, citations });
       state.turns.push(turn);
       save();
       box.replaceWith(renderAnswer(turn));

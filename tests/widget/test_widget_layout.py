@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.widget.chat_page import QUESTION, ChatWidget, embedding_page
+from tests.widget.chat_page import DEMO_TITLE, QUESTION, ChatWidget, embedding_page
 from tests.widget.host_pages import HostPages
 
 # Global CSS that breaks naive widgets: inherited fonts and colours, resets of every element,
@@ -108,3 +108,25 @@ def test_panel_follows_a_dark_colour_scheme(browser: Browser, site: str, screens
         finally:
             page.context.close()
     assert backgrounds == {"light": "rgb(255, 255, 255)", "dark": "rgb(28, 31, 36)"}
+
+
+def test_data_attributes_customise_the_widget(page: Page, site: str, host_pages: HostPages) -> None:
+    options = "data-accent='#ffd400' data-placeholder='Ask the archive'"
+    host_pages.add("/options.html", embedding_page(f"{site}/widget.js", attributes=options))
+    host_pages.add(
+        "/bad-accent.html",
+        embedding_page(f"{site}/widget.js", attributes="data-accent='red; display: none'"),
+    )
+    colours = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]"
+
+    page.goto(host_pages.url("/options.html"))
+    widget = ChatWidget(page)
+    expect(widget.launcher).to_have_text(DEMO_TITLE)
+    # a light accent gets dark text
+    assert widget.launcher.evaluate(colours) == ["rgb(255, 212, 0)", "rgb(26, 29, 33)"]
+    widget.open()
+    expect(widget.input).to_have_attribute("placeholder", "Ask the archive")
+
+    page.goto(host_pages.url("/bad-accent.html"))
+    # not a colour: the default accent, with white text
+    assert widget.launcher.evaluate(colours) == ["rgb(11, 95, 255)", "rgb(255, 255, 255)"]
