@@ -26,6 +26,9 @@ def test_widget_script_is_small_cacheable_javascript(site: str) -> None:
     assert unchanged.headers["etag"] == etag
     stale = httpx.get(f"{site}/widget.js", headers={"If-None-Match": '"an-older-version"'})
     assert stale.status_code == 200
+    head = httpx.head(f"{site}/widget.js")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == etag
 
 
 def test_demo_page_is_an_article_carrying_the_widget_tag(site: str) -> None:

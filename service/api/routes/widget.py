@@ -31,11 +31,11 @@ def _static_response(request: Request, name: str, media_type: str, cache: str) -
     return Response(content, media_type=media_type, headers=headers)
 
 
-@router.get("/widget.js", include_in_schema=False)
+@router.api_route("/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
 def widget_script(request: Request) -> Response:
     return _static_response(request, "widget.js", "text/javascript", WIDGET_CACHE)
 
 
-@router.get("/", include_in_schema=False)
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
 def demo_page(request: Request) -> Response:
     return _static_response(request, "demo.html", "text/html", DEMO_CACHE)
