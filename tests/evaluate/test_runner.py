@@ -30,8 +30,8 @@ class WrongDocumentRetriever(Retriever):
 
 
 @pytest.fixture(scope="module")
-def cases() -> list[EvalCase]:
-    return load_eval_set(PROJECT_DIR / "eval_sets" / "haiti-mss.jsonl")
+def cases(subset: Path) -> list[EvalCase]:
+    return load_eval_set(subset)
 
 
 def evaluate(retriever: Retriever, settings: Settings, cases: list[EvalCase]) -> Report:
