@@ -7,9 +7,9 @@ model calls than the one query embedding retrieval already made.
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from service.chat.dates import CHANGE_WORDS, PRESENT_WORDS, format_date
 from service.retrieval import Passage, tokenize
@@ -87,8 +87,7 @@ class Query:
 
 def _word_weights(text: str, weight: float) -> dict[str, float]:
     weights: dict[str, float] = {}
-    for word in text.split():
-        terms = content_terms(word)
+    for terms in _content_terms(text.split()):
         for term in terms:
             weights[term] = max(weights.get(term, 0.0), weight / len(terms))
     return weights
@@ -96,8 +95,15 @@ def _word_weights(text: str, weight: float) -> dict[str, float]:
 
 def content_terms(text: str) -> list[str]:
     """The stemmed terms of ``text`` minus function words and cues of time, in order."""
+    return _content_terms([text])[0]
+
+
+def _content_terms(texts: list[str]) -> list[list[str]]:
+    if not texts:
+        return []
     stop = _question_terms()
-    return [t for t in tokenize([_ACRONYM.sub(_undot, text)])[0] if t not in stop]
+    tokens = tokenize([_ACRONYM.sub(_undot, text) for text in texts])
+    return [[t for t in terms if t not in stop] for terms in tokens]
 
 
 @cache
@@ -111,7 +117,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     start = 0
     for match in _SENTENCE_END.finditer(text):
         end = match.end() if match.group().strip() else match.start()
-        if match.group()[0] == "." and _ABBREVIATION.search(text[start : match.start() + 1]):
+        before = text[max(start, match.start() - 16) : match.start() + 1]
+        if match.group()[0] == "." and _ABBREVIATION.search(before):
             continue
         spans.append((start, end))
         start = match.end()
@@ -127,23 +134,42 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def sentences_of(passages: Iterable[Passage]) -> list[Sentence]:
-    """The whole sentences of ``passages``, each once (chunks of a document overlap).
+@dataclass(frozen=True)
+class Reading:
+    """Retrieved passages read once: their whole sentences with terms, and their contexts."""
 
-    A chunk can begin in the middle of a sentence; such a fragment (starting in lower case) is
-    left out, as its whole sentence is in the previous chunk.
+    sentences: list[Sentence]
+    terms: list[set[str]]  # of each sentence
+    contexts: dict[str, "Context"]  # of each passage, by chunk id
+
+
+def read(passages: Sequence[Passage]) -> Reading:
+    """Split ``passages`` into sentences and tokenise everything in one go.
+
+    Chunks of a document overlap, so a sentence is kept once. A chunk can begin in the middle
+    of a sentence; such a fragment (starting in lower case) is left out, as its whole sentence
+    is in the previous chunk.
     """
+    spans = [split_sentences(p.text) for p in passages]
+    headers = [f"{p.title}\n{format_date(p.published)}" for p in passages]
+    texts = [p.text[s:e] for p, pairs in zip(passages, spans, strict=True) for s, e in pairs]
+    unique = list(dict.fromkeys(texts + headers))
+    terms = dict(zip(unique, terms_of(unique), strict=True))
+    reading = Reading([], [], {})
     seen: set[tuple[str, str]] = set()
-    sentences = []
-    for passage in passages:
-        for position, (start, end) in enumerate(split_sentences(passage.text)):
+    for passage, header, pairs in zip(passages, headers, spans, strict=True):
+        mentioned = set(terms[header])
+        for position, (start, end) in enumerate(pairs):
             text = passage.text[start:end]
-            key = (passage.document_id, text)
-            if text[0].islower() or key in seen:
+            mentioned |= terms[text]
+            if text[0].islower() or (passage.document_id, text) in seen:
                 continue
-            seen.add(key)
-            sentences.append(Sentence(passage, start, end, position))
-    return sentences
+            seen.add((passage.document_id, text))
+            reading.sentences.append(Sentence(passage, start, end, position))
+            reading.terms.append(terms[text])
+        figures = set(figures_of(f"{header}\n{passage.text}"))
+        reading.contexts[passage.chunk_id] = Context(mentioned, figures)
+    return reading
 
 
 def without_connective(text: str) -> str:
@@ -169,13 +195,11 @@ class Coverage:
             return 0.0
         return sum(w for t, w in self._weights.items() if t in terms) / self._total
 
-    def missing(self, terms: set[str]) -> list[str]:
-        """The query terms not in ``terms``, heaviest first."""
-        return sorted((t for t in self._weights if t not in terms), key=lambda t: -self._weights[t])
-
 
 def terms_of(texts: list[str]) -> list[set[str]]:
     """The stemmed terms of each text; "U.S." counts as "US"."""
+    if not texts:
+        return []
     return [set(t) for t in tokenize([_ACRONYM.sub(_undot, text) for text in texts])]
 
 
@@ -190,10 +214,18 @@ class Context:
     terms: set[str]
     figures: set[str]
 
-    @classmethod
-    def of(cls, passage: Passage) -> "Context":
-        text = f"{passage.title}\n{format_date(passage.published)}\n{passage.text}"
-        return cls(terms_of([text])[0], set(figures_of(text)))
+    @cached_property
+    def prefixes(self) -> frozenset[str]:
+        """The beginnings of its terms, from :data:`MIN_STEM` letters on."""
+        return frozenset(t[:n] for t in self.terms for n in range(MIN_STEM, len(t) + 1))
+
+    def has_related(self, term: str) -> bool:
+        """True for a word of the family of ``term``: "Kenya" for "Kenyan" and vice versa."""
+        if len(term) < MIN_STEM:
+            return False
+        return term in self.prefixes or any(
+            term[:n] in self.terms for n in range(MIN_STEM, len(term))
+        )
 
 
 def figures_of(text: str) -> list[str]:
@@ -213,29 +245,22 @@ class Name:
         """True when ``context`` has every figure and every term, or a word of its family
         ("Kenya" for "Kenyan", "Haitian" for "Haiti")."""
         return self.figures <= context.figures and all(
-            term in context.terms or _related(term, context) for term in self.terms
+            term in context.terms or context.has_related(term) for term in self.terms
         )
-
-
-def _related(term: str, context: Context) -> bool:
-    if len(term) < MIN_STEM:
-        return False
-    return any(
-        len(other) >= MIN_STEM and (other.startswith(term) or term.startswith(other))
-        for other in context.terms
-    )
 
 
 def names_in(question: str) -> list[Name]:
     """Capitalised words (not opening a sentence) and figures of ``question``."""
-    names: list[Name] = []
+    words: list[str] = []
     for match in _NAME.finditer(question):
         before = question[: match.start()].rstrip()
-        if not before or before[-1] in '.?!:"“‘':  # a sentence's first word
-            continue
-        text = match.group().rstrip(".,")
-        terms = frozenset(terms_of([text])[0]) if not text[-1].isdigit() else frozenset()
-        figures = frozenset(figures_of(text))
-        if (terms or figures) and text not in [n.text for n in names]:
-            names.append(Name(text, terms, figures))
+        word = match.group().rstrip(".,")
+        if before and before[-1] not in '.?!:"“‘' and word not in words:  # not a first word
+            words.append(word)
+    names: list[Name] = []
+    for word, terms in zip(words, terms_of(words), strict=True):
+        figures = frozenset(figures_of(word))
+        terms = set() if word[-1].isdigit() else terms
+        if terms or figures:
+            names.append(Name(word, frozenset(terms), figures))
     return names

@@ -16,14 +16,13 @@ from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone
 from service.chat.dates import asks_about_time, format_date, is_date, period_of, recency_key
 from service.chat.evidence import (
-    Context,
     Coverage,
     Name,
     Query,
+    Reading,
     Sentence,
     names_in,
-    sentences_of,
-    terms_of,
+    read,
     without_connective,
 )
 from service.chat.types import ChatAnswer, Mode
@@ -67,14 +66,15 @@ class Scored:
 
 def answer(question: Standalone, passages: Sequence[Passage]) -> ChatAnswer:
     """Answer ``question`` from ``passages`` by quoting them, or abstain."""
-    contexts = {p.chunk_id: Context.of(p) for p in passages}
+    reading = read(passages)
+    contexts = reading.contexts
     names = names_in(question.question)
     unknown = [n for n in names if not any(n.mentioned_in(c) for c in contexts.values())]
     if unknown and not _PRESUPPOSES.match(question.question):
         return abstain(question, passages, unknown)
     query = Query.from_turns(question.question, question.context, ignore=unknown)
     known = [n for n in names if n not in unknown and not is_date(n.text)]
-    ranked = rank(query, passages, contexts, known)
+    ranked = rank(query, reading, known)
     period = period_of(question.question)
     if period is not None and any(period(s.sentence.passage.published) for s in ranked):
         ranked = [s for s in ranked if period(s.sentence.passage.published)]
@@ -127,23 +127,16 @@ def _names(names: Sequence[Name]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
-def rank(
-    query: Query,
-    passages: Sequence[Passage],
-    contexts: dict[str, Context],
-    names: Sequence[Name] = (),
-) -> list[Scored]:
-    """The sentences of ``passages``, best evidence for ``query`` first.
+def rank(query: Query, reading: Reading, names: Sequence[Name] = ()) -> list[Scored]:
+    """The sentences read from the passages, best evidence for ``query`` first.
 
     A sentence whose passage does not mention the ``names`` of the question is weaker evidence.
     """
-    sentences = sentences_of(passages)
-    terms = terms_of([s.text for s in sentences]) if sentences else []
-    coverage = Coverage(query, terms)
+    coverage = Coverage(query, reading.terms)
     scored = []
-    for sentence, own in zip(sentences, terms, strict=True):
+    for sentence, own in zip(reading.sentences, reading.terms, strict=True):
         passage = sentence.passage
-        context = contexts[passage.chunk_id]
+        context = reading.contexts[passage.chunk_id]
         evidence = (
             coverage(own)
             + CONTEXT_WEIGHT * coverage(own | context.terms)
