@@ -121,11 +121,3 @@ def best_quote(claim: str, passage: Passage) -> str:
     best = max(spans, key=lambda span: len(wanted & set(content_terms(passage.text[slice(*span)]))))
     return passage.text[slice(*best)]
 
-
-def marker_numbers(answer: str) -> list[int]:
-    """The distinct marker numbers used in ``answer``, in order of first use."""
-    numbers: list[int] = []
-    for match in re.finditer(r"\[(\d+)\]", answer):
-        if int(match.group(1)) not in numbers:
-            numbers.append(int(match.group(1)))
-    return numbers

@@ -2,9 +2,12 @@
 
 Sentences are ranked by how much of the question they cover (lexically, see
 :mod:`service.chat.evidence`), helped by their passage's coverage and similarity to the query
-and by being an article's lead. The answer abstains when even the best sentence is weak
-evidence. Sources with different dates, and questions about the present or about change,
-are answered newest first: "As of 23 May 2025: ... Earlier, on 7 February 2025: ...".
+and by being an article's lead, and weakened when their passage does not mention the names
+the question uses. The answer abstains when even the best sentence is weak evidence, or when
+the question names something no passage mentions (unless it asks "why": then the premise is
+corrected). Sources with different dates, and questions about the present or about change,
+are answered newest first: "As of 23 May 2025: ... Earlier, on 7 February 2025: ...". A
+question naming a date is answered from the documents of that date.
 """
 
 import re
