@@ -120,4 +120,3 @@ def best_quote(claim: str, passage: Passage) -> str:
     spans = split_sentences(passage.text) or [(0, len(passage.text))]
     best = max(spans, key=lambda span: len(wanted & set(content_terms(passage.text[slice(*span)]))))
     return passage.text[slice(*best)]
-
