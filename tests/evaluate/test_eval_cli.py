@@ -5,23 +5,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from ingestion.embeddings import Embedder
 from service.app import create_app
-from service.cli import app
 from service.evaluate.report import load_report
 from service.settings import Settings
+from tests.evaluate.builders import run_eval_cli
 from tests.helpers import copy_corpus, make_settings, run_ingest, serve_app
 
 MAY = "2025-05-23-us-signals-end-of-haiti-mission-funding.md"
-
-
-def run(data_dir: Path, *args: str) -> tuple[int, str, str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CITECHAT_DATA_DIR", str(data_dir))
-        result = CliRunner().invoke(app, ["eval", *map(str, args)])
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +27,7 @@ def baseline(
     out = tmp_path_factory.mktemp("baseline") / "baseline.json"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("service.wiring.build_embedder", lambda settings: embedder)
-        code, stdout, stderr = run(sample_settings.data_dir, subset, "--out", out)
+        code, stdout, stderr = run_eval_cli(sample_settings.data_dir, subset, "--out", out)
     assert code == 0, stderr
     assert stdout.startswith(f"## Evaluation of {subset} (in-process)")
     return out
@@ -86,7 +78,7 @@ def test_the_gate_passes_on_the_same_configuration(
 ) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("service.wiring.build_embedder", lambda settings: embedder)
-        code, out, err = run(
+        code, out, err = run_eval_cli(
             sample_settings.data_dir, subset, "--baseline", baseline, "--html", tmp_path / "r.html"
         )
     assert code == 0, out + err
@@ -99,7 +91,7 @@ def test_api_mode_against_a_running_server(
     served: str, subset: Path, sample_settings: Settings, baseline: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "api.json"
-    code, stdout, stderr = run(
+    code, stdout, stderr = run_eval_cli(
         sample_settings.data_dir, subset, "--api", served, "--out", out, "--baseline", baseline
     )
     assert code == 0, stdout + stderr
@@ -117,7 +109,9 @@ def test_api_mode_against_a_running_server(
 def test_the_gate_fails_on_a_degraded_configuration(
     served: str, subset: Path, degraded_settings: Settings, baseline: Path
 ) -> None:
-    code, out, _ = run(degraded_settings.data_dir, subset, "--api", served, "--baseline", baseline)
+    code, out, _ = run_eval_cli(
+        degraded_settings.data_dir, subset, "--api", served, "--baseline", baseline
+    )
     assert code == 1
     assert f"## Regression gate against {baseline}: FAILED" in out
     assert (
@@ -133,17 +127,17 @@ def test_a_malformed_set_stops_before_anything_runs(tmp_path: Path, subset: Path
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join(lines) + "\n")
     # The API address is dead: a run that started would fail differently.
-    code, out, err = run(tmp_path / "data", bad, "--api", "http://127.0.0.1:9")
+    code, out, err = run_eval_cli(tmp_path / "data", bad, "--api", "http://127.0.0.1:9")
     assert code == 2 and out == ""
     assert err.startswith(f"error: {bad}:3: turns: Field required")
     assert not (tmp_path / "data").exists()
 
 
 def test_an_unreachable_service_or_bad_baseline_fails_clearly(tmp_path: Path, subset: Path) -> None:
-    code, _, err = run(tmp_path / "data", subset, "--api", "http://127.0.0.1:9")
+    code, _, err = run_eval_cli(tmp_path / "data", subset, "--api", "http://127.0.0.1:9")
     assert code == 1 and "service at http://127.0.0.1:9 is not healthy" in err
     (tmp_path / "base.json").write_text("{}")
-    code, _, err = run(tmp_path / "data", subset, "--baseline", tmp_path / "base.json")
+    code, _, err = run_eval_cli(tmp_path / "data", subset, "--baseline", tmp_path / "base.json")
     assert code == 2 and "not a readable eval report" in err
 
 
@@ -151,5 +145,5 @@ def test_an_empty_index_is_refused_in_process(
     tmp_path: Path, subset: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("service.wiring.build_embedder", lambda settings: embedder)
-    code, _, err = run(tmp_path / "data", subset)
+    code, _, err = run_eval_cli(tmp_path / "data", subset)
     assert code == 1 and "holds no documents: run `citechat ingest` first" in err

@@ -12,15 +12,15 @@ from service.evaluate.report import (
     write_json,
 )
 from service.settings import Settings
-from tests.evaluate.test_scoring import GOOD, case, reply, run
+from tests.evaluate.builders import GOOD, case, graded, reply
 
 DECLINED = reply("The documents do not say. <script>alert(1)</script>", [], [], answered=False)
 
 
 def sample_report() -> Report:
     results = [
-        run(case(id="good"), GOOD),
-        run(case(id="declined", category="factoid <b>"), DECLINED),
+        graded(case(id="good"), GOOD),
+        graded(case(id="declined", category="factoid <b>"), DECLINED),
     ]
     return build_report(
         Path("set.jsonl"), results, describe_run("in-process", results, Settings(_env_file=None))

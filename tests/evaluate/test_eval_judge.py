@@ -9,7 +9,7 @@ from ingestion.embeddings import Embedder
 from service.evaluate.judge import build_judge, parse_verdict
 from service.evaluate.report import load_report
 from service.settings import Settings
-from tests.evaluate.test_cli import run
+from tests.evaluate.builders import run_eval_cli
 from tests.helpers import make_settings
 from tests.llm_stub import LLMStub, Reply
 
@@ -57,7 +57,9 @@ def test_judge_scores_faithfulness_and_relevance(
     with LLMStub(default=Reply('{"score": 4, "reason": "fine"}')) as stub:
         monkeypatch.setenv("CITECHAT_JUDGE_BASE_URL", stub.url)
         monkeypatch.setenv("CITECHAT_JUDGE_MODEL", "judge-model")
-        code, stdout, stderr = run(sample_settings.data_dir, judged_set, "--judge", "--out", out)
+        code, stdout, stderr = run_eval_cli(
+            sample_settings.data_dir, judged_set, "--judge", "--out", out
+        )
     assert code == 0, stderr
     report = load_report(out)
     assert report.settings["judge_model"] == "judge-model"
@@ -86,7 +88,9 @@ def test_a_failing_judge_leaves_scores_undefined_and_the_run_goes_on(
     with LLMStub(default=Reply(status=500)) as stub:
         stub.script(Reply(garbage=True), "I would say five.")
         monkeypatch.setenv("CITECHAT_JUDGE_BASE_URL", stub.url)
-        code, _, stderr = run(sample_settings.data_dir, judged_set, "--judge", "--out", out)
+        code, _, stderr = run_eval_cli(
+            sample_settings.data_dir, judged_set, "--judge", "--out", out
+        )
     assert code == 0, stderr
     report = load_report(out)
     assert len(stub.requests) == 4  # the 500 is retried once (CITECHAT_LLM_MAX_RETRIES)
@@ -95,7 +99,7 @@ def test_a_failing_judge_leaves_scores_undefined_and_the_run_goes_on(
 
 
 def test_judge_without_a_model_is_refused_before_running(judged_set: Path, tmp_path: Path) -> None:
-    code, out, err = run(tmp_path / "data", judged_set, "--judge")
+    code, out, err = run_eval_cli(tmp_path / "data", judged_set, "--judge")
     assert code == 1 and out == ""
     assert "--judge needs CITECHAT_JUDGE_BASE_URL (or CITECHAT_LLM_BASE_URL)" in err
 

@@ -1,13 +1,13 @@
 from service.evaluate.gate import compare, gate_markdown
 from service.evaluate.records import Report
 from service.evaluate.report import build_report
-from tests.evaluate.test_scoring import GOOD, case, reply, run
+from tests.evaluate.builders import GOOD, case, graded, reply
 
 WRONG = reply("The US pays everything.", [], [], answered=True)
 
 
 def report_of(*answers: object) -> Report:
-    results = [run(case(id=f"q{i}", all_sources=False), a) for i, a in enumerate(answers)]
+    results = [graded(case(id=f"q{i}", all_sources=False), a) for i, a in enumerate(answers)]
     return build_report("set.jsonl", results, {"target": "in-process"})
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from service.evaluate.report import write_html
-from tests.evaluate.test_report import sample_report
+from tests.evaluate.test_eval_report import sample_report
 from tests.widget.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 
