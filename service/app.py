@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from ingestion.embeddings import Embedder
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
+from service.api.limits import BodySizeLimit
 from service.api.routes import chat, documents, health, search, widget
 from service.settings import Settings
 from service.wiring import build_components
@@ -31,8 +32,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         description="Answers questions about a collection of articles, citing its sources.",
         version="0.1.0",
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     add_cors(app, settings.allowed_origins)
     register_error_handlers(app)
     for module in (health, search, documents, chat, widget):

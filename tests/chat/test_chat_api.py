@@ -1,5 +1,6 @@
 """POST /api/chat over real HTTP: the JSON contract, SSE read with httpx, bad input, store down."""
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -172,6 +173,24 @@ def test_an_oversized_body_is_413(api: httpx.Client) -> None:
     reply = api.post("/api/chat", json={"messages": messages})
 
     assert reply.status_code == 413
+    assert reply.json() == {
+        "code": "request_too_large",
+        "detail": "request body larger than 262144 bytes",
+    }
+
+
+def test_an_oversized_streamed_body_is_413(api: httpx.Client) -> None:
+    """Without a Content-Length the limit applies while the body streams in."""
+    body = json.dumps({"messages": [{"role": "user", "content": "x" * 300_000}]}).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    reply = api.post("/api/chat", content=chunks(), headers={"Content-Type": "application/json"})
+
+    assert reply.status_code == 413
+    assert reply.json()["code"] == "request_too_large"
 
 
 def test_a_long_but_legal_conversation_is_answered(api: httpx.Client) -> None:
