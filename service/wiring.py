@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from functools import partial
 
-from ingestion.embeddings import Embedder, build_embedder
+from ingestion.embeddings import Embedder, LocalEmbedder, build_embedder
 from ingestion.store import ChunkStore, describe, open_client
 from service.chat.answerer import Answerer, LanguageModel
 from service.chat.llm import ChatModel
@@ -27,6 +27,8 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
     """Load the embedding model (unless given) and prepare a lazily connected retriever."""
     embedder = embedder or build_embedder(settings)
     embedder.load()
+    if isinstance(embedder, LocalEmbedder):
+        embedder.use_threads(1)  # queries come one at a time; see LocalEmbedder.use_threads
     retriever = Retriever(
         partial(open_store, settings, embedder.name),
         embedder,
