@@ -1,9 +1,11 @@
 """Prompt templates: files in ``settings.prompts_dir`` with ``$name`` placeholders.
 
-Each template must use exactly the variables listed in :data:`PROMPTS`; this is checked when
-the templates load (at start-up), so a typo fails fast instead of reaching the model.
+Each template must use exactly the variables its spec lists (:data:`PROMPTS` for the chat);
+this is checked when the templates load (at start-up), so a typo fails fast instead of reaching
+the model.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -29,10 +31,10 @@ class Prompts:
     templates: dict[str, Template]
 
     @classmethod
-    def load(cls, directory: Path) -> "Prompts":
-        """Read ``<name>.md`` for every prompt in :data:`PROMPTS` and check its variables."""
+    def load(cls, directory: Path, spec: Mapping[str, frozenset[str]] = PROMPTS) -> "Prompts":
+        """Read ``<name>.md`` for each prompt of ``spec``; check it uses exactly its variables."""
         templates = {}
-        for name, expected in PROMPTS.items():
+        for name, expected in spec.items():
             path = directory / f"{name}.md"
             try:
                 template = Template(path.read_text(encoding="utf-8"))

@@ -10,18 +10,17 @@ import json
 import logging
 import re
 from pathlib import Path
-from string import Template
 
 from service.chat.llm import ChatModel, LLMError
+from service.chat.prompts import PromptError, Prompts
 from service.evaluate.records import QuestionResult, Reply
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-PROMPTS = {"faithfulness": "judge_faithfulness.md", "relevance": "judge_relevance.md"}
-VARIABLES = {
-    "faithfulness": {"question", "answer", "evidence"},
-    "relevance": {"question", "answer"},
+JUDGE_PROMPTS = {
+    "judge_faithfulness": frozenset({"question", "answer", "evidence"}),
+    "judge_relevance": frozenset({"question", "answer"}),
 }
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
@@ -49,17 +48,10 @@ class Judge:
 
     def __init__(self, model: ChatModel, prompts_dir: Path) -> None:
         self.model = model
-        self._prompts: dict[str, Template] = {}
-        for name, filename in PROMPTS.items():
-            path = prompts_dir / filename
-            try:
-                template = Template(path.read_text(encoding="utf-8"))
-            except OSError as exc:
-                raise JudgeError(f"judge prompt {path} unreadable: {exc}") from exc
-            unknown = set(template.get_identifiers()) - VARIABLES[name]
-            if unknown or not template.is_valid():
-                raise JudgeError(f"judge prompt {path}: unknown placeholders {sorted(unknown)}")
-            self._prompts[name] = template
+        try:
+            self._prompts = Prompts.load(prompts_dir, JUDGE_PROMPTS)
+        except PromptError as exc:
+            raise JudgeError(exc.detail) from exc
 
     def score(self, result: QuestionResult) -> QuestionResult:
         """``result`` with faithfulness (answered questions) and answer relevance filled in."""
@@ -80,7 +72,7 @@ class Judge:
         return result.model_copy(update={"scores": scores})
 
     def _ask(self, name: str, **values: str) -> float | None:
-        prompt = self._prompts[name].substitute(values)
+        prompt = self._prompts.render(f"judge_{name}", **values)
         try:
             text = self.model.complete([{"role": "user", "content": prompt}])
         except LLMError as exc:
