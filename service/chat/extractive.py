@@ -46,6 +46,11 @@ MAX_PER_DOCUMENT = 2
 NOT_IN_DOCUMENTS = "The documents do not answer this question."
 # Questions that take something for granted; a premise the documents lack gets corrected.
 _PRESUPPOSES = re.compile(r"^\W*(why|how come|since|given that|now that)\b", re.IGNORECASE)
+# "How many/much" is answered by a figure; best evidence without one does not answer it.
+_ASKS_QUANTITY = re.compile(r"\bhow (many|much)\b", re.IGNORECASE)
+_QUANTITY = re.compile(
+    r"\d|\b(dozens?|hundreds?|thousands?|millions?|billions?|trillions?)\b", re.IGNORECASE
+)
 # A sentence like this continues the one before it: it opens with a reference back, adds to it
 # ("also"), or is a quote attributed to "she" or "he".
 _CONTINUES = re.compile(
@@ -83,6 +88,8 @@ def answer(question: Standalone, passages: Sequence[Passage]) -> ChatAnswer:
         ranked = [s for s in ranked if period(s.sentence.passage.published)]
     if not ranked or ranked[0].evidence < MIN_EVIDENCE:
         return abstain(question, passages, unknown)
+    if _ASKS_QUANTITY.search(question.question) and not _QUANTITY.search(ranked[0].sentence.text):
+        return abstain(question, passages, unknown)  # the best evidence holds no figure
     temporal = asks_about_time(question.question)
     draft, sources = compose(select(ranked, temporal), temporal)
     if unknown:

@@ -65,6 +65,8 @@ def test_a_question_about_one_date_is_answered_from_that_date(
     [
         "What will the weather be like in Port-au-Prince tomorrow?",
         "What is the annual budget of the Haitian National Police?",
+        # "How many" needs a figure: the best-matching sentences here hold none.
+        "How many Kenyan police officers have been killed in Haiti?",
     ],
 )
 def test_it_abstains_when_the_documents_do_not_answer(
