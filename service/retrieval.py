@@ -87,7 +87,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 
 @contextmanager
-def store_errors(where: str) -> Iterator[None]:
+def _store_errors(where: str) -> Iterator[None]:
     """Turn any failure of the Chroma client into :class:`StoreUnavailable`."""
     try:
         yield
@@ -119,48 +119,51 @@ class Retriever:
         self._bm25 = _Bm25Index([], None)
         self._lock = threading.Lock()
 
-    @property
-    def store(self) -> ChunkStore:
-        """The chunk store, connected on first use (and again after a failure)."""
-        if self._store is None:
-            with store_errors(self.where):
-                self._store = self._open_store()
-        return self._store
-
-    def ping(self) -> None:
-        """Raise :class:`StoreUnavailable` unless the store answers."""
-        with store_errors(self.where):
+    @contextmanager
+    def connected(self) -> Iterator[ChunkStore]:
+        """The store, connected on first use; a failure inside the block is reported as
+        :class:`StoreUnavailable` and drops the connection, so the next call reconnects."""
+        with _store_errors(self.where):
             try:
-                self.store.collection.count()
+                if self._store is None:
+                    self._store = self._open_store()
+                yield self._store
             except Exception:
                 self._store = None
                 raise
+
+    @property
+    def store(self) -> ChunkStore:
+        """The chunk store, connected on first use (and again after a failure)."""
+        with self.connected() as store:
+            return store
+
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the store answers."""
+        with self.connected() as store:
+            store.collection.count()
 
     def search(self, query: str, k: int) -> list[Passage]:
         """The ``k`` best passages for ``query``, best first."""
         embedding = self.embedder.embed_query(query)
         n = max(k * 4, MIN_CANDIDATES)
-        with store_errors(self.where):
-            try:
-                dense = self.store.query(embedding, n)
-                if self.mode == "dense":
-                    return [Passage.from_chunk(c, s, s) for c, s in dense[:k]]
-                self._refresh_bm25()
-            except Exception:
-                self._store = None
-                raise
+        with self.connected() as store:
+            dense = store.query(embedding, n)
+            if self.mode == "dense":
+                return [Passage.from_chunk(c, s, s) for c, s in dense[:k]]
+            self._refresh_bm25(store)
         sparse = self._bm25.search(query, n)  # one snapshot, even if swapped meanwhile
         similarities = {chunk.chunk_id: similarity for chunk, similarity in dense}
         return _fuse([dense, sparse], k, similarities)
 
-    def _refresh_bm25(self) -> None:
+    def _refresh_bm25(self, store: ChunkStore) -> None:
         now = time.monotonic()
         if now - self._checked_at < self._refresh_seconds:
             return
         with self._lock:
-            revision = self.store.revision()
+            revision = store.revision()
             if revision != self._bm25.revision:
-                chunks = list(self.store.iter_chunks(include_text=True))
+                chunks = list(store.iter_chunks(include_text=True))
                 self._bm25 = _Bm25Index(chunks, revision)
                 logger.info("BM25 index rebuilt over %d chunks", len(chunks))
             self._checked_at = now

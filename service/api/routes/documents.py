@@ -3,16 +3,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.api.deps import ComponentsDep
 from service.api.schemas import DocumentInfo, DocumentsResponse
-from service.retrieval import store_errors
 
 router = APIRouter(prefix="/api", tags=["documents"])
 
 
 @router.get("/documents", response_model=DocumentsResponse, summary="The stored documents")
 async def list_documents(components: ComponentsDep) -> DocumentsResponse:
-    retriever = components.retriever
-    with store_errors(retriever.where):
-        stored = await run_in_threadpool(lambda: retriever.store.documents())
+    with components.retriever.connected() as store:
+        stored = await run_in_threadpool(store.documents)
     return DocumentsResponse(
         documents=[
             DocumentInfo(
