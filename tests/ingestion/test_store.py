@@ -1,7 +1,9 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from ingestion.embeddings import LocalEmbedder
 from ingestion.store import ChunkStore, EmbeddingModelMismatch, StoreUnavailable, open_client
 from tests.helpers import free_port, make_settings
 
@@ -19,3 +21,9 @@ def test_unreachable_server_is_store_unavailable(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=port)
     with pytest.raises(StoreUnavailable, match=f"http://127.0.0.1:{port}"):
         open_client(settings)
+
+
+def test_the_local_backend_only_takes_its_bundled_model(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="ships only all-MiniLM-L6-v2"):
+        make_settings(tmp_path, embed_model="bge-small")
+    assert make_settings(tmp_path).embed_model == LocalEmbedder.name
