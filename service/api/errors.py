@@ -41,7 +41,8 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
-        return error_response(503, "store_unavailable", str(exc))
+        logger.warning("503: %s", exc)  # names the store's address or path: not for clients
+        return error_response(503, "store_unavailable", "the vector store is unavailable")
 
     @app.exception_handler(EmbeddingModelMismatch)
     async def model_mismatch(_: Request, exc: EmbeddingModelMismatch) -> JSONResponse:

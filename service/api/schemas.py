@@ -33,6 +33,7 @@ class DocumentsResponse(BaseModel):
 
 class Status(BaseModel):
     status: str
+    detail: str | None = None
 
 
 # --- Chat (POST /api/chat) ---

@@ -9,8 +9,7 @@ router = APIRouter(prefix="/api", tags=["documents"])
 
 @router.get("/documents", response_model=DocumentsResponse, summary="The stored documents")
 async def list_documents(components: ComponentsDep) -> DocumentsResponse:
-    with components.retriever.connected() as store:
-        stored = await run_in_threadpool(store.documents)
+    stored = await run_in_threadpool(components.retriever.documents)
     return DocumentsResponse(
         documents=[
             DocumentInfo(
