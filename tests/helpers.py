@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -123,6 +124,13 @@ def serve_process(settings: Settings) -> Iterator[str]:
 @contextmanager
 def chroma_server(path: Path) -> Iterator[tuple[str, int]]:
     """Start ``chroma run`` on a free port; yield ``(host, port)``."""
+    with chroma_process(path) as (_, port):
+        yield "127.0.0.1", port
+
+
+@contextmanager
+def chroma_process(path: Path) -> Iterator[tuple["subprocess.Popen[bytes]", int]]:
+    """Start ``chroma run`` on a free port; yield the process and its port."""
     port = free_port()
     chroma = Path(sys.executable).with_name("chroma")
     process = subprocess.Popen(
@@ -132,7 +140,8 @@ def chroma_server(path: Path) -> Iterator[tuple[str, int]]:
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
-        yield "127.0.0.1", port
+        yield process, port
     finally:
+        process.send_signal(signal.SIGCONT)  # in case a test left it stopped
         process.terminate()
         process.wait(timeout=10)
