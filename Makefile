@@ -6,7 +6,7 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint fmt bench eval clean browser
+.PHONY: install serve ingest test lint fmt bench bench-scale eval clean browser
 
 install: $(VENV_STAMP)
 
@@ -41,6 +41,11 @@ browser:
 
 bench: install
 	$(PY) benchmarks/bench.py
+
+# Store, BM25 and serving at 5k/25k/100k chunks, on disk and on a Chroma server (about 30 min
+# on 2 busy cores; QUICK=1 for 1k/5k): test-output/bench-scale.json and a table.
+bench-scale: install
+	$(PY) benchmarks/bench_scale.py $(if $(QUICK),--quick)
 
 # The regression gate: the sample set on a fresh index of the sample corpus, against the
 # committed baseline. Exits non-zero when answers got worse. Reports land in $(EVAL_DIR).
