@@ -12,6 +12,10 @@ from ingestion.settings import IndexSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # An origin as browsers send it; ":*" stands for any port (see service/api/cors.py).
+MIN_KEY_CHARS = 16
+_KEY = re.compile(
+    rf"[\x21-\x2b\x2d-\x7e]{{{MIN_KEY_CHARS},}}"
+)  # printable ASCII, no space or comma
 _ORIGIN = re.compile(r"\*|https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:([0-9]{1,5}|\*))?")
 
 
@@ -43,15 +47,19 @@ class Settings(IndexSettings):
     allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:*", "http://127.0.0.1:*"]
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Bearer keys, comma-separated (or a JSON list); see service/api/auth.py.
+    api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: the read routes are public
+    admin_api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: no changes over HTTP
+
     @model_validator(mode="after")
     def _check_llm(self) -> "Settings":
         if self.llm_base_url is not None and not self.llm_model:
             raise ValueError("CITECHAT_LLM_BASE_URL needs CITECHAT_LLM_MODEL")
         return self
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "api_keys", "admin_api_keys", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             if value.lstrip().startswith("["):
                 return json.loads(value)
@@ -69,3 +77,15 @@ class Settings(IndexSettings):
                     "scheme://host:* (any port) or *"
                 )
         return origins
+
+    @field_validator("api_keys", "admin_api_keys")
+    @classmethod
+    def _check_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            token = key.get_secret_value()
+            if not _KEY.fullmatch(token):
+                raise ValueError(
+                    f"an API key must be {MIN_KEY_CHARS} or more printable ASCII characters "
+                    "without spaces or commas (`openssl rand -hex 32` makes one)"
+                )
+        return keys

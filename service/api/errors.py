@@ -13,8 +13,15 @@ from service.errors import AppError
 logger = logging.getLogger(__name__)
 
 
-def error_response(status_code: int, code: str, detail: str, **extra: object) -> JSONResponse:
-    return JSONResponse({"code": code, "detail": detail, **extra}, status_code=status_code)
+def error_response(
+    status_code: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: object,
+) -> JSONResponse:
+    body = {"code": code, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 def _location(loc: tuple[object, ...]) -> str:
@@ -33,11 +40,11 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         code = "request_too_large" if exc.status_code == 413 else "http_error"
-        return error_response(exc.status_code, code, str(exc.detail))
+        return error_response(exc.status_code, code, str(exc.detail), exc.headers)
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.detail)
+        return error_response(exc.status_code, exc.code, exc.detail, exc.headers)
 
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
