@@ -5,13 +5,17 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from ingestion.settings import IndexSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # An origin as browsers send it; ":*" stands for any port (see service/api/cors.py).
+# The most messages a chat request may hold whatever the settings: longer lists are refused
+# before their items are validated.
+MESSAGES_CEILING = 100
+_BASE_URL = re.compile(r"https?://[^\s/?#]+(/\S*)?")
 _ORIGIN = re.compile(r"\*|https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:([0-9]{1,5}|\*))?")
 
 
@@ -25,14 +29,16 @@ class Settings(IndexSettings):
 
     llm_base_url: str | None = None
     llm_api_key: SecretStr = SecretStr("")
-    llm_model: str = "gpt-4o-mini"
+    llm_model: str = Field(default="gpt-4o-mini", min_length=1)
     llm_timeout: float = Field(default=30.0, gt=0)
     llm_max_retries: int = Field(default=1, ge=0, le=5)
+    # Seconds one answer may wait for the LLM in all: condensing, retries and streaming.
+    llm_deadline: float = Field(default=45.0, gt=0)
     prompts_dir: Path = PROJECT_DIR / "prompts"
 
     # Chat requests: the question's length and the conversation's number of messages.
     max_question_chars: int = Field(default=2000, ge=1)
-    max_messages: int = Field(default=20, ge=1)
+    max_messages: int = Field(default=20, ge=1, le=MESSAGES_CEILING)
 
     # `citechat eval --judge`: an OpenAI-compatible LLM; unset fields fall back to the llm_* ones.
     judge_base_url: str | None = None
@@ -43,11 +49,13 @@ class Settings(IndexSettings):
     allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:*", "http://127.0.0.1:*"]
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @model_validator(mode="after")
-    def _check_llm(self) -> "Settings":
-        if self.llm_base_url is not None and not self.llm_model:
-            raise ValueError("CITECHAT_LLM_BASE_URL needs CITECHAT_LLM_MODEL")
-        return self
+    @field_validator("llm_base_url", "judge_base_url")
+    @classmethod
+    def _check_base_url(cls, url: str | None) -> str | None:
+        # An address without its scheme ("localhost:11434/v1") would make every call fail.
+        if url is not None and not _BASE_URL.fullmatch(url):
+            raise ValueError(f"{url!r} is not an http(s) URL such as https://api.openai.com/v1")
+        return url
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
