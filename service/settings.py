@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import RateLimitItem, parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
@@ -17,6 +18,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 MESSAGES_CEILING = 100
 _BASE_URL = re.compile(r"https?://[^\s/?#]+(/\S*)?")
 _ORIGIN = re.compile(r"\*|https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:([0-9]{1,5}|\*))?")
+
+
+def parse_limits(value: str) -> list[RateLimitItem]:
+    """Rate limits in the ``limits`` notation (``"10/second;120/minute"``); ``off`` is none."""
+    return [] if value.strip().lower() == "off" else parse_many(value)
 
 
 class Settings(IndexSettings):
@@ -45,6 +51,16 @@ class Settings(IndexSettings):
     judge_api_key: SecretStr = SecretStr("")
     judge_model: str | None = None
 
+    # Requests to /api/chat and /api/search per client address and per page origin, in the
+    # `limits` notation ("10/second;120/minute"), or "off"; counters kept in rate_limit_storage.
+    rate_limit: str = "120/minute"
+    origin_rate_limit: str = "1200/minute"
+    rate_limit_storage: str = "memory://"
+    # HTTP server: the most bytes of a request line plus headers, and the proxies whose
+    # X-Forwarded-For / X-Forwarded-Proto are trusted (comma-separated addresses, or "*").
+    max_header_bytes: int = Field(default=16384, ge=1024)
+    forwarded_allow_ips: str = "127.0.0.1"
+
     # Pages allowed to call the API from a browser: comma-separated (or a JSON list).
     allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:*", "http://127.0.0.1:*"]
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -56,6 +72,12 @@ class Settings(IndexSettings):
         if url is not None and not _BASE_URL.fullmatch(url):
             raise ValueError(f"{url!r} is not an http(s) URL such as https://api.openai.com/v1")
         return url
+
+    @field_validator("rate_limit", "origin_rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        parse_limits(value)  # a ValueError names what is wrong
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -43,5 +43,6 @@ def add_cors(app: FastAPI, origins: list[str]) -> None:
         allow_origin_regex=origin_regex(origins),
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"],
+        expose_headers=["Retry-After"],  # the widget tells readers how long to wait
         max_age=600,
     )
