@@ -10,7 +10,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.schemas import ChatMessage, ChatRequest, ChatResponse, CitationOut, RetrievedOut
-from service.api.validation import check_text
+from service.api.validation import check_text, check_unicode
 from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final, Message
 from service.errors import InvalidRequest
 from service.settings import Settings
@@ -71,7 +71,11 @@ def check_messages(messages: list[ChatMessage], settings: Settings) -> list[Mess
     if messages[-1].role != "user":
         raise InvalidRequest("messages: the last message must be the user's question")
     question = check_text("question", messages[-1].content, settings.max_question_chars)
-    return [Message(m.role, m.content) for m in messages[:-1]] + [Message("user", question)]
+    history = [
+        Message(m.role, check_unicode(f"messages.{i}.content", m.content))
+        for i, m in enumerate(messages[:-1])
+    ]
+    return [*history, Message("user", question)]
 
 
 def to_response(answer: ChatAnswer) -> ChatResponse:
