@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
+from service import metrics
 from service.errors import AppError
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        metrics.STORE_ERRORS.inc()
         return error_response(503, "store_unavailable", str(exc))
 
     @app.exception_handler(EmbeddingModelMismatch)
