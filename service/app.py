@@ -10,7 +10,7 @@ from ingestion.embeddings import Embedder
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
 from service.api.limits import BodySizeLimit
-from service.api.routes import chat, documents, health, search, widget
+from service.api.routes import chat, completions, documents, health, search, widget
 from service.settings import Settings
 from service.wiring import build_components
 
@@ -36,6 +36,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     add_cors(app, settings.allowed_origins)
     register_error_handlers(app)
-    for module in (health, search, documents, chat, widget):
+    for module in (health, search, documents, chat, completions, widget):
         app.include_router(module.router)
     return app

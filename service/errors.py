@@ -7,9 +7,10 @@ class AppError(Exception):
     code = "error"
     status_code = 500
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, param: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.param = param  # the request field at fault, reported by the OpenAI-compatible API
 
 
 class NotFound(AppError):
@@ -20,3 +21,7 @@ class NotFound(AppError):
 class InvalidRequest(AppError):
     code = "invalid_request"
     status_code = 422
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
