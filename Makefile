@@ -41,6 +41,7 @@ browser:
 
 bench: install
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/openai_overhead.py
 
 # The regression gate: the sample set on a fresh index of the sample corpus, against the
 # committed baseline. Exits non-zero when answers got worse. Reports land in $(EVAL_DIR).
