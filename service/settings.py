@@ -10,7 +10,7 @@ from pydantic_settings import NoDecode
 
 from ingestion.settings import IndexSettings
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"  # shipped inside the package
 # An origin as browsers send it; ":*" stands for any port (see service/api/cors.py).
 _ORIGIN = re.compile(r"\*|https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:([0-9]{1,5}|\*))?")
 
@@ -28,7 +28,7 @@ class Settings(IndexSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = Field(default=30.0, gt=0)
     llm_max_retries: int = Field(default=1, ge=0, le=5)
-    prompts_dir: Path = PROJECT_DIR / "prompts"
+    prompts_dir: Path = PROMPTS_DIR
 
     # Chat requests: the question's length and the conversation's number of messages.
     max_question_chars: int = Field(default=2000, ge=1)
