@@ -12,7 +12,7 @@ from service.api.errors import register_error_handlers
 from service.api.limits import BodySizeLimit
 from service.api.observe import Observe, configure_logging
 from service.api.ratelimit import RateLimit, RateLimiter
-from service.api.routes import chat, documents, health, metrics, search, widget
+from service.api.routes import chat, completions, documents, health, metrics, search, widget
 from service.settings import Settings
 from service.wiring import build_components
 
@@ -58,6 +58,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     add_cors(app, settings.allowed_origins)  # outside the limits: their errors carry CORS headers
     app.add_middleware(Observe)  # outermost: every response gets a request id and is measured
     register_error_handlers(app)
-    for module in (health, search, documents, chat, widget, metrics):
+    for module in (health, search, documents, chat, completions, widget, metrics):
         app.include_router(module.router)
     return app

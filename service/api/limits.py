@@ -24,7 +24,7 @@ class BodySizeLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            response = error_response(413, "request_too_large", self.detail)
+            response = error_response(413, "request_too_large", self.detail, path=scope["path"])
             await response(scope, receive, send)
             return
         received = 0
