@@ -1,8 +1,9 @@
 """Fuzzing every route of the OpenAPI schema against a real server, with schemathesis.
 
 Valid and invalid requests drawn from the schema must never get a server error, and every
-error must be the API's JSON ``{"code", "detail"}`` (under ``/v1``, OpenAI's ``{"error": {...}}``). Examples are bounded and derandomized,
-so the run is short and the same every time.
+error must be the API's JSON ``{"code", "detail"}`` (under ``/v1``, OpenAI's
+``{"error": {...}}``). Examples are bounded and derandomized, so the run is short and the same
+every time.
 """
 
 from collections.abc import Iterator
