@@ -42,7 +42,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, object]]:
-        yield {"components": build_components(settings, embedder)}
+        components = build_components(settings, embedder)
+        components.retriever.start()
+        try:
+            yield {"components": components}
+        finally:
+            components.retriever.stop()
 
     app = FastAPI(
         title="citechat",

@@ -91,7 +91,9 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
         metrics.STORE_ERRORS.inc()
-        return error_response(503, "store_unavailable", str(exc), path=request.url.path)
+        logger.warning("503: %s", exc)  # names the store's address or path: not for clients
+        detail = "the vector store is unavailable"
+        return error_response(503, "store_unavailable", detail, path=request.url.path)
 
     @app.exception_handler(EmbeddingModelMismatch)
     async def model_mismatch(request: Request, exc: EmbeddingModelMismatch) -> JSONResponse:

@@ -35,6 +35,7 @@ class DocumentsResponse(BaseModel):
 
 class Status(BaseModel):
     status: str
+    detail: str | None = None
 
 
 # --- Chat (POST /api/chat) ---

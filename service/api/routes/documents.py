@@ -22,8 +22,7 @@ AUTH_ERRORS: dict[int | str, dict[str, str]] = {
     dependencies=[ReaderDep],
 )
 async def list_documents(components: ComponentsDep) -> DocumentsResponse:
-    with components.retriever.connected() as store:
-        stored = await run_in_threadpool(store.documents)
+    stored = await run_in_threadpool(components.retriever.documents)
     return DocumentsResponse(
         documents=[_info(d) for d in sorted(stored.values(), key=lambda d: d.document_id)]
     )
