@@ -12,11 +12,15 @@ from pydantic_settings import NoDecode
 from ingestion.settings import IndexSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-# An origin as browsers send it; ":*" stands for any port (see service/api/cors.py).
+MIN_KEY_CHARS = 16
+_KEY = re.compile(
+    rf"[\x21-\x2b\x2d-\x7e]{{{MIN_KEY_CHARS},}}"
+)  # printable ASCII, no space or comma
 # The most messages a chat request may hold whatever the settings: longer lists are refused
 # before their items are validated.
 MESSAGES_CEILING = 100
 _BASE_URL = re.compile(r"https?://[^\s/?#]+(/\S*)?")
+# An origin as browsers send it; ":*" stands for any port (see service/api/cors.py).
 _ORIGIN = re.compile(r"\*|https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:([0-9]{1,5}|\*))?")
 
 
@@ -66,6 +70,10 @@ class Settings(IndexSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
 
+    # Bearer keys, comma-separated (or a JSON list); see service/api/auth.py.
+    api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: the read routes are public
+    admin_api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: no changes over HTTP
+
     @field_validator("llm_base_url", "judge_base_url")
     @classmethod
     def _check_base_url(cls, url: str | None) -> str | None:
@@ -80,9 +88,9 @@ class Settings(IndexSettings):
         parse_limits(value)  # a ValueError names what is wrong
         return value
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "api_keys", "admin_api_keys", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             if value.lstrip().startswith("["):
                 return json.loads(value)
@@ -100,3 +108,15 @@ class Settings(IndexSettings):
                     "scheme://host:* (any port) or *"
                 )
         return origins
+
+    @field_validator("api_keys", "admin_api_keys")
+    @classmethod
+    def _check_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            token = key.get_secret_value()
+            if not _KEY.fullmatch(token):
+                raise ValueError(
+                    f"an API key must be {MIN_KEY_CHARS} or more printable ASCII characters "
+                    "without spaces or commas (`openssl rand -hex 32` makes one)"
+                )
+        return keys

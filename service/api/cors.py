@@ -42,7 +42,7 @@ def add_cors(app: FastAPI, origins: list[str]) -> None:
         allow_origins=[o for o in origins if not o.endswith(ANY_PORT)],
         allow_origin_regex=origin_regex(origins),
         allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
+        allow_headers=["Authorization", "Content-Type"],
         # The widget tells readers how long to wait; a request id helps report a problem.
         expose_headers=["Retry-After", "X-Request-ID"],
         max_age=600,

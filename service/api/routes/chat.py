@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
 from service import metrics
+from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.schemas import ChatMessage, ChatRequest, ChatResponse, CitationOut, RetrievedOut
 from service.api.validation import check_text, check_unicode
@@ -17,7 +18,7 @@ from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api", tags=["chat"])
+router = APIRouter(prefix="/api", tags=["chat"], dependencies=[ReaderDep])
 
 DESCRIPTION = """\
 Answers the last message of the conversation (the user's question) from the documents.
