@@ -14,6 +14,7 @@ from service.errors import AppError
 
 logger = logging.getLogger(__name__)
 
+HTTP_ERROR_CODES = {408: "request_timeout", 413: "request_too_large"}
 MAX_REPORTED_ERRORS = 10  # of a request's validation errors; the rest are counted
 
 
@@ -48,7 +49,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        code = "request_too_large" if exc.status_code == 413 else "http_error"
+        code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(AppError)
