@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from ingestion.embeddings import Embedder
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
-from service.api.limits import BodySizeLimit
+from service.api.limits import BodyLimits
 from service.api.observe import Observe, configure_logging
 from service.api.ratelimit import RateLimit, RateLimiter
 from service.api.routes import chat, completions, documents, health, metrics, search, widget
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimits, max_bytes=MAX_BODY_BYTES, timeout=settings.request_body_timeout)
     limiter = RateLimiter(
         settings.rate_limit, settings.origin_rate_limit, settings.rate_limit_storage
     )
