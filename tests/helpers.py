@@ -36,7 +36,9 @@ def run_ingest(
 ) -> IngestReport:
     store = open_store(settings, embedder.name)
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    return ingest(paths, store, embedder, splitter, prune=prune)
+    return ingest(
+        paths, store, embedder, splitter, max_file_bytes=settings.max_file_bytes, prune=prune
+    )
 
 
 def copy_corpus(target: Path, source: Path = SAMPLE_CORPUS) -> Path:
