@@ -116,8 +116,12 @@ def serve(
     """Serve the HTTP API, the widget and the demo page."""
     import uvicorn
 
-    _settings()  # fail fast on bad settings, before the server starts
-    uvicorn.run("service.app:create_app", factory=True, host=host, port=port)
+    from service.app import server_options
+
+    settings = _settings()  # fail fast on bad settings, before the server starts
+    uvicorn.run(
+        "service.app:create_app", factory=True, host=host, port=port, **server_options(settings)
+    )
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """Every error becomes a JSON response ``{"code", "detail"}`` here, and only here."""
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -8,18 +9,23 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
+from service import metrics
 from service.errors import AppError
 
 logger = logging.getLogger(__name__)
+
+MAX_REPORTED_ERRORS = 10  # of a request's validation errors; the rest are counted
 
 
 def error_response(
     status_code: int,
     code: str,
     detail: str,
-    headers: dict[str, str] | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
     **extra: object,
 ) -> JSONResponse:
+    """The API's error body ``{"code", "detail"}`` (plus ``extra`` fields)."""
     body = {"code": code, "detail": detail, **extra}
     return JSONResponse(body, status_code=status_code, headers=headers)
 
@@ -33,21 +39,25 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        detail = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in errors)
-        simple = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+        shown = errors[:MAX_REPORTED_ERRORS]
+        detail = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in shown)
+        if len(errors) > len(shown):
+            detail += f"; and {len(errors) - len(shown)} more errors"
+        simple = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in shown]
         return error_response(422, "invalid_request", detail, errors=simple)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         code = "request_too_large" if exc.status_code == 413 else "http_error"
-        return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.detail, exc.headers)
+        return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
 
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        metrics.STORE_ERRORS.inc()
         return error_response(503, "store_unavailable", str(exc))
 
     @app.exception_handler(EmbeddingModelMismatch)

@@ -7,10 +7,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from service import metrics
 from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.schemas import ChatMessage, ChatRequest, ChatResponse, CitationOut, RetrievedOut
-from service.api.validation import check_text
+from service.api.validation import check_text, check_unicode
 from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final, Message
 from service.errors import InvalidRequest
 from service.settings import Settings
@@ -55,7 +56,7 @@ async def chat(request: ChatRequest, components: ComponentsDep) -> Response | Ch
     messages = check_messages(request.messages, components.settings)
     answerer = components.answerer
     if not request.stream:
-        return to_response(await run_in_threadpool(answerer.answer, messages))
+        return to_response(count(await run_in_threadpool(answerer.answer, messages)))
     turn = await run_in_threadpool(answerer.prepare, messages)
     return EventSourceResponse(sse_stream(answerer.stream(turn)), headers=SSE_HEADERS)
 
@@ -71,7 +72,17 @@ def check_messages(messages: list[ChatMessage], settings: Settings) -> list[Mess
     if messages[-1].role != "user":
         raise InvalidRequest("messages: the last message must be the user's question")
     question = check_text("question", messages[-1].content, settings.max_question_chars)
-    return [Message(m.role, m.content) for m in messages[:-1]] + [Message("user", question)]
+    history = [
+        Message(m.role, check_unicode(f"messages.{i}.content", m.content))
+        for i, m in enumerate(messages[:-1])
+    ]
+    return [*history, Message("user", question)]
+
+
+def count(answer: ChatAnswer) -> ChatAnswer:
+    """Count the answer in the metrics (by mode, and abstentions); return it."""
+    metrics.ANSWERS.labels(answer.mode, str(answer.answered).lower()).inc()
+    return answer
 
 
 def to_response(answer: ChatAnswer) -> ChatResponse:
@@ -99,6 +110,7 @@ def sse_stream(events: Iterator[ChatEvent]) -> Iterator[bytes]:
             if isinstance(event, Delta):
                 yield _event("delta", {"text": event.text})
             elif isinstance(event, Final):
+                count(event.answer)
                 citations = [c.model_dump() for c in _citations(event.answer)]
                 yield _event("citations", {"citations": citations})
                 answer = event.answer
