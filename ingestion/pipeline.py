@@ -91,7 +91,7 @@ def ingest(
             try:
                 doc = load_document(file.path, file.document_id, max_file_bytes)
                 item = _plan(doc, folder, stored.get(doc.document_id), splitter, report)
-            except (LoadError, ValueError) as exc:
+            except LoadError as exc:
                 report.failed.append((shown(file.path), str(exc)))
                 continue
             if item is not None:
@@ -116,7 +116,7 @@ def ingest_document(
 ) -> IngestReport:
     """Store one document that has no file (an upload), the same way :func:`ingest` does.
 
-    Raises ``ValueError`` when the document cannot be split into chunks.
+    Raises :class:`LoadError` when the document cannot be split into chunks.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -139,7 +139,10 @@ def _plan(
     if old is not None and old.is_complete(doc.content_hash):
         report.unchanged += 1
         return None
-    chunks = split_document(doc, splitter)
+    try:
+        chunks = split_document(doc, splitter)
+    except ValueError as exc:  # the splitter's only complaint: a piece too big for a chunk
+        raise LoadError(f"cannot be split into chunks: {exc}") from exc
     if old is None:
         report.new += 1
     else:

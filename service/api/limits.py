@@ -11,20 +11,26 @@ from service.api.errors import error_response
 
 
 class BodySizeLimit:
-    """Reject bodies over ``max_bytes``: at once when declared, else while they stream in."""
+    """Reject bodies over ``max_bytes``: at once when declared, else while they stream in.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``larger`` gives the paths under some prefixes a limit of their own (file uploads).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.detail = f"request body larger than {max_bytes} bytes"
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope["path"]
+        limit = next((n for p, n in self.larger.items() if path.startswith(p)), self.max_bytes)
+        detail = f"request body larger than {limit} bytes"
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            response = error_response(413, "request_too_large", self.detail)
+        if declared.isdigit() and int(declared) > limit:
+            response = error_response(413, "request_too_large", detail)
             await response(scope, receive, send)
             return
         received = 0
@@ -33,8 +39,8 @@ class BodySizeLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:  # FastAPI passes HTTPException on to the handlers
-                raise HTTPException(413, self.detail)
+            if received > limit:  # FastAPI passes HTTPException on to the handlers
+                raise HTTPException(413, detail)
             return message
 
         await self.app(scope, limited_receive, send)
