@@ -171,9 +171,10 @@ def read_document(
     )
 
 
-def shown(path: Path | str) -> str:
-    """``path`` as safe to print: undecodable bytes and control characters escaped, shortened."""
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+def shown(value: Path | str) -> str:
+    """A path or name as safe to print: undecodable bytes, control and bidi characters
+    escaped; shortened in the middle past 300 characters."""
+    text = os.fsencode(value).decode("utf-8", "backslashreplace")
     text = "".join(
         char.encode("unicode_escape").decode() if _unsafe(char) else char for char in text
     )

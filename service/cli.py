@@ -86,11 +86,14 @@ def ingest(
 @app.command()
 def documents() -> None:
     """List the stored documents."""
+    from ingestion.loaders import shown
+
     settings = _settings()
     store = _open_store(settings, settings.embed_model)
     stored = store.documents()
     for doc in sorted(stored.values(), key=lambda d: d.document_id):
-        typer.echo(f"{doc.document_id}\t{doc.published or '-'}\t{doc.chunks} chunks\t{doc.title}")
+        fields = [shown(doc.document_id), doc.published or "-", f"{doc.chunks} chunks"]
+        typer.echo("\t".join([*fields, shown(doc.title)]))
     typer.echo(f"{len(stored)} documents", err=True)
 
 

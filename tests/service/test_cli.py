@@ -5,7 +5,8 @@ from typer.testing import CliRunner
 
 from ingestion.embeddings import Embedder
 from service.cli import app
-from tests.helpers import copy_corpus
+from service.wiring import open_store
+from tests.helpers import copy_corpus, make_settings
 
 FEB = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
 
@@ -81,3 +82,24 @@ def test_ingest_reports_spoofing_names_escaped(cli_env: Path) -> None:
     assert "evil-\\u202egpj.md: name has control, bidi or undecodable characters" in err
     assert f"outside.md: link to a file outside {cli_env}: not followed" in err
     assert "outside.md" not in run("documents")[1]
+
+
+def test_documents_escapes_what_an_older_index_may_hold(
+    cli_env: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    store = open_store(make_settings(tmp_path / "data"), embedder.name)
+    meta = {
+        "document_id": "a\u202egpj.md",
+        "title": "Real\ttitle\u2066",
+        "source": "",
+        "published": "",
+        "doc_hash": "h",
+        "n_chunks": 1,
+        "chunk_index": 0,
+        "start": 0,
+        "end": 1,
+    }
+    store.upsert(["x"], ["x"], [embedder.embed_query("x")], [meta])
+    code, out, _ = run("documents")
+    assert code == 0
+    assert out == "a\\u202egpj.md\t-\t1 chunks\tReal\\ttitle\\u2066\n"
