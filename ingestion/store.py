@@ -1,7 +1,9 @@
 """The index contract: one Chroma collection of chunks, on disk or on a Chroma server.
 
 Every chunk carries ``document_id``, ``title``, ``source``, ``published``, ``start``, ``end``,
-``chunk_index``, ``n_chunks`` and ``doc_hash`` (the hash of the document version it came from).
+``chunk_index``, ``n_chunks``, ``doc_hash`` (the hash of the document version it came from)
+and ``folder`` (where ``citechat ingest`` found its file, so ``--prune`` stays inside the
+folders it is given; empty for an upload).
 A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` are stored.
 """
 
@@ -40,6 +42,7 @@ class StoredDocument:
     title: str
     source: str
     published: str
+    folder: str = ""  # the folder it was ingested from (absolute); "" for an upload
     chunks: int = 0
     hashes: dict[str, int] = field(default_factory=dict)  # doc_hash -> chunks stored
     expected: dict[str, int] = field(default_factory=dict)  # doc_hash -> n_chunks
@@ -140,6 +143,12 @@ class ChunkStore:
     ) -> None:
         self.collection.upsert(ids=ids, documents=texts, embeddings=embeddings, metadatas=metadatas)
 
+    def set_folder(self, document_id: str, folder: str) -> None:
+        """Record that a document's file now lives under ``folder``."""
+        page = self.collection.get(where={"document_id": document_id}, include=["metadatas"])
+        metadatas = [{**meta, "folder": folder} for meta in page["metadatas"] or []]
+        self.collection.update(ids=page["ids"], metadatas=metadatas)
+
     def delete_document(self, document_id: str, keep_hash: str | None = None) -> None:
         """Delete a document's chunks, except those of version ``keep_hash``."""
         where: dict[str, Any] = {"document_id": document_id}
@@ -204,6 +213,7 @@ def _collect(metadatas: Iterable[dict[str, Any]]) -> dict[str, StoredDocument]:
             doc = docs[doc_id] = StoredDocument(
                 doc_id, str(meta["title"]), str(meta["source"]), str(meta["published"])
             )
+        doc.folder = str(meta.get("folder", ""))
         doc.chunks += 1
         doc_hash = str(meta["doc_hash"])
         doc.hashes[doc_hash] = doc.hashes.get(doc_hash, 0) + 1

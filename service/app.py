@@ -18,6 +18,8 @@ from service.wiring import build_components
 
 # Room for a chat of settings.max_messages turns with long answers; more is a 413.
 MAX_BODY_BYTES = 256 * 1024
+# An upload's body: the file (at most settings.max_file_bytes) plus its form fields.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 # The routes that embed, search and answer: rate limited per client and per page origin.
 RATE_LIMITED_PATHS = ("/api/chat", "/api/search", "/v1/chat/")
 
@@ -55,7 +57,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimits, max_bytes=MAX_BODY_BYTES, timeout=settings.request_body_timeout)
+    uploads = {"/api/documents": settings.max_file_bytes + UPLOAD_OVERHEAD_BYTES}
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=MAX_BODY_BYTES,
+        timeout=settings.request_body_timeout,
+        larger=uploads,
+    )
     limiter = RateLimiter(
         settings.rate_limit, settings.origin_rate_limit, settings.rate_limit_storage
     )

@@ -43,7 +43,9 @@ def run_ingest(
 ) -> IngestReport:
     store = open_store(settings, embedder.name)
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    return ingest(paths, store, embedder, splitter, prune=prune)
+    return ingest(
+        paths, store, embedder, splitter, max_file_bytes=settings.max_file_bytes, prune=prune
+    )
 
 
 def copy_corpus(target: Path, source: Path = SAMPLE_CORPUS) -> Path:
@@ -154,3 +156,29 @@ def chroma_process(path: Path) -> Iterator[tuple["subprocess.Popen[bytes]", int]
         process.send_signal(signal.SIGCONT)  # in case a test left it stopped
         process.terminate()
         process.wait(timeout=10)
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF whose text layer is ``text`` (ASCII)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
