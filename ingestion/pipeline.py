@@ -102,6 +102,15 @@ def ingest(
     return report
 
 
+def delete(store: ChunkStore, document_id: str) -> bool:
+    """Remove one document; False when none is stored under ``document_id``."""
+    if store.document(document_id) is None:
+        return False
+    store.delete_document(document_id)
+    store.bump_revision()
+    return True
+
+
 def _write(
     pending: list[_Pending],
     store: ChunkStore,

@@ -6,7 +6,7 @@ A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` 
 """
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,20 +102,12 @@ class ChunkStore:
 
     def documents(self) -> dict[str, StoredDocument]:
         """The stored documents with their chunk counts per version, by id."""
-        docs: dict[str, StoredDocument] = {}
-        for chunk in self.iter_chunks():
-            meta = chunk.metadata
-            doc_id = str(meta["document_id"])
-            doc = docs.get(doc_id)
-            if doc is None:
-                doc = docs[doc_id] = StoredDocument(
-                    doc_id, str(meta["title"]), str(meta["source"]), str(meta["published"])
-                )
-            doc.chunks += 1
-            doc_hash = str(meta["doc_hash"])
-            doc.hashes[doc_hash] = doc.hashes.get(doc_hash, 0) + 1
-            doc.expected[doc_hash] = int(meta["n_chunks"])
-        return docs
+        return _collect(chunk.metadata for chunk in self.iter_chunks())
+
+    def document(self, document_id: str) -> StoredDocument | None:
+        """One stored document, or None."""
+        page = self.collection.get(where={"document_id": document_id}, include=["metadatas"])
+        return _collect(dict(meta) for meta in page["metadatas"] or []).get(document_id)
 
     def upsert(
         self,
@@ -157,3 +149,19 @@ class ChunkStore:
         self.collection.modify(
             metadata={"embed_model": self._embed_model, "revision": uuid.uuid4().hex}
         )
+
+
+def _collect(metadatas: Iterable[dict[str, Any]]) -> dict[str, StoredDocument]:
+    docs: dict[str, StoredDocument] = {}
+    for meta in metadatas:
+        doc_id = str(meta["document_id"])
+        doc = docs.get(doc_id)
+        if doc is None:
+            doc = docs[doc_id] = StoredDocument(
+                doc_id, str(meta["title"]), str(meta["source"]), str(meta["published"])
+            )
+        doc.chunks += 1
+        doc_hash = str(meta["doc_hash"])
+        doc.hashes[doc_hash] = doc.hashes.get(doc_hash, 0) + 1
+        doc.expected[doc_hash] = int(meta["n_chunks"])
+    return docs

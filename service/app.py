@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -10,12 +11,26 @@ from ingestion.embeddings import Embedder
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
 from service.api.limits import BodySizeLimit
+from service.api.ratelimit import RateLimit, RateLimiter
 from service.api.routes import chat, completions, documents, health, search, widget
 from service.settings import Settings
 from service.wiring import build_components
 
 # Room for a chat of settings.max_messages turns with long answers; more is a 413.
 MAX_BODY_BYTES = 256 * 1024
+# The routes that embed, search and answer: rate limited per client and per page origin.
+RATE_LIMITED_PATHS = ("/api/chat", "/api/search", "/v1/chat/")
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn options: the h11 parser, which bounds a request's line plus headers (httptools
+    does not), and the proxies trusted to name the client (see README, Security and limits)."""
+    return {
+        "http": "h11",
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
@@ -34,7 +49,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    add_cors(app, settings.allowed_origins)
+    limiter = RateLimiter(
+        settings.rate_limit, settings.origin_rate_limit, settings.rate_limit_storage
+    )
+    app.add_middleware(RateLimit, limiter=limiter, paths=RATE_LIMITED_PATHS)
+    add_cors(app, settings.allowed_origins)  # outermost: error responses carry CORS headers
     register_error_handlers(app)
     for module in (health, search, documents, chat, completions, widget):
         app.include_router(module.router)

@@ -91,12 +91,12 @@ def delete(
     document_id: Annotated[str, typer.Argument(help="As `citechat documents` shows.")],
 ) -> None:
     """Delete one stored document."""
+    from ingestion.pipeline import delete as delete_document
+
     settings = _settings()
     store = _open_store(settings, settings.embed_model)
-    if document_id not in store.documents():
+    if not delete_document(store, document_id):
         _fail(f"no document {document_id!r}; `citechat documents` lists them")
-    store.delete_document(document_id)
-    store.bump_revision()
     typer.echo(f"deleted {document_id}")
 
 
@@ -108,8 +108,12 @@ def serve(
     """Serve the HTTP API, the widget and the demo page."""
     import uvicorn
 
-    _settings()  # fail fast on bad settings, before the server starts
-    uvicorn.run("service.app:create_app", factory=True, host=host, port=port)
+    from service.app import server_options
+
+    settings = _settings()  # fail fast on bad settings, before the server starts
+    uvicorn.run(
+        "service.app:create_app", factory=True, host=host, port=port, **server_options(settings)
+    )
 
 
 @app.command()

@@ -1,11 +1,14 @@
 """Errors safe to show to the user; the API turns each into ``{"code", "detail"}``."""
 
+from typing import ClassVar
+
 
 class AppError(Exception):
     """Base class: ``code`` and ``status_code`` say how the API reports it."""
 
     code = "error"
     status_code = 500
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, detail: str, *, param: str | None = None) -> None:
         super().__init__(detail)
@@ -21,6 +24,21 @@ class NotFound(AppError):
 class InvalidRequest(AppError):
     code = "invalid_request"
     status_code = 422
+
+
+class Unauthorized(AppError):
+    """No API key, or one the server does not know."""
+
+    code = "unauthorized"
+    status_code = 401
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(AppError):
+    """A known key without the right, or a route the server's settings switch off."""
+
+    code = "forbidden"
+    status_code = 403
 
 
 class ModelNotFound(NotFound):

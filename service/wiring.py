@@ -54,4 +54,4 @@ def build_language_model(settings: Settings) -> LanguageModel | None:
         settings.llm_timeout,
         settings.llm_max_retries,
     )
-    return LanguageModel(model, Prompts.load(settings.prompts_dir))
+    return LanguageModel(model, Prompts.load(settings.prompts_dir), settings.llm_deadline)

@@ -26,8 +26,13 @@ SAMPLE_CORPUS = PROJECT_DIR / "examples" / "haiti-mss"
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Settings for a test: no .env file, index changes seen at once."""
-    values: dict[str, Any] = {"data_dir": data_dir, "index_refresh_seconds": 0}
+    """Settings for a test: no .env file, index changes seen at once, no rate limits."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "index_refresh_seconds": 0,
+        "rate_limit": "off",
+        "origin_rate_limit": "off",
+    }
     return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
 
 
@@ -66,10 +71,14 @@ def wait_for(url: str, timeout: float = 60.0) -> None:
 
 
 @contextmanager
-def serve_app(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with a real uvicorn server in a thread; yield its base URL."""
+def serve_app(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Serve ``app`` with a real uvicorn server in a thread; yield its base URL.
+
+    ``options`` are more uvicorn settings (``service.app.server_options`` gives the served ones).
+    """
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{port}"

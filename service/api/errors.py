@@ -6,6 +6,7 @@ answer OpenAI's ``{"error": {"message", "type", "param", "code"}}``, with 400 fo
 """
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +18,7 @@ from service.errors import AppError
 
 logger = logging.getLogger(__name__)
 
+MAX_REPORTED_ERRORS = 10  # of a request's validation errors; the rest are counted
 OPENAI_PREFIX = "/v1"
 _OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 
@@ -41,7 +43,7 @@ def error_response(
     *,
     path: str = "",
     param: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: object,
 ) -> JSONResponse:
     """The error for a request to ``path``: OpenAI's shape under ``/v1``, else the API's."""
@@ -62,8 +64,11 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        detail = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in errors)
-        simple = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+        shown = errors[:MAX_REPORTED_ERRORS]
+        detail = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in shown)
+        if len(errors) > len(shown):
+            detail += f"; and {len(errors) - len(shown)} more errors"
+        simple = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in shown]
         param = _location(errors[0]["loc"]) if errors else None
         path = request.url.path
         return error_response(422, "invalid_request", detail, path=path, param=param, errors=simple)
@@ -77,8 +82,14 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
-        path = request.url.path
-        return error_response(exc.status_code, exc.code, exc.detail, path=path, param=exc.param)
+        return error_response(
+            exc.status_code,
+            exc.code,
+            exc.detail,
+            path=request.url.path,
+            param=exc.param,
+            headers=exc.headers,
+        )
 
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:

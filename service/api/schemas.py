@@ -4,6 +4,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.settings import MESSAGES_CEILING
+
 
 class SearchResult(BaseModel):
     document_id: str
@@ -47,7 +49,9 @@ class ChatRequest(BaseModel):
     """The conversation so far; the last message is the user's question."""
 
     messages: list[ChatMessage] = Field(
-        description="Earlier turns first; the server keeps no session state."
+        # Checked before the items are: a huge list is refused without validating each one.
+        max_length=MESSAGES_CEILING,
+        description="Earlier turns first; the server keeps no session state.",
     )
     stream: bool = Field(default=False, description="Answer as Server-Sent Events.")
 

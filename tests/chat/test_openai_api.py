@@ -333,3 +333,50 @@ def test_the_routes_are_documented(api: httpx.Client) -> None:
     for word in ("`citechat`", "[DONE]", "`n`", "`tools`", "`temperature`"):
         assert word in operation["description"]
     assert "text/event-stream" in operation["responses"]["200"]["content"]
+
+
+READ_KEY = "read-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def keyed_url(sample_settings: Settings, embedder: Embedder) -> Iterator[str]:
+    """A server whose read routes need a key."""
+    settings = make_settings(sample_settings.data_dir, api_keys=READ_KEY)
+    with serve_app(create_app(settings, embedder=embedder)) as url:
+        yield url
+
+
+@pytest.mark.parametrize("key", [None, "wrong-key-0123456789abcdef"])
+def test_without_a_valid_key_v1_is_an_openai_401(keyed_url: str, key: str | None) -> None:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body = {"model": "citechat", "messages": [user(QUESTION)]}
+
+    for method, path in [("GET", "/v1/models"), ("POST", "/v1/chat/completions")]:
+        reply = httpx.request(method, keyed_url + path, json=body, headers=headers, timeout=30)
+        assert reply.status_code == 401 and reply.headers["www-authenticate"] == "Bearer"
+        assert reply.json()["error"]["type"] == "authentication_error"
+        assert reply.json()["error"]["code"] == "unauthorized"
+
+
+def test_the_openai_client_uses_the_read_key(keyed_url: str) -> None:
+    client = client_for(keyed_url)
+
+    with pytest.raises(openai.AuthenticationError) as raised:
+        ask(client, user(QUESTION))  # its key is "unused"
+
+    assert set(raised.value.body) == OPENAI_ERROR_FIELDS  # type: ignore[arg-type]
+    assert ask(client.with_options(api_key=READ_KEY), user(QUESTION)).citechat["answered"]
+
+
+def test_the_rate_limit_answers_openai_429s(sample_settings: Settings, embedder: Embedder) -> None:
+    settings = make_settings(sample_settings.data_dir, rate_limit="2/minute")
+    with serve_app(create_app(settings, embedder=embedder)) as url:
+        client = client_for(url)
+        answers = [ask(client, user(QUESTION)) for _ in range(2)]
+        with pytest.raises(openai.RateLimitError) as raised:
+            ask(client, user(QUESTION))
+
+    assert all(answer.citechat["answered"] for answer in answers)
+    assert raised.value.response.headers["retry-after"]
+    assert raised.value.body["type"] == "rate_limit_error"  # type: ignore[index]
+    assert raised.value.body["code"] == "rate_limited"  # type: ignore[index]

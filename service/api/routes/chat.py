@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.schemas import ChatRequest, ChatResponse, CitationOut, RetrievedOut
 from service.api.validation import check_messages
@@ -14,7 +15,7 @@ from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api", tags=["chat"])
+router = APIRouter(prefix="/api", tags=["chat"], dependencies=[ReaderDep])
 
 DESCRIPTION = """\
 Answers the last message of the conversation (the user's question) from the documents.

@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.errors import openai_error
 from service.api.routes.chat import SSE_HEADERS, to_response
@@ -40,8 +41,7 @@ from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# TODO(auth): add the reader-key dependency here once service/api/auth.py lands.
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[ReaderDep])
 
 MODEL = "citechat"
 FOOTER = "\n\n---\n\n"  # a rule between the answer and what follows it: a notice, the sources

@@ -3,11 +3,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
+from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.schemas import SearchResponse, SearchResult
 from service.api.validation import check_text
 
-router = APIRouter(prefix="/api", tags=["search"])
+router = APIRouter(prefix="/api", tags=["search"], dependencies=[ReaderDep])
 
 
 @router.get("/search", response_model=SearchResponse, summary="Passages matching a query")
