@@ -181,6 +181,8 @@ def test_an_abstention_has_no_sources(client: openai.OpenAI) -> None:
             "no tools",
         ),
         ({"messages": [{"role": "robot", "content": "Hi"}]}, "messages.0.role", "Input should"),
+        ({"messages": [user("Hi")] * 101}, "messages", "at most 100 items"),
+        ({"messages": [user("Hi")] * 21}, None, "at most 20 messages allowed, got 21"),
     ],
 )
 def test_bad_requests_are_openai_400s(
