@@ -9,7 +9,9 @@ import openai
 import pytest
 
 from ingestion.embeddings import Embedder
+from service.api.routes.completions import sources_footer
 from service.app import create_app
+from service.chat.types import ChatAnswer, Citation
 from service.settings import Settings
 from tests.chat.chat_checks import MAY
 from tests.helpers import free_port, make_settings, serve_app
@@ -97,7 +99,32 @@ def test_a_completion_is_the_chat_answer_with_a_sources_list(
     first = plain["citations"][0]
     assert first["document_id"] == MAY
     assert lines[0] == f"1. [{first['title']}](<{first['source']}>), 23 May 2025"
+    documents = [c["document_id"] for c in plain["citations"]]
+    assert documents[1] == documents[2] and lines[2] == "3. Same source as 2"
+    assert sum("](<https://" in line for line in lines) == len(set(documents))
     assert completion.citechat == plain  # the extension field: the /api/chat reply
+
+
+def test_sources_are_escaped_and_only_http_sources_become_links() -> None:
+    def cite(marker: int, title: str, source: str, published: str = "") -> Citation:
+        return Citation(marker, f"doc{marker}.md", title, source, published, "q", "c", 0.5)
+
+    answer = ChatAnswer(
+        answer="A [1] B [2] C [3].",
+        answered=True,
+        citations=[
+            cite(1, "Gangs *rule* [sic]", "javascript:alert(1)", "2025-05-23"),
+            cite(2, "", "https://example.com/a b>c"),
+            cite(3, "Plain", ""),
+        ],
+        mode="extractive",
+    )
+
+    assert sources_footer(answer).split("\n")[-3:] == [
+        "1. Gangs \\*rule\\* \\[sic\\] (javascript:alert(1)), 23 May 2025",
+        "2. [doc2.md](<https://example.com/a%20b%3Ec>)",
+        "3. Plain",
+    ]
 
 
 def test_a_stream_sends_chunks_then_the_citations_then_done(

@@ -85,8 +85,10 @@ async def get_model(model: str) -> ModelCard:
     responses={
         200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
         400: {"description": "Invalid or unsupported request: see `error.message`"},
+        401: {"description": "A read key is required (`CITECHAT_API_KEYS`)"},
         404: {"description": "Unknown model"},
         413: {"description": "The request body is too large"},
+        429: {"description": "Too many requests: see `Retry-After`"},
         503: {"description": "The vector store is unreachable"},
     },
 )
@@ -161,7 +163,13 @@ def sources_footer(answer: ChatAnswer) -> str:
     """What follows the answer's text, after a rule: its notice and a Markdown list of sources."""
     parts = [f"Note: {answer.notice}"] if answer.notice else []
     if answer.citations:
-        parts.append("**Sources**\n\n" + "\n".join(map(_source_line, answer.citations)))
+        first: dict[str, int] = {}  # each document's first marker: later ones refer to it
+        lines = []
+        for citation in answer.citations:
+            marker = first.setdefault(citation.document_id, citation.marker)
+            same = f"{citation.marker}. Same source as {marker}"
+            lines.append(same if marker != citation.marker else _source_line(citation))
+        parts.append("**Sources**\n\n" + "\n".join(lines))
     return FOOTER + "\n\n".join(parts) if parts else ""
 
 
