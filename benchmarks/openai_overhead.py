@@ -98,7 +98,10 @@ def main() -> None:
         subprocess.run([citechat, "ingest", str(SAMPLE_CORPUS)], env=env, check=True)
         port = _free_port()
         server = subprocess.Popen(  # quiet: its access log would bury the report
-            [citechat, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
+            [citechat, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             base_url = f"http://127.0.0.1:{port}"
