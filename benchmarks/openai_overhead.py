@@ -91,12 +91,17 @@ def main() -> None:
             "HF_HUB_OFFLINE": "1",
             "ANONYMIZED_TELEMETRY": "False",
             "CITECHAT_LOG_LEVEL": "WARNING",
+            "CITECHAT_RATE_LIMIT": "off",  # the benchmark is one client asking hundreds of times
+            "CITECHAT_ORIGIN_RATE_LIMIT": "off",
         }
         citechat = str(Path(sys.executable).with_name("citechat"))
         subprocess.run([citechat, "ingest", str(SAMPLE_CORPUS)], env=env, check=True)
         port = _free_port()
         server = subprocess.Popen(  # quiet: its access log would bury the report
-            [citechat, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
+            [citechat, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             base_url = f"http://127.0.0.1:{port}"

@@ -120,7 +120,8 @@ class CompletionRequest(BaseModel):
 
     model: str = Field(description="`citechat`, the one model `GET /v1/models` lists.")
     messages: list[CompletionMessage] = Field(
-        description="The conversation; system and developer messages are ignored."
+        max_length=MESSAGES_CEILING,  # as for /api/chat: checked before the items are
+        description="The conversation; system and developer messages are ignored.",
     )
     stream: bool = False
     n: int = Field(default=1, description="Must be 1.")

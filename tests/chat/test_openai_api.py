@@ -9,7 +9,9 @@ import openai
 import pytest
 
 from ingestion.embeddings import Embedder
+from service.api.routes.completions import sources_footer
 from service.app import create_app
+from service.chat.types import ChatAnswer, Citation
 from service.settings import Settings
 from tests.chat.chat_checks import MAY
 from tests.helpers import free_port, make_settings, serve_app
@@ -97,7 +99,32 @@ def test_a_completion_is_the_chat_answer_with_a_sources_list(
     first = plain["citations"][0]
     assert first["document_id"] == MAY
     assert lines[0] == f"1. [{first['title']}](<{first['source']}>), 23 May 2025"
+    documents = [c["document_id"] for c in plain["citations"]]
+    assert documents[1] == documents[2] and lines[2] == "3. Same source as 2"
+    assert sum("](<https://" in line for line in lines) == len(set(documents))
     assert completion.citechat == plain  # the extension field: the /api/chat reply
+
+
+def test_sources_are_escaped_and_only_http_sources_become_links() -> None:
+    def cite(marker: int, title: str, source: str, published: str = "") -> Citation:
+        return Citation(marker, f"doc{marker}.md", title, source, published, "q", "c", 0.5)
+
+    answer = ChatAnswer(
+        answer="A [1] B [2] C [3].",
+        answered=True,
+        citations=[
+            cite(1, "Gangs *rule* [sic]", "javascript:alert(1)", "2025-05-23"),
+            cite(2, "", "https://example.com/a b>c"),
+            cite(3, "Plain", ""),
+        ],
+        mode="extractive",
+    )
+
+    assert sources_footer(answer).split("\n")[-3:] == [
+        "1. Gangs \\*rule\\* \\[sic\\] (javascript:alert(1)), 23 May 2025",
+        "2. [doc2.md](<https://example.com/a%20b%3Ec>)",
+        "3. Plain",
+    ]
 
 
 def test_a_stream_sends_chunks_then_the_citations_then_done(
@@ -181,6 +208,8 @@ def test_an_abstention_has_no_sources(client: openai.OpenAI) -> None:
             "no tools",
         ),
         ({"messages": [{"role": "robot", "content": "Hi"}]}, "messages.0.role", "Input should"),
+        ({"messages": [user("Hi")] * 101}, "messages", "at most 100 items"),
+        ({"messages": [user("Hi")] * 21}, None, "at most 20 messages allowed, got 21"),
     ],
 )
 def test_bad_requests_are_openai_400s(
@@ -333,3 +362,50 @@ def test_the_routes_are_documented(api: httpx.Client) -> None:
     for word in ("`citechat`", "[DONE]", "`n`", "`tools`", "`temperature`"):
         assert word in operation["description"]
     assert "text/event-stream" in operation["responses"]["200"]["content"]
+
+
+READ_KEY = "read-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def keyed_url(sample_settings: Settings, embedder: Embedder) -> Iterator[str]:
+    """A server whose read routes need a key."""
+    settings = make_settings(sample_settings.data_dir, api_keys=READ_KEY)
+    with serve_app(create_app(settings, embedder=embedder)) as url:
+        yield url
+
+
+@pytest.mark.parametrize("key", [None, "wrong-key-0123456789abcdef"])
+def test_without_a_valid_key_v1_is_an_openai_401(keyed_url: str, key: str | None) -> None:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body = {"model": "citechat", "messages": [user(QUESTION)]}
+
+    for method, path in [("GET", "/v1/models"), ("POST", "/v1/chat/completions")]:
+        reply = httpx.request(method, keyed_url + path, json=body, headers=headers, timeout=30)
+        assert reply.status_code == 401 and reply.headers["www-authenticate"] == "Bearer"
+        assert reply.json()["error"]["type"] == "authentication_error"
+        assert reply.json()["error"]["code"] == "unauthorized"
+
+
+def test_the_openai_client_uses_the_read_key(keyed_url: str) -> None:
+    client = client_for(keyed_url)
+
+    with pytest.raises(openai.AuthenticationError) as raised:
+        ask(client, user(QUESTION))  # its key is "unused"
+
+    assert set(raised.value.body) == OPENAI_ERROR_FIELDS  # type: ignore[arg-type]
+    assert ask(client.with_options(api_key=READ_KEY), user(QUESTION)).citechat["answered"]
+
+
+def test_the_rate_limit_answers_openai_429s(sample_settings: Settings, embedder: Embedder) -> None:
+    settings = make_settings(sample_settings.data_dir, rate_limit="2/minute")
+    with serve_app(create_app(settings, embedder=embedder)) as url:
+        client = client_for(url)
+        answers = [ask(client, user(QUESTION)) for _ in range(2)]
+        with pytest.raises(openai.RateLimitError) as raised:
+            ask(client, user(QUESTION))
+
+    assert all(answer.citechat["answered"] for answer in answers)
+    assert raised.value.response.headers["retry-after"]
+    assert raised.value.body["type"] == "rate_limit_error"  # type: ignore[index]
+    assert raised.value.body["code"] == "rate_limited"  # type: ignore[index]

@@ -19,6 +19,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from service import metrics
+from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.errors import openai_error
 from service.api.routes.chat import SSE_HEADERS, to_response
@@ -40,8 +42,7 @@ from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# TODO(auth): add the reader-key dependency here once service/api/auth.py lands.
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[ReaderDep])
 
 MODEL = "citechat"
 FOOTER = "\n\n---\n\n"  # a rule between the answer and what follows it: a notice, the sources
@@ -85,8 +86,10 @@ async def get_model(model: str) -> ModelCard:
     responses={
         200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
         400: {"description": "Invalid or unsupported request: see `error.message`"},
+        401: {"description": "A read key is required (`CITECHAT_API_KEYS`)"},
         404: {"description": "Unknown model"},
         413: {"description": "The request body is too large"},
+        429: {"description": "Too many requests: see `Retry-After`"},
         503: {"description": "The vector store is unreachable"},
     },
 )
@@ -97,7 +100,7 @@ async def chat_completions(
     answerer = components.answerer
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not request.stream:
-        answer = await run_in_threadpool(answerer.answer, messages)
+        answer = metrics.count_answer(await run_in_threadpool(answerer.answer, messages))
         text = answer.answer + sources_footer(answer)
         return ChatCompletion(
             id=completion_id,
@@ -161,7 +164,13 @@ def sources_footer(answer: ChatAnswer) -> str:
     """What follows the answer's text, after a rule: its notice and a Markdown list of sources."""
     parts = [f"Note: {answer.notice}"] if answer.notice else []
     if answer.citations:
-        parts.append("**Sources**\n\n" + "\n".join(map(_source_line, answer.citations)))
+        first: dict[str, int] = {}  # each document's first marker: later ones refer to it
+        lines = []
+        for citation in answer.citations:
+            marker = first.setdefault(citation.document_id, citation.marker)
+            same = f"{citation.marker}. Same source as {marker}"
+            lines.append(same if marker != citation.marker else _source_line(citation))
+        parts.append("**Sources**\n\n" + "\n".join(lines))
     return FOOTER + "\n\n".join(parts) if parts else ""
 
 
@@ -202,7 +211,7 @@ def chunk_stream(events: Iterator[ChatEvent], completion_id: str, created: int) 
             if isinstance(event, Delta):
                 yield chunk({"content": event.text})
             elif isinstance(event, Final):
-                answer = event.answer
+                answer = metrics.count_answer(event.answer)
                 footer = sources_footer(answer)
                 if footer:
                     yield chunk({"content": footer})
