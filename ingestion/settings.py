@@ -19,6 +19,7 @@ class IndexSettings(BaseSettings):
     data_dir: Path = Path("data")
     chroma_host: str | None = None
     chroma_port: int = Field(default=8000, ge=1, le=65535)
+    store_timeout: float = Field(default=10.0, gt=0, description="seconds per Chroma server call")
     collection: str = Field(default="citechat", min_length=3, max_length=63)
 
     embed_backend: Literal["local", "openai"] = "local"

@@ -9,10 +9,10 @@ from fastapi import FastAPI
 from ingestion.embeddings import Embedder
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
-from service.api.limits import BodySizeLimit
+from service.api.limits import BodyLimits
 from service.api.observe import Observe, configure_logging
 from service.api.ratelimit import RateLimit, RateLimiter
-from service.api.routes import chat, documents, health, metrics, search, widget
+from service.api.routes import chat, completions, documents, health, metrics, search, widget
 from service.settings import Settings
 from service.wiring import build_components
 
@@ -44,7 +44,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, object]]:
-        yield {"components": build_components(settings, embedder)}
+        components = build_components(settings, embedder)
+        components.retriever.start()
+        try:
+            yield {"components": components}
+        finally:
+            components.retriever.stop()
 
     app = FastAPI(
         title="citechat",
@@ -53,7 +58,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         lifespan=lifespan,
     )
     uploads = {"/api/documents": settings.max_file_bytes + UPLOAD_OVERHEAD_BYTES}
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=uploads)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=MAX_BODY_BYTES,
+        timeout=settings.request_body_timeout,
+        larger=uploads,
+    )
     limiter = RateLimiter(
         settings.rate_limit, settings.origin_rate_limit, settings.rate_limit_storage
     )
@@ -61,6 +71,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     add_cors(app, settings.allowed_origins)  # outside the limits: their errors carry CORS headers
     app.add_middleware(Observe)  # outermost: every response gets a request id and is measured
     register_error_handlers(app)
-    for module in (health, search, documents, chat, widget, metrics):
+    for module in (health, search, documents, chat, completions, widget, metrics):
         app.include_router(module.router)
     return app

@@ -10,9 +10,10 @@ class AppError(Exception):
     status_code = 500
     headers: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, param: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.param = param  # the request field at fault, reported by the OpenAI-compatible API
 
 
 class NotFound(AppError):
@@ -38,6 +39,10 @@ class Forbidden(AppError):
 
     code = "forbidden"
     status_code = 403
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
 
 
 class Conflict(AppError):

@@ -37,6 +37,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
         where=describe(settings),
         mode=settings.retrieval_mode,
         refresh_seconds=settings.index_refresh_seconds,
+        reopen_on_change=settings.chroma_host is None,
     )
     return Components(
         settings=settings,

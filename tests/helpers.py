@@ -1,6 +1,8 @@
 """Shared test builders: settings, ingestion runs and real servers on free ports."""
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -59,9 +61,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, timeout: float = 60.0) -> None:
+def wait_for(
+    url: str, timeout: float = 60.0, process: "subprocess.Popen[str] | None" = None
+) -> None:
+    """Wait until ``url`` answers below 500 (and ``process``, if given, is still running)."""
     deadline = time.monotonic() + timeout
     while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
@@ -93,8 +100,48 @@ def serve_app(app: FastAPI, **options: Any) -> Iterator[str]:
 
 
 @contextmanager
+def serve_process(settings: Settings) -> Iterator[str]:
+    """Run ``citechat serve`` in its own process with ``settings``; yield its base URL.
+
+    Its own process, so it has its own Chroma client: what another process writes reaches it
+    only through the store, as in production.
+    """
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CITECHAT_")}
+    env |= {
+        f"CITECHAT_{name.upper()}": str(value)
+        for name, value in settings.model_dump(exclude_unset=True).items()
+    }
+    citechat = Path(sys.executable).with_name("citechat")
+    process = subprocess.Popen(
+        [str(citechat), "serve", "--port", str(port)],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base_url}/readyz", timeout=120, process=process)
+        yield base_url
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=30)
+        if "Traceback" in errors:
+            print(errors)  # noqa: T201 - shown by pytest when the test fails
+
+
+@contextmanager
 def chroma_server(path: Path) -> Iterator[tuple[str, int]]:
     """Start ``chroma run`` on a free port; yield ``(host, port)``."""
+    with chroma_process(path) as (_, port):
+        yield "127.0.0.1", port
+
+
+@contextmanager
+def chroma_process(path: Path) -> Iterator[tuple["subprocess.Popen[bytes]", int]]:
+    """Start ``chroma run`` on a free port; yield the process and its port."""
     port = free_port()
     chroma = Path(sys.executable).with_name("chroma")
     process = subprocess.Popen(
@@ -104,8 +151,9 @@ def chroma_server(path: Path) -> Iterator[tuple[str, int]]:
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
-        yield "127.0.0.1", port
+        yield process, port
     finally:
+        process.send_signal(signal.SIGCONT)  # in case a test left it stopped
         process.terminate()
         process.wait(timeout=10)
 

@@ -57,7 +57,7 @@ async def list_documents(
     limit: Annotated[int, Query(ge=1, le=1000, description="Documents per page.")] = 100,
     offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
 ) -> DocumentsResponse:
-    stored = await run_in_threadpool(_all_documents, components.retriever)
+    stored = await run_in_threadpool(components.retriever.documents)
     ordered = sorted(stored.values(), key=lambda d: d.document_id)
     end = offset + limit
     return DocumentsResponse(
@@ -209,11 +209,6 @@ def _write(components: Components, doc: LoadedDocument, replace: bool) -> Upload
 def _delete(components: Components, document_id: str) -> bool:
     with components.writes, components.retriever.connected() as store:
         return delete(store, document_id)
-
-
-def _all_documents(retriever: Retriever) -> dict[str, StoredDocument]:
-    with retriever.connected() as store:
-        return store.documents()
 
 
 def _one_document(retriever: Retriever, document_id: str) -> StoredDocument | None:
