@@ -1,6 +1,5 @@
 """The app factory: ``create_app(settings)`` builds the whole HTTP service."""
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,8 +10,9 @@ from ingestion.embeddings import Embedder
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
 from service.api.limits import BodySizeLimit
+from service.api.observe import Observe, configure_logging
 from service.api.ratelimit import RateLimit, RateLimiter
-from service.api.routes import chat, completions, documents, health, search, widget
+from service.api.routes import chat, completions, documents, health, metrics, search, widget
 from service.settings import Settings
 from service.wiring import build_components
 
@@ -30,13 +30,15 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "log_config": None,  # uvicorn's lines go through the app's logging (text or JSON)
+        "access_log": False,  # service.api.observe writes the access log, with request ids
     }
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     """Build the app; the embedding model loads at start-up unless ``embedder`` is given."""
     settings = settings or Settings()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, object]]:
@@ -53,8 +55,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         settings.rate_limit, settings.origin_rate_limit, settings.rate_limit_storage
     )
     app.add_middleware(RateLimit, limiter=limiter, paths=RATE_LIMITED_PATHS)
-    add_cors(app, settings.allowed_origins)  # outermost: error responses carry CORS headers
+    add_cors(app, settings.allowed_origins)  # outside the limits: their errors carry CORS headers
+    app.add_middleware(Observe)  # outermost: every response gets a request id and is measured
     register_error_handlers(app)
-    for module in (health, search, documents, chat, completions, widget):
+    for module in (health, search, documents, chat, completions, widget, metrics):
         app.include_router(module.router)
     return app

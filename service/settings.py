@@ -68,6 +68,7 @@ class Settings(IndexSettings):
     # Pages allowed to call the API from a browser: comma-separated (or a JSON list).
     allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:*", "http://127.0.0.1:*"]
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
 
     # Bearer keys, comma-separated (or a JSON list); see service/api/auth.py.
     api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: the read routes are public

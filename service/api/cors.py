@@ -43,6 +43,7 @@ def add_cors(app: FastAPI, origins: list[str]) -> None:
         allow_origin_regex=origin_regex(origins),
         allow_methods=["GET", "POST"],
         allow_headers=["Authorization", "Content-Type"],
-        expose_headers=["Retry-After"],  # the widget tells readers how long to wait
+        # The widget tells readers how long to wait; a request id helps report a problem.
+        expose_headers=["Retry-After", "X-Request-ID"],
         max_age=600,
     )

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
+from service import metrics
 from service.errors import AppError
 
 logger = logging.getLogger(__name__)
@@ -82,17 +83,14 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        path = request.url.path
         return error_response(
-            exc.status_code,
-            exc.code,
-            exc.detail,
-            path=request.url.path,
-            param=exc.param,
-            headers=exc.headers,
+            exc.status_code, exc.code, exc.detail, path=path, param=exc.param, headers=exc.headers
         )
 
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        metrics.STORE_ERRORS.inc()
         return error_response(503, "store_unavailable", str(exc), path=request.url.path)
 
     @app.exception_handler(EmbeddingModelMismatch)

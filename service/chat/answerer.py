@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from service import metrics
 from service.chat import extractive
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone, standalone
@@ -181,6 +182,7 @@ class Answerer:
 
     def _fallback(self, turn: Turn, reason: str) -> ChatAnswer:
         logger.info("falling back to an extractive answer: %s", reason)
+        metrics.LLM_FALLBACKS.inc()
         notice = f"The language model failed ({reason}); this answer is quoted from the documents."
         return dataclasses.replace(self._extractive(turn), notice=notice)
 

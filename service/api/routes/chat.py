@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from service import metrics
 from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.schemas import ChatRequest, ChatResponse, CitationOut, RetrievedOut
@@ -53,9 +54,15 @@ async def chat(request: ChatRequest, components: ComponentsDep) -> Response | Ch
     messages = check_messages(request.messages, components.settings)
     answerer = components.answerer
     if not request.stream:
-        return to_response(await run_in_threadpool(answerer.answer, messages))
+        return to_response(count(await run_in_threadpool(answerer.answer, messages)))
     turn = await run_in_threadpool(answerer.prepare, messages)
     return EventSourceResponse(sse_stream(answerer.stream(turn)), headers=SSE_HEADERS)
+
+
+def count(answer: ChatAnswer) -> ChatAnswer:
+    """Count the answer in the metrics (by mode, and abstentions); return it."""
+    metrics.ANSWERS.labels(answer.mode, str(answer.answered).lower()).inc()
+    return answer
 
 
 def to_response(answer: ChatAnswer) -> ChatResponse:
@@ -83,6 +90,7 @@ def sse_stream(events: Iterator[ChatEvent]) -> Iterator[bytes]:
             if isinstance(event, Delta):
                 yield _event("delta", {"text": event.text})
             elif isinstance(event, Final):
+                count(event.answer)
                 citations = [c.model_dump() for c in _citations(event.answer)]
                 yield _event("citations", {"citations": citations})
                 answer = event.answer
