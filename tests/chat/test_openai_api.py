@@ -14,7 +14,7 @@ from service.app import create_app
 from service.chat.types import ChatAnswer, Citation
 from service.settings import Settings
 from tests.chat.chat_checks import MAY
-from tests.helpers import free_port, make_settings, serve_app
+from tests.helpers import free_port, make_settings, metric, serve_app
 from tests.llm_stub import LLMStub, Reply
 
 QUESTION = "Is the US still funding the Haiti mission?"
@@ -165,6 +165,16 @@ def test_a_multi_turn_conversation_answers_the_follow_up(
     plain = api.post("/api/chat", json={"messages": [*plain_history, history[-1]]}).json()
     assert follow_up.citechat == plain  # the system message and the earlier Sources list: unused
     assert follow_up.citechat["answered"] and "Blinken" in follow_up.citechat["answer"]
+
+
+def test_v1_answers_are_counted_in_the_metrics(client: openai.OpenAI, api: httpx.Client) -> None:
+    labels = {"mode": "extractive", "answered": "true"}
+    before = metric(api, "citechat_answers_total", **labels)
+
+    ask(client, user(QUESTION))
+    ask_streaming(client, user(QUESTION))
+
+    assert metric(api, "citechat_answers_total", **labels) == before + 2
 
 
 def test_content_may_be_a_list_of_text_parts(client: openai.OpenAI) -> None:
