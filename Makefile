@@ -6,15 +6,19 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint fmt bench bench-scale eval clean browser
+.PHONY: install serve ingest test lint fmt bench bench-load bench-scale eval clean browser
 
 install: $(VENV_STAMP)
 
-# torch's CPU build is installed first, so nothing else pulls the multi-GB CUDA build.
+# torch is installed first, at the version constraints.txt pins, so nothing else chooses its
+# build. PyPI's Linux torch brings CUDA (GBs of nvidia-* wheels); the CPU-only build comes from
+# PyTorch's index: make install TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+TORCH_INDEX_URL ?=
 $(VENV_STAMP): pyproject.toml constraints.txt
 	test -d .venv || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt torch
+	$(PY) -m pip install --quiet -c constraints.txt \
+		$(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL)) torch
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
@@ -41,6 +45,11 @@ browser:
 
 bench: install
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/openai_overhead.py
+
+# Load and fault benchmark on loopback (about 3 minutes): see benchmarks/load.py.
+bench-load: install
+	$(PY) benchmarks/load.py
 
 # Store, BM25 and serving at 5k/25k/100k chunks, on disk and on a Chroma server (about 30 min
 # on 2 busy cores; QUICK=1 for 1k/5k): test-output/bench-scale.json and a table.

@@ -30,6 +30,7 @@ class IndexSettings(BaseSettings):
 
     chunk_size: int = Field(default=256, ge=32, le=4096, description="tokens per chunk")
     chunk_overlap: int = Field(default=32, ge=0, description="tokens shared by neighbours")
+    max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1, description="larger files fail")
 
     @model_validator(mode="after")
     def _check(self) -> "IndexSettings":

@@ -1,14 +1,16 @@
 """The index contract: one Chroma collection of chunks, on disk or on a Chroma server.
 
 Every chunk carries ``document_id``, ``title``, ``source``, ``published``, ``start``, ``end``,
-``chunk_index``, ``n_chunks`` and ``doc_hash`` (the hash of the document version it came from).
+``chunk_index``, ``n_chunks``, ``doc_hash`` (the hash of the document version it came from)
+and ``folder`` (where ``citechat ingest`` found its file, so ``--prune`` stays inside the
+folders it is given; empty for an upload).
 A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` are stored.
 """
 
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,7 @@ class StoredDocument:
     title: str
     source: str
     published: str
+    folder: str = ""  # the folder it was ingested from (absolute); "" for an upload
     chunks: int = 0
     hashes: dict[str, int] = field(default_factory=dict)  # doc_hash -> chunks stored
     expected: dict[str, int] = field(default_factory=dict)  # doc_hash -> n_chunks
@@ -154,20 +157,12 @@ class ChunkStore:
 
     def documents(self) -> dict[str, StoredDocument]:
         """The stored documents with their chunk counts per version, by id."""
-        docs: dict[str, StoredDocument] = {}
-        for chunk in self.iter_chunks():
-            meta = chunk.metadata
-            doc_id = str(meta["document_id"])
-            doc = docs.get(doc_id)
-            if doc is None:
-                doc = docs[doc_id] = StoredDocument(
-                    doc_id, str(meta["title"]), str(meta["source"]), str(meta["published"])
-                )
-            doc.chunks += 1
-            doc_hash = str(meta["doc_hash"])
-            doc.hashes[doc_hash] = doc.hashes.get(doc_hash, 0) + 1
-            doc.expected[doc_hash] = int(meta["n_chunks"])
-        return docs
+        return _collect(chunk.metadata for chunk in self.iter_chunks())
+
+    def document(self, document_id: str) -> StoredDocument | None:
+        """One stored document, or None."""
+        page = self.collection.get(where={"document_id": document_id}, include=["metadatas"])
+        return _collect(dict(meta) for meta in page["metadatas"] or []).get(document_id)
 
     def upsert(
         self,
@@ -178,6 +173,12 @@ class ChunkStore:
     ) -> None:
         self.collection.upsert(ids=ids, documents=texts, embeddings=embeddings, metadatas=metadatas)
         self._changed.update(str(meta["document_id"]) for meta in metadatas)
+
+    def set_folder(self, document_id: str, folder: str) -> None:
+        """Record that a document's file now lives under ``folder``."""
+        page = self.collection.get(where={"document_id": document_id}, include=["metadatas"])
+        metadatas = [{**meta, "folder": folder} for meta in page["metadatas"] or []]
+        self.collection.update(ids=page["ids"], metadatas=metadatas)
 
     def delete_document(self, document_id: str, keep_hash: str | None = None) -> None:
         """Delete a document's chunks, except those of version ``keep_hash``."""
@@ -263,3 +264,20 @@ class ChunkStore:
             }
         )
         self._changed.clear()
+
+
+def _collect(metadatas: Iterable[dict[str, Any]]) -> dict[str, StoredDocument]:
+    docs: dict[str, StoredDocument] = {}
+    for meta in metadatas:
+        doc_id = str(meta["document_id"])
+        doc = docs.get(doc_id)
+        if doc is None:
+            doc = docs[doc_id] = StoredDocument(
+                doc_id, str(meta["title"]), str(meta["source"]), str(meta["published"])
+            )
+        doc.folder = str(meta.get("folder", ""))
+        doc.chunks += 1
+        doc_hash = str(meta["doc_hash"])
+        doc.hashes[doc_hash] = doc.hashes.get(doc_hash, 0) + 1
+        doc.expected[doc_hash] = int(meta["n_chunks"])
+    return docs

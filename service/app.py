@@ -1,27 +1,46 @@
 """The app factory: ``create_app(settings)`` builds the whole HTTP service."""
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from ingestion.embeddings import Embedder
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
-from service.api.limits import BodySizeLimit
-from service.api.routes import chat, documents, health, search, widget
+from service.api.limits import BodyLimits
+from service.api.observe import Observe, configure_logging
+from service.api.ratelimit import RateLimit, RateLimiter
+from service.api.routes import chat, completions, documents, health, metrics, search, widget
 from service.settings import Settings
 from service.wiring import build_components
 
 # Room for a chat of settings.max_messages turns with long answers; more is a 413.
 MAX_BODY_BYTES = 256 * 1024
+# An upload's body: the file (at most settings.max_file_bytes) plus its form fields.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+# The routes that embed, search and answer: rate limited per client and per page origin.
+RATE_LIMITED_PATHS = ("/api/chat", "/api/search", "/v1/chat/")
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn options: the h11 parser, which bounds a request's line plus headers (httptools
+    does not), and the proxies trusted to name the client (see README, Security and limits)."""
+    return {
+        "http": "h11",
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "log_config": None,  # uvicorn's lines go through the app's logging (text or JSON)
+        "access_log": False,  # service.api.observe writes the access log, with request ids
+    }
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     """Build the app; the embedding model loads at start-up unless ``embedder`` is given."""
     settings = settings or Settings()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, object]]:
@@ -38,9 +57,20 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    add_cors(app, settings.allowed_origins)
+    uploads = {"/api/documents": settings.max_file_bytes + UPLOAD_OVERHEAD_BYTES}
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=MAX_BODY_BYTES,
+        timeout=settings.request_body_timeout,
+        larger=uploads,
+    )
+    limiter = RateLimiter(
+        settings.rate_limit, settings.origin_rate_limit, settings.rate_limit_storage
+    )
+    app.add_middleware(RateLimit, limiter=limiter, paths=RATE_LIMITED_PATHS)
+    add_cors(app, settings.allowed_origins)  # outside the limits: their errors carry CORS headers
+    app.add_middleware(Observe)  # outermost: every response gets a request id and is measured
     register_error_handlers(app)
-    for module in (health, search, documents, chat, widget):
+    for module in (health, search, documents, chat, completions, widget, metrics):
         app.include_router(module.router)
     return app

@@ -1,6 +1,7 @@
 """Builds the service's components from settings: the only place that creates clients."""
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import partial
 
 from ingestion.embeddings import Embedder, LocalEmbedder, build_embedder
@@ -17,6 +18,7 @@ class Components:
     settings: Settings
     retriever: Retriever
     answerer: Answerer
+    writes: threading.Lock = field(default_factory=threading.Lock)  # one upload at a time
 
 
 def open_store(settings: Settings, embed_model: str) -> ChunkStore:
@@ -55,4 +57,4 @@ def build_language_model(settings: Settings) -> LanguageModel | None:
         settings.llm_timeout,
         settings.llm_max_retries,
     )
-    return LanguageModel(model, Prompts.load(settings.prompts_dir))
+    return LanguageModel(model, Prompts.load(settings.prompts_dir), settings.llm_deadline)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from ingestion.chunking import build_splitter
 from ingestion.embeddings import Embedder
@@ -28,8 +29,13 @@ SAMPLE_CORPUS = PROJECT_DIR / "examples" / "haiti-mss"
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Settings for a test: no .env file, index changes seen at once."""
-    values: dict[str, Any] = {"data_dir": data_dir, "index_refresh_seconds": 0}
+    """Settings for a test: no .env file, index changes seen at once, no rate limits."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "index_refresh_seconds": 0,
+        "rate_limit": "off",
+        "origin_rate_limit": "off",
+    }
     return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
 
 
@@ -38,7 +44,9 @@ def run_ingest(
 ) -> IngestReport:
     store = open_store(settings, embedder.name)
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    return ingest(paths, store, embedder, splitter, prune=prune)
+    return ingest(
+        paths, store, embedder, splitter, max_file_bytes=settings.max_file_bytes, prune=prune
+    )
 
 
 def copy_corpus(target: Path, source: Path = SAMPLE_CORPUS) -> Path:
@@ -73,10 +81,14 @@ def wait_for(
 
 
 @contextmanager
-def serve_app(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with a real uvicorn server in a thread; yield its base URL."""
+def serve_app(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Serve ``app`` with a real uvicorn server in a thread; yield its base URL.
+
+    ``options`` are more uvicorn settings (``service.app.server_options`` gives the served ones).
+    """
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{port}"
@@ -145,3 +157,39 @@ def chroma_process(path: Path) -> Iterator[tuple["subprocess.Popen[bytes]", int]
         process.send_signal(signal.SIGCONT)  # in case a test left it stopped
         process.terminate()
         process.wait(timeout=10)
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF whose text layer is ``text`` (ASCII)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def metric(client: httpx.Client, name: str, **labels: str) -> float:
+    """The sum of the samples of ``GET /metrics`` named ``name`` that carry ``labels``."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )

@@ -34,6 +34,7 @@ class Reply:
     delay: float = 0.0  # seconds to wait first: longer than the client's timeout is a timeout
     garbage: bool = False  # a 200 whose body (or first stream event) is not JSON
     break_after: int | None = None  # streaming: a malformed event after this many pieces
+    pace: float = 0.005  # streaming: seconds between pieces (a slow model trickles)
 
 
 class LLMStub:
@@ -127,7 +128,7 @@ def _handler(stub: LLMStub) -> type[BaseHTTPRequestHandler]:
                 chunk = _chunk(body, {"content": piece})
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
-                time.sleep(0.005)
+                stub.wait(reply.pace)
             done = _chunk(body, {}, finish_reason="stop")
             self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
 

@@ -10,6 +10,10 @@ import re
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import Headers
+from starlette.responses import Response
+
+from service.api.errors import error_response
 
 ANY_PORT = ":*"
 
@@ -20,13 +24,26 @@ def origin_regex(origins: list[str]) -> str | None:
     return f"(?:{'|'.join(hosts)})(?::[0-9]+)?" if hosts else None
 
 
+class JSONCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, refusing a pre-flight with the API's JSON error."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        detail = bytes(response.body).decode()  # e.g. "Disallowed CORS origin"
+        return error_response(400, "cors_refused", detail, headers={"Vary": "Origin"})
+
+
 def add_cors(app: FastAPI, origins: list[str]) -> None:
     """Let pages on ``origins`` call the API; browsers keep responses from every other page."""
     app.add_middleware(
-        CORSMiddleware,
+        JSONCORSMiddleware,
         allow_origins=[o for o in origins if not o.endswith(ANY_PORT)],
         allow_origin_regex=origin_regex(origins),
         allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
+        allow_headers=["Authorization", "Content-Type"],
+        # The widget tells readers how long to wait; a request id helps report a problem.
+        expose_headers=["Retry-After", "X-Request-ID"],
         max_age=600,
     )

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from service import metrics
 from service.chat import extractive
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone, standalone
@@ -19,6 +20,7 @@ from service.chat.dates import asks_about_time
 from service.chat.llm import (
     NO_ANSWER,
     ChatModel,
+    Deadline,
     LLMError,
     answer_messages,
     condense_messages,
@@ -41,16 +43,19 @@ class Turn:
     question: Standalone  # by the deterministic rule (extractive mode, and fallbacks)
     query: str  # what retrieval used: in LLM mode the model's standalone question
     passages: list[Passage]
+    deadline: Deadline  # when the answer stops waiting for the LLM (LLM mode only)
     asked: str = ""  # the question put to the LLM
     llm_error: str | None = None  # the LLM already failed while condensing
 
 
 @dataclass(frozen=True)
 class LanguageModel:
-    """What LLM mode needs: the model and its prompt templates."""
+    """What LLM mode needs: the model, its prompt templates, and the seconds an answer may
+    wait for it in all (condensing, retries and streaming)."""
 
     model: ChatModel
     prompts: Prompts
+    deadline: float
 
 
 class Answerer:
@@ -79,14 +84,15 @@ class Answerer:
         """
         question = standalone(messages)
         query, asked, llm_error = question.text, messages[-1].content.strip(), None
+        deadline = Deadline(self._llm.deadline if self._llm is not None else 0.0)
         if self._llm is not None and len(messages) > 1:
             try:
-                query = asked = self._condense(messages)
+                query = asked = self._condense(messages, deadline)
             except LLMError as exc:
                 llm_error = str(exc)
         depth = self._top_k * TIMELINE_DEPTH if asks_about_time(query) else self._top_k
         passages = self._retriever.search(query, depth)
-        return Turn(tuple(messages), question, query, passages, asked, llm_error)
+        return Turn(tuple(messages), question, query, passages, deadline, asked, llm_error)
 
     def answer(self, messages: Sequence[Message]) -> ChatAnswer:
         """The whole answer at once."""
@@ -96,7 +102,7 @@ class Answerer:
         if turn.llm_error:
             return self._fallback(turn, turn.llm_error)
         try:
-            text = self._llm.model.complete(self._answer_messages(turn))
+            text = self._llm.model.complete(self._answer_messages(turn), turn.deadline)
         except LLMError as exc:
             return self._fallback(turn, str(exc))
         rewriter = MarkerRewriter(len(turn.passages))
@@ -118,7 +124,8 @@ class Answerer:
         rewriter = MarkerRewriter(len(turn.passages))
         held = shown = ""
         try:
-            for piece in self._llm.model.stream(self._answer_messages(turn)):
+            pieces = self._llm.model.stream(self._answer_messages(turn), turn.deadline)
+            for piece in pieces:
                 held += rewriter.feed(piece)
                 if rewriter.order:
                     text, held = held if shown else held.lstrip(), ""
@@ -141,10 +148,10 @@ class Answerer:
             yield Delta(rest)
         yield Final(answer)
 
-    def _condense(self, messages: Sequence[Message]) -> str:
+    def _condense(self, messages: Sequence[Message], deadline: Deadline) -> str:
         assert self._llm is not None
         reply = self._llm.model.complete(
-            condense_messages(self._llm.prompts, messages[:-1], messages[-1].content)
+            condense_messages(self._llm.prompts, messages[:-1], messages[-1].content), deadline
         )
         condensed = " ".join(reply.split())
         if not condensed or len(condensed) > MAX_CONDENSED_CHARS:
@@ -175,6 +182,7 @@ class Answerer:
 
     def _fallback(self, turn: Turn, reason: str) -> ChatAnswer:
         logger.info("falling back to an extractive answer: %s", reason)
+        metrics.LLM_FALLBACKS.inc()
         notice = f"The language model failed ({reason}); this answer is quoted from the documents."
         return dataclasses.replace(self._extractive(turn), notice=notice)
 

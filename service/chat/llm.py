@@ -6,8 +6,11 @@ becomes :class:`LLMError`, which the answerer turns into an extractive fallback.
 
 import datetime as dt
 import logging
+import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import openai
 
@@ -20,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 NO_ANSWER = "NOT IN DOCUMENTS"  # the reply the prompts ask for when the passages do not answer
 MAX_HISTORY_CHARS = 1500  # of each earlier message, in the condense prompt
+RETRIED_STATUSES = {408, 409, 429} | set(range(500, 600))
+# A document's own "<passage>" or "</passage>" (any case or spacing) would move the boundary.
+_DELIMITER = re.compile(r"<\s*/?\s*passage\b", re.IGNORECASE)
+RETRY_PAUSE = 0.5  # seconds before the first retry, growing with each
 
 ChatMessages = list[dict[str, str]]
 
@@ -28,45 +35,79 @@ class LLMError(Exception):
     """The language model failed; the message says how (no secrets, no prompt text)."""
 
 
+class Deadline:
+    """The moment an answer stops waiting for the model (one per answer, for all its calls)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self._end - time.monotonic()
+
+
 class ChatModel:
-    """Chat completions from one model of an OpenAI-compatible server."""
+    """Chat completions from one model of an OpenAI-compatible server.
+
+    Each request waits at most ``timeout`` seconds for the next bytes, and never past the
+    answer's :class:`Deadline`; a timeout, a lost connection, 429 or 5xx is retried up to
+    ``max_retries`` times while the deadline allows.
+    """
 
     def __init__(
         self, base_url: str, api_key: str, model: str, timeout: float, max_retries: int = 0
     ) -> None:
         self.model = model
-        self._client = openai.OpenAI(
-            base_url=base_url,
-            api_key=api_key or "unused",
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "unused", max_retries=0)
 
-    def complete(self, messages: ChatMessages) -> str:
+    def complete(self, messages: ChatMessages, deadline: Deadline) -> str:
         """The model's whole reply."""
         with _llm_errors():
-            response = self._client.chat.completions.create(
-                model=self.model,
-                messages=messages,
-                temperature=0,  # type: ignore[arg-type]
-            )
+            response = self._create(messages, deadline, stream=False)
             content = response.choices[0].message.content
         if not content or not content.strip():
             raise LLMError("the model returned an empty reply")
         return content
 
-    def stream(self, messages: ChatMessages) -> Iterator[str]:
-        """The model's reply in pieces, as they arrive."""
+    def stream(self, messages: ChatMessages, deadline: Deadline) -> Iterator[str]:
+        """The model's reply in pieces, as they arrive, until the deadline."""
         with _llm_errors():
-            chunks = self._client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                temperature=0,
-                stream=True,
-            )
-            for chunk in chunks:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
+            chunks = self._create(messages, deadline, stream=True)
+            with chunks:
+                for chunk in chunks:
+                    if deadline.remaining() <= 0:
+                        raise _failed("the model did not finish in time", TimeoutError())
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+
+    def _create(self, messages: ChatMessages, deadline: Deadline, stream: bool) -> Any:
+        attempt = 0
+        while True:
+            remaining = deadline.remaining()
+            if remaining <= 0:
+                raise _failed("the model did not answer in time", TimeoutError())
+            client = self._client.with_options(timeout=min(self._timeout, remaining))
+            try:
+                return client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    temperature=0,
+                    stream=stream,
+                )
+            except openai.APIError as exc:
+                if attempt == self._max_retries or not _retried(exc):
+                    raise
+                attempt += 1
+                logger.info("LLM call failed (%s), retry %d", type(exc).__name__, attempt)
+                time.sleep(max(0.0, min(RETRY_PAUSE * attempt, deadline.remaining())))
+
+
+def _retried(exc: openai.APIError) -> bool:
+    """Whether a failed request is worth another try: the statuses the openai client retries."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in RETRIED_STATUSES
+    return isinstance(exc, openai.APIConnectionError)  # APITimeoutError is one
 
 
 @contextmanager
@@ -109,13 +150,21 @@ def answer_messages(
 
 
 def format_passages(passages: Sequence[Passage]) -> str:
-    """Each passage numbered from 1, with its title, date and source, then its text."""
+    """Each passage numbered from 1, with its title, date and source, then its text between
+    ``<passage>`` delimiters that nothing from a document can open or close."""
     blocks = []
     for number, passage in enumerate(passages, start=1):
         date = format_date(passage.published) or "undated"
-        header = f"[{number}] “{passage.title}”, published {date}, {passage.source}"
-        blocks.append(f"{header}\n<passage>\n{passage.text}\n</passage>")
+        title = " ".join(passage.title.split())  # one line: a title cannot fake a header
+        header = f"[{number}] “{title}”, published {date}, {' '.join(passage.source.split())}"
+        header, text = _DELIMITER.sub(_defuse, header), _DELIMITER.sub(_defuse, passage.text)
+        blocks.append(f"{header}\n<passage>\n{text}\n</passage>")
     return "\n\n".join(blocks)
+
+
+def _defuse(tag: re.Match[str]) -> str:
+    """A delimiter-like tag in a document, with its "<" replaced so it delimits nothing."""
+    return "‹" + tag.group()[1:]
 
 
 def condense_messages(prompts: Prompts, history: Sequence[Message], question: str) -> ChatMessages:

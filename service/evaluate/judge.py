@@ -11,7 +11,7 @@ import logging
 import re
 from pathlib import Path
 
-from service.chat.llm import ChatModel, LLMError
+from service.chat.llm import ChatModel, Deadline, LLMError
 from service.chat.prompts import PromptError, Prompts
 from service.evaluate.records import QuestionResult, Reply
 from service.settings import Settings
@@ -46,8 +46,9 @@ def parse_verdict(text: str) -> float | None:
 class Judge:
     """Scores answers with an LLM; one request per metric and question."""
 
-    def __init__(self, model: ChatModel, prompts_dir: Path) -> None:
+    def __init__(self, model: ChatModel, prompts_dir: Path, deadline: float) -> None:
         self.model = model
+        self._deadline = deadline  # seconds per verdict
         try:
             self._prompts = Prompts.load(prompts_dir, JUDGE_PROMPTS)
         except PromptError as exc:
@@ -74,7 +75,9 @@ class Judge:
     def _ask(self, name: str, **values: str) -> float | None:
         prompt = self._prompts.render(f"judge_{name}", **values)
         try:
-            text = self.model.complete([{"role": "user", "content": prompt}])
+            text = self.model.complete(
+                [{"role": "user", "content": prompt}], Deadline(self._deadline)
+            )
         except LLMError as exc:
             logger.warning("judge request for %s failed: %s", name, exc)
             return None
@@ -105,4 +108,4 @@ def build_judge(settings: Settings) -> Judge:
         settings.llm_timeout,
         settings.llm_max_retries,
     )
-    return Judge(model, settings.prompts_dir)
+    return Judge(model, settings.prompts_dir, settings.llm_deadline)

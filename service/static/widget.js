@@ -277,6 +277,9 @@ form button[hidden] { display: none; }
 
   class ChatError extends Error {}
 
+  // Earlier messages sent with a question (4 exchanges); the service accepts 20 by default.
+  const SENT_HISTORY = 8;
+
   function parseData(event) {
     try {
       return JSON.parse(event.data);
@@ -286,6 +289,11 @@ form button[hidden] { display: none; }
   }
 
   async function httpError(response) {
+    if (response.status === 429) {
+      const seconds = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+      const wait = seconds > 0 ? `${seconds} second${seconds === 1 ? "" : "s"}` : "a moment";
+      return new ChatError(`Too many questions in a short time. Please wait ${wait}, then retry.`);
+    }
     let detail = response.statusText;
     try {
       detail = asText((await response.json()).detail) || detail;
@@ -554,7 +562,7 @@ form button[hidden] { display: none; }
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
         body: JSON.stringify({
-          messages: state.turns.map(({ role, content }) => ({ role, content })),
+          messages: recentTurns().map(({ role, content }) => ({ role, content })),
           stream: true,
         }),
         signal: controller.signal,
@@ -603,6 +611,16 @@ form button[hidden] { display: none; }
       }
       scrollToEnd();
     }
+  }
+
+  /**
+   * The question with the last few exchanges before it: enough for follow-ups ("And now?"),
+   * and a long conversation never exceeds what the service accepts in one request.
+   */
+  function recentTurns() {
+    let start = Math.max(0, state.turns.length - 1 - SENT_HISTORY);
+    while (state.turns[start].role !== "user") start += 1;
+    return state.turns.slice(start);
   }
 
   function describe(error, started) {

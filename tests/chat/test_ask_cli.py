@@ -49,3 +49,12 @@ def test_ask_rejects_an_empty_question() -> None:
 
     assert result.exit_code == 2
     assert "question: must not be empty" in result.stderr
+
+
+@pytest.mark.usefixtures("sample_env")
+def test_ask_rejects_an_undecodable_argument() -> None:
+    """``citechat ask $'\\xff'``: Python hands the byte over as a lone surrogate."""
+    result = CliRunner().invoke(app, ["ask", "Haiti \udcff"])
+
+    assert result.exit_code == 2
+    assert "question: invalid character at position 6 (not valid Unicode text)" in result.stderr

@@ -167,6 +167,48 @@ def test_bad_conversations_are_422_with_a_clear_detail(
     assert detail in reply.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("messages", "detail"),
+    [
+        ('[{"role": "user", "content": "Haiti \\ud800?"}]', "question: invalid character at"),
+        (
+            '[{"role": "user", "content": "\\udfff"}, {"role": "user", "content": "Haiti?"}]',
+            "messages.0.content: invalid character at position 0",
+        ),
+    ],
+)
+def test_a_lone_surrogate_is_422_not_500(api: httpx.Client, messages: str, detail: str) -> None:
+    """JSON may escape a lone surrogate, which no encoder, model or LLM accepts."""
+    body = f'{{"messages": {messages}}}'.encode()
+
+    reply = api.post("/api/chat", content=body, headers={"Content-Type": "application/json"})
+
+    assert reply.status_code == 422
+    assert reply.json()["code"] == "invalid_request"
+    assert detail in reply.json()["detail"]
+
+
+def test_a_huge_list_of_messages_is_refused_before_validating_each(api: httpx.Client) -> None:
+    """80,000 empty messages: one short error, not 160,000 of them."""
+    reply = api.post("/api/chat", json={"messages": [{}] * 80_000})
+
+    assert reply.status_code == 422
+    body = reply.json()
+    assert body["detail"] == (
+        "messages: List should have at most 100 items after validation, not 80000"
+    )
+    assert len(reply.content) < 1000
+
+
+def test_the_validation_errors_reported_are_capped(api: httpx.Client) -> None:
+    reply = api.post("/api/chat", json={"messages": [{}] * 100})
+
+    assert reply.status_code == 422
+    body = reply.json()
+    assert len(body["errors"]) == 10
+    assert body["detail"].endswith("; and 190 more errors")
+
+
 def test_an_oversized_body_is_413(api: httpx.Client) -> None:
     messages = [{"role": "assistant", "content": "x" * 30_000}] * 10 + [QUESTION]
 

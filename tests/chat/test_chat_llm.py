@@ -9,7 +9,7 @@ import pytest
 from ingestion.embeddings import Embedder
 from service.chat.answerer import Answerer
 from service.chat.prompts import PromptError
-from service.chat.types import Message
+from service.chat.types import Delta, Failure, Message
 from service.settings import Settings
 from service.wiring import Components, build_components, build_language_model
 from tests.chat.chat_checks import MAY, ask, assert_citations_valid
@@ -181,3 +181,49 @@ def test_prompts_are_checked_when_the_service_starts(
 
     with pytest.raises(PromptError, match="system.md"):
         build_components(settings, embedder)
+
+
+def test_a_hanging_model_falls_back_at_the_deadline_without_retrying_past_it(
+    sample_settings: Settings, llm_stub: LLMStub, chat_components: Components
+) -> None:
+    """Three retries of a 5 s timeout would wait 20 s; the answer's deadline is 1 s."""
+    settings = llm_settings(
+        sample_settings, llm_stub, llm_timeout=5.0, llm_max_retries=3, llm_deadline=1.0
+    )
+    answerer = Answerer(chat_components.retriever, settings.top_k, build_language_model(settings))
+    llm_stub.script(Reply("too late [1]", delay=30))
+
+    answer = ask(answerer, QUESTION)
+
+    assert answer.mode == "extractive"
+    assert answer.notice is not None and "did not answer in time" in answer.notice
+    assert len(llm_stub.requests) == 1
+
+
+def test_retries_happen_within_the_deadline(
+    sample_settings: Settings, llm_stub: LLMStub, chat_components: Components
+) -> None:
+    settings = llm_settings(sample_settings, llm_stub, llm_max_retries=1, llm_deadline=30.0)
+    answerer = Answerer(chat_components.retriever, settings.top_k, build_language_model(settings))
+    llm_stub.script(Reply(status=503), "Funding stops [1].")
+
+    answer = ask(answerer, QUESTION)
+
+    assert answer.mode == "llm" and answer.answer == "Funding stops [1]."
+    assert len(llm_stub.requests) == 2
+
+
+def test_a_trickling_stream_is_cut_at_the_deadline(
+    sample_settings: Settings, llm_stub: LLMStub, chat_components: Components
+) -> None:
+    """Each piece comes well within the timeout, but the whole answer would take 20 s."""
+    settings = llm_settings(sample_settings, llm_stub, llm_timeout=5.0, llm_deadline=1.5)
+    answerer = Answerer(chat_components.retriever, settings.top_k, build_language_model(settings))
+    llm_stub.script(Reply("Funding stops [1] " + "and more " * 40, pace=0.25))
+
+    events = list(answerer.stream(answerer.prepare([Message("user", QUESTION)])))
+
+    assert isinstance(events[-1], Failure)
+    assert events[-1].detail == "The answer broke off: the model did not finish in time."
+    text = "".join(e.text for e in events if isinstance(e, Delta))
+    assert text.startswith("Funding stops [1]") and len(text) < 200

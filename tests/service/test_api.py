@@ -67,6 +67,11 @@ def test_bad_search_parameters_are_422_with_a_clear_message(
     assert message in body["detail"]
 
 
+def test_a_query_of_undecodable_bytes_is_not_a_server_error(api: httpx.Client) -> None:
+    response = api.get("/api/search?q=%ED%A0%80%FF")
+    assert response.status_code == 200
+
+
 def test_documents_lists_metadata_and_chunk_counts(api: httpx.Client) -> None:
     documents = api.get("/api/documents").json()["documents"]
     assert [d["published"] for d in documents] == ["2023-09-23", "2025-02-07", "2025-05-23"]

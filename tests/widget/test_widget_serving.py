@@ -75,6 +75,7 @@ def test_default_cors_policy_allows_only_local_pages(site: str, origin: str, all
         assert read.headers["access-control-allow-origin"] == origin
     else:
         assert preflight.status_code == 400
+        assert preflight.json() == {"code": "cors_refused", "detail": "Disallowed CORS origin"}
         assert "access-control-allow-origin" not in read.headers
 
 

@@ -1,13 +1,17 @@
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
+from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.schemas import SearchResponse, SearchResult
 from service.api.validation import check_text
 
-router = APIRouter(prefix="/api", tags=["search"])
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api", tags=["search"], dependencies=[ReaderDep])
 
 
 @router.get("/search", response_model=SearchResponse, summary="Passages matching a query")
@@ -18,6 +22,7 @@ async def search(
 ) -> SearchResponse:
     query = check_text("q", q, components.settings.max_query_chars)
     passages = await run_in_threadpool(components.retriever.search, query, k)
+    logger.debug("search: %d passages (k=%d)", len(passages), k)
     return SearchResponse(
         results=[
             SearchResult(

@@ -1,0 +1,27 @@
+"""Settings that would fail every request later are refused at start-up."""
+
+import pytest
+from pydantic import ValidationError
+
+from service.settings import Settings
+
+
+@pytest.mark.parametrize("name", ["CITECHAT_LLM_BASE_URL", "CITECHAT_JUDGE_BASE_URL"])
+@pytest.mark.parametrize("value", ["localhost:11434/v1", "api.openai.com", "ftp://host/v1"])
+def test_an_llm_address_without_its_scheme_is_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match="is not an http\\(s\\) URL"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("value", ["http://localhost:11434/v1", "https://api.openai.com/v1"])
+def test_an_llm_address_is_accepted(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("CITECHAT_LLM_BASE_URL", value)
+    assert Settings(_env_file=None).llm_base_url == value  # type: ignore[call-arg]
+
+
+def test_an_empty_model_name_is_refused() -> None:
+    with pytest.raises(ValidationError, match="llm_model"):
+        Settings(_env_file=None, llm_model="")  # type: ignore[call-arg]
