@@ -1,5 +1,7 @@
 """The retriever follows the store's change log: one changed document, not the collection."""
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -8,6 +10,7 @@ import pytest
 
 from ingestion.embeddings import Embedder
 from ingestion.store import ChunkStore, StoredChunk
+from service.settings import Settings
 from service.wiring import build_components, open_store
 from tests.helpers import copy_corpus, make_settings, run_ingest
 
@@ -59,3 +62,32 @@ def test_the_change_log_names_the_documents_changed_since_a_generation(tmp_path:
     assert state.changed_since(2) == {"a.md"}
     assert state.changed_since(1) == {"a.md", "b.md"}
     assert state.changed_since(-1) is None  # older than the log: read everything again
+
+
+def test_a_starting_replica_answers_dense_only_while_bm25_loads(
+    sample_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loading = threading.Event()
+    iter_chunks = ChunkStore.iter_chunks
+
+    def slow(self: ChunkStore, include_text: bool = False) -> Iterator[StoredChunk]:
+        if include_text:
+            loading.wait(timeout=60)
+        return iter_chunks(self, include_text)
+
+    monkeypatch.setattr(ChunkStore, "iter_chunks", slow)
+    retriever = build_components(sample_settings, embedder).retriever
+    retriever.start(wait_seconds=0)
+    try:
+        assert retriever.status().lexical == "loading"
+        passages = retriever.search("US withholds further funding", 3)
+        assert len(passages) == 3 and all(p.similarity == p.score for p in passages)  # dense
+        loading.set()
+        deadline = time.monotonic() + 30
+        while retriever.status().lexical != "ready":
+            assert time.monotonic() < deadline, "BM25 never loaded"
+            time.sleep(0.05)
+        assert any(p.similarity != p.score for p in retriever.search("US funding", 3))  # fused
+    finally:
+        loading.set()
+        retriever.stop()
