@@ -44,7 +44,7 @@ DIM = 384
 MODEL = "hashed-bag-of-words-384"
 TABLE_ROWS = 1 << 16  # word hashes fold onto this many random vectors
 CHUNKS_PER_ARTICLE = 8
-WRITE_BATCH = 4000  # under Chroma's largest batch
+WRITE_BATCH = 2000  # under Chroma's largest batch
 CLIENTS = 20
 REFRESH_SECONDS = 0.5
 FIELDS = [
@@ -267,6 +267,7 @@ def measure_row(
         if port is not None:
             env |= {"CITECHAT_CHROMA_HOST": "127.0.0.1", "CITECHAT_CHROMA_PORT": str(port)}
         settings = IndexSettings(
+            store_timeout=600,  # a bulk write of thousands of chunks may take minutes
             _env_file=None,
             data_dir=path,
             chroma_host=env.get("CITECHAT_CHROMA_HOST"),
