@@ -13,6 +13,7 @@ import numpy as np
 import Stemmer
 
 from ingestion.embeddings import Embedder
+from ingestion.sentences import METADATA_KEY
 from ingestion.store import ChunkStore, StoredChunk, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Passage:
     end: int
     score: float  # the ranking score: fused rank score in hybrid mode, else ``similarity``
     similarity: float | None  # cosine similarity to the query; None if only BM25 found it
+    sentences: str = ""  # the sentence vectors stored at ingest (see ingestion.sentences)
 
     @classmethod
     def from_chunk(cls, chunk: StoredChunk, score: float, similarity: float | None) -> "Passage":
@@ -50,6 +52,7 @@ class Passage:
             end=int(meta["end"]),
             score=score,
             similarity=similarity,
+            sentences=str(meta.get(METADATA_KEY, "")),
         )
 
 
@@ -143,9 +146,9 @@ class Retriever:
         with self.connected() as store:
             store.collection.count()
 
-    def search(self, query: str, k: int) -> list[Passage]:
-        """The ``k`` best passages for ``query``, best first."""
-        embedding = self.embedder.embed_query(query)
+    def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``query`` (embedded unless ``embedding`` is), best first."""
+        embedding = embedding or self.embedder.embed_query(query)
         n = max(k * 4, MIN_CANDIDATES)
         with self.connected() as store:
             dense = store.query(embedding, n)

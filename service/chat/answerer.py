@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from service.chat import extractive
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone, standalone
-from service.chat.dates import asks_about_time
+from service.chat.dates import TimeScope, time_scope
 from service.chat.llm import (
     NO_ANSWER,
     ChatModel,
@@ -29,7 +29,7 @@ from service.retrieval import Passage, Retriever
 
 logger = logging.getLogger(__name__)
 
-TIMELINE_DEPTH = 2  # a question about time retrieves this many times top_k, for the history
+TIMELINE_DEPTH = 2  # a question about time retrieves this many times top_k, to find its period
 MAX_CONDENSED_CHARS = 500
 
 
@@ -41,6 +41,8 @@ class Turn:
     question: Standalone  # by the deterministic rule (extractive mode, and fallbacks)
     query: str  # what retrieval used: in LLM mode the model's standalone question
     passages: list[Passage]
+    scope: TimeScope = TimeScope()
+    query_vector: list[float] | None = None
     asked: str = ""  # the question put to the LLM
     llm_error: str | None = None  # the LLM already failed while condensing
 
@@ -84,9 +86,13 @@ class Answerer:
                 query = asked = self._condense(messages)
             except LLMError as exc:
                 llm_error = str(exc)
-        depth = self._top_k * TIMELINE_DEPTH if asks_about_time(query) else self._top_k
-        passages = self._retriever.search(query, depth)
-        return Turn(tuple(messages), question, query, passages, asked, llm_error)
+        scope = time_scope(question.question, self._clock())
+        depth = self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
+        query = scope.without_dates(query)
+        vector = self._retriever.embedder.embed_query(query)
+        passages = self._retriever.search(query, depth, vector)
+        passages.sort(key=lambda p: not scope.contains(p.published))  # in scope first
+        return Turn(tuple(messages), question, query, passages, scope, vector, asked, llm_error)
 
     def answer(self, messages: Sequence[Message]) -> ChatAnswer:
         """The whole answer at once."""
@@ -171,7 +177,7 @@ class Answerer:
         )
 
     def _extractive(self, turn: Turn) -> ChatAnswer:
-        return extractive.answer(turn.question, turn.passages)
+        return extractive.answer(turn.question, turn.passages, turn.scope, turn.query_vector)
 
     def _fallback(self, turn: Turn, reason: str) -> ChatAnswer:
         logger.info("falling back to an extractive answer: %s", reason)
