@@ -159,7 +159,9 @@ class Answerer:
 
     def _answer_messages(self, turn: Turn) -> list[dict[str, str]]:
         assert self._llm is not None
-        return answer_messages(self._llm.prompts, turn.asked, turn.passages, self._clock())
+        return answer_messages(
+            self._llm.prompts, turn.asked, turn.passages, self._clock(), turn.scope
+        )
 
     def _llm_answer(self, turn: Turn, text: str, rewriter: MarkerRewriter) -> ChatAnswer:
         if not rewriter.order:

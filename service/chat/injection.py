@@ -43,3 +43,11 @@ def without_instructions(text: str) -> str:
     ]
     cleaned = _OVERRIDE.sub("", " ".join(kept)).strip()
     return cleaned if re.search(r"\w", cleaned) else text.strip()
+
+
+def without_injected(document: str) -> str:
+    """``document`` text without its sentences that address an assistant, the rest verbatim."""
+    for start, end in reversed(split_sentences(document)):
+        if instructs_assistant(document[start:end]):
+            document = document[:start] + document[end:].lstrip(" \t")
+    return document
