@@ -132,6 +132,7 @@ class Retriever:
         self._lexical: LexicalIndex | None = None
         self._gate = _SwapGate()
         self._refresh_lock = threading.Lock()
+        self._open_lock = threading.Lock()  # one client is opened at a time, and only once
         self._stopped = threading.Event()
         self._first_round = threading.Event()
         self._poller: threading.Thread | None = None
@@ -143,9 +144,7 @@ class Retriever:
         any other exception is a bug and passes through unchanged."""
         with self._gate.use():
             try:
-                if self._store is None:
-                    self._store = self._open_store()
-                yield self._store
+                yield self._connect()
             except STORE_ERRORS as exc:
                 self._store = None
                 logger.warning("vector store at %s failed: %r", self.where, exc)
@@ -153,6 +152,14 @@ class Retriever:
             except StoreUnavailable:
                 self._store = None
                 raise
+
+    def _connect(self) -> ChunkStore:
+        # Requests that arrive together after a swap or a failure share one new client: chromadb
+        # keeps one shared system per path, which clients opened at once on one path break.
+        with self._open_lock:
+            if self._store is None:
+                self._store = self._open_store()
+            return self._store
 
     @property
     def store(self) -> ChunkStore:
