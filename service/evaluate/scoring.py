@@ -126,6 +126,9 @@ def summarize(results: Sequence[QuestionResult]) -> Metrics:
         answer_relevance=metrics.mean(s.answer_relevance for s in scores),
         latency_p50_ms=metrics.percentile(latencies, 50),
         latency_p95_ms=metrics.percentile(latencies, 95),
+        answer_words_median=metrics.percentile(
+            [len(r.reply.answer.split()) for r in results if r.reply and r.reply.answered], 50
+        ),
     )
 
 

@@ -111,6 +111,7 @@ def test_summaries_pool_questions_and_citations() -> None:
     assert overall.hit_at_k == 1.0 and overall.mrr == pytest.approx(0.75)
     assert overall.quote_validity == 1.0
     assert overall.latency_p50_ms == 12.0 and overall.faithfulness is None
+    assert overall.answer_words_median == 20.0  # the median length of the answered replies
     by_category = summarize_by_category(results)
     assert list(by_category) == ["temporal", "factoid"]
     assert by_category["factoid"].questions == 2 and by_category["factoid"].passed == 0
