@@ -6,7 +6,7 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint fmt bench bench-load eval clean browser
+.PHONY: install serve ingest test lint fmt bench bench-load bench-scale eval clean browser
 
 install: $(VENV_STAMP)
 
@@ -50,6 +50,11 @@ bench: install
 # Load and fault benchmark on loopback (about 3 minutes): see benchmarks/load.py.
 bench-load: install
 	$(PY) benchmarks/load.py
+
+# Store, BM25 and serving at 5k/25k/100k chunks, on disk and on a Chroma server (about 30 min
+# on 2 busy cores; QUICK=1 for 1k/5k): test-output/bench-scale.json and a table.
+bench-scale: install
+	$(PY) benchmarks/bench_scale.py $(if $(QUICK),--quick)
 
 # The regression gate: each eval set on a fresh index of its own sample corpus, against its
 # committed baseline. Exits non-zero when answers got worse. Reports land in $(EVAL_DIR)/<set>.

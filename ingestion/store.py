@@ -7,6 +7,7 @@ folders it is given; empty for an upload).
 A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` are stored.
 """
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
@@ -22,6 +23,9 @@ from chromadb.errors import ChromaError
 from ingestion.settings import IndexSettings
 
 PAGE = 1000
+# The change log kept in the collection's metadata lists at most this many document ids;
+# a reader that fell further behind reads the whole collection again.
+CHANGE_LOG_LIMIT = 500
 
 # What a failing store raises: Chroma's own errors, the HTTP client's (timeouts, refused
 # connections), the OS's and SQLite's (on disk). Anything else is a bug, not an outage.
@@ -50,6 +54,31 @@ class StoredDocument:
     def is_complete(self, doc_hash: str) -> bool:
         """True when exactly the chunks of ``doc_hash`` are stored, all of them."""
         return set(self.hashes) == {doc_hash} and self.hashes[doc_hash] == self.expected[doc_hash]
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """The collection's ``revision`` (new on every write) and its log of changed documents.
+
+    ``changes`` holds ``(generation, document ids)`` per write, oldest first; ``None`` stands
+    for more documents than the log keeps.
+    """
+
+    revision: str
+    generation: int
+    changes: list[tuple[int, list[str] | None]]
+
+    def changed_since(self, generation: int) -> set[str] | None:
+        """The documents changed after ``generation``; None when the log does not tell."""
+        entries = [(g, ids) for g, ids in self.changes if g > generation]
+        if [g for g, _ in entries] != list(range(generation + 1, self.generation + 1)):
+            return None  # fell behind the log, or two writers wrote at once
+        changed: set[str] = set()
+        for _, ids in entries:
+            if ids is None:
+                return None
+            changed.update(ids)
+        return changed
 
 
 @dataclass(frozen=True)
@@ -107,6 +136,7 @@ class ChunkStore:
                 "use another CITECHAT_COLLECTION or re-ingest into an empty one"
             )
         self._embed_model = embed_model
+        self._changed: set[str] = set()  # documents written since the last bump_revision()
 
     def close(self) -> None:
         """Release the client; on disk, the next client reads the store afresh from disk."""
@@ -142,6 +172,7 @@ class ChunkStore:
         metadatas: list[dict[str, Any]],
     ) -> None:
         self.collection.upsert(ids=ids, documents=texts, embeddings=embeddings, metadatas=metadatas)
+        self._changed.update(str(meta["document_id"]) for meta in metadatas)
 
     def set_folder(self, document_id: str, folder: str) -> None:
         """Record that a document's file now lives under ``folder``."""
@@ -155,6 +186,19 @@ class ChunkStore:
         if keep_hash is not None:
             where = {"$and": [where, {"doc_hash": {"$ne": keep_hash}}]}
         self.collection.delete(where=where)
+        self._changed.add(document_id)
+
+    def chunks_of(self, document_ids: list[str]) -> list[StoredChunk]:
+        """The stored chunks of ``document_ids``, with their texts."""
+        chunks = []
+        for start in range(0, len(document_ids), 100):
+            where: dict[str, Any] = {"document_id": {"$in": document_ids[start : start + 100]}}
+            page = self.collection.get(where=where, include=["metadatas", "documents"])
+            for chunk_id, text, meta in zip(
+                page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
+            ):
+                chunks.append(StoredChunk(chunk_id, text or "", dict(meta)))
+        return chunks
 
     def query(self, embedding: list[float], n: int) -> list[tuple[StoredChunk, float]]:
         """The ``n`` nearest chunks with their cosine similarity, best first."""
@@ -189,19 +233,37 @@ class ChunkStore:
         }
         return [found[chunk_id] for chunk_id in ids if chunk_id in found]
 
-    def revision(self) -> str:
-        """Changes whenever the chunks change, so readers know to refresh derived indexes.
+    def state(self) -> StoreState:
+        """The revision and change log, read afresh (a collection object keeps the metadata
+        it was fetched with)."""
+        metadata = self.client.get_collection(self.collection.name).metadata or {}
+        changes = [(int(g), ids) for g, ids in json.loads(str(metadata.get("changes", "[]")))]
+        return StoreState(
+            str(metadata.get("revision", "")), int(metadata.get("generation", 0)), changes
+        )
 
-        Read from the store on every call: the collection object keeps the metadata it was
-        fetched with.
-        """
-        collection = self.client.get_collection(self.collection.name)
-        return str((collection.metadata or {}).get("revision", ""))
+    def revision(self) -> str:
+        """Changes whenever the chunks change, so readers know to refresh derived indexes."""
+        return self.state().revision
 
     def bump_revision(self) -> None:
+        """Publish the writes since the last call: a new revision, and the documents changed
+        in the change log, so readers update only those."""
+        state = self.state()
+        generation = state.generation + 1
+        changed = sorted(self._changed) if len(self._changed) <= CHANGE_LOG_LIMIT else None
+        changes = [*state.changes, (generation, changed)]
+        while sum(len(ids or [None]) for _, ids in changes) > CHANGE_LOG_LIMIT:
+            changes.pop(0)
         self.collection.modify(
-            metadata={"embed_model": self._embed_model, "revision": uuid.uuid4().hex}
+            metadata={
+                "embed_model": self._embed_model,
+                "revision": uuid.uuid4().hex,
+                "generation": generation,
+                "changes": json.dumps(changes),
+            }
         )
+        self._changed.clear()
 
 
 def _collect(metadatas: Iterable[dict[str, Any]]) -> dict[str, StoredDocument]:

@@ -1,10 +1,21 @@
-"""The lexical side of retrieval: BM25 (bm25s) over the stored chunk texts, by chunk id."""
+"""The lexical side of retrieval: BM25 over the stored chunk texts, by chunk id.
+
+A large base index (bm25s) is built from the whole store; later changes go to a small delta
+scored with the base's statistics, and the base's rows of changed documents are hidden. So a
+one-article change costs a few chunks, not the collection. Every update returns a new index
+and leaves the old one as it was, so searches running meanwhile see one consistent index.
+"""
+
+import math
+from collections import Counter
+from dataclasses import dataclass
 
 import bm25s
 import numpy as np
 import Stemmer
 
 _STEMMER = Stemmer.Stemmer("english")
+K1, B = 1.5, 0.75  # bm25s's defaults, used for the delta too
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
@@ -14,27 +25,110 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     )
 
 
-class LexicalIndex:
-    """BM25 over a fixed set of chunks; never changed once built, so readers share it freely."""
+@dataclass(frozen=True)
+class LexicalChunk:
+    chunk_id: str
+    document_id: str
+    text: str
 
-    def __init__(self, ids: list[str], texts: list[str]) -> None:
-        self._ids = ids
-        self._model: bm25s.BM25 | None = None
-        if ids:
-            self._model = bm25s.BM25()
-            self._model.index(tokenize(texts), show_progress=False)
+
+@dataclass(frozen=True)
+class _DeltaChunk:
+    chunk_id: str
+    terms: Counter[str]
+    length: int
+
+
+class _Base:
+    """bm25s over the chunks of one full read of the store."""
+
+    def __init__(self, chunks: list[LexicalChunk]) -> None:
+        self.ids = [c.chunk_id for c in chunks]
+        self.rows: dict[str, list[int]] = {}
+        for row, chunk in enumerate(chunks):
+            self.rows.setdefault(chunk.document_id, []).append(row)
+        tokens = tokenize([c.text for c in chunks])
+        self.avg_length = sum(map(len, tokens)) / max(len(tokens), 1)
+        self.model = bm25s.BM25(k1=K1, b=B)
+        self.model.index(tokens, show_progress=False)
+        counts = np.diff(self.model.scores["indptr"])  # chunks per token id (bm25s adds "")
+        self.frequency = {
+            token: int(counts[i]) for token, i in self.model.vocab_dict.items() if i < len(counts)
+        }
+
+
+class LexicalIndex:
+    """BM25 over a fixed set of chunks; never changed once built (see :meth:`updated`)."""
+
+    def __init__(self, chunks: list[LexicalChunk]) -> None:
+        self._base = _Base(chunks) if chunks else None
+        self._hidden = np.zeros(len(chunks), dtype=bool)  # base rows of changed documents
+        self._delta: dict[str, list[_DeltaChunk]] = {}  # document id -> its current chunks
 
     def __len__(self) -> int:
-        return len(self._ids)
+        base = len(self._hidden) - int(self._hidden.sum())
+        return base + self.delta_size
+
+    @property
+    def delta_size(self) -> int:
+        return sum(map(len, self._delta.values()))
+
+    def updated(self, documents: set[str], chunks: list[LexicalChunk]) -> "LexicalIndex":
+        """A new index where ``documents`` hold exactly ``chunks`` (none: deleted)."""
+        new = LexicalIndex([])
+        new._base = self._base
+        new._hidden = self._hidden.copy()
+        new._delta = {d: c for d, c in self._delta.items() if d not in documents}
+        if self._base is not None:
+            for document_id in documents:
+                new._hidden[self._base.rows.get(document_id, [])] = True
+        for chunk, terms in zip(chunks, tokenize([c.text for c in chunks]), strict=True):
+            delta = _DeltaChunk(chunk.chunk_id, Counter(terms), len(terms))
+            new._delta.setdefault(chunk.document_id, []).append(delta)
+        return new
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """The ids of the ``n`` best chunks for ``query`` with their BM25 scores, best first."""
-        if self._model is None:
+        terms = tokenize([query])[0]
+        hits = self._search_base(terms, n) + self._search_delta(terms)
+        hits.sort(key=lambda hit: -hit[1])
+        return hits[:n]
+
+    def _search_base(self, terms: list[str], n: int) -> list[tuple[str, float]]:
+        if self._base is None:
             return []
-        vocab = self._model.vocab_dict
-        tokens = [t for t in tokenize([query])[0] if t in vocab]
-        if not tokens:
+        known = [t for t in terms if t in self._base.model.vocab_dict]
+        if not known:
             return []
-        scores = self._model.get_scores(tokens)
+        scores = self._base.model.get_scores(known)
+        scores[self._hidden] = 0.0
         best = np.argsort(-scores, kind="stable")[:n]
-        return [(self._ids[i], float(scores[i])) for i in best if scores[i] > 0]
+        return [(self._base.ids[i], float(scores[i])) for i in best if scores[i] > 0]
+
+    def _search_delta(self, terms: list[str]) -> list[tuple[str, float]]:
+        """BM25 (bm25s's Lucene variant) of the delta's chunks, with the document frequencies
+        and average length of base and delta together."""
+        chunks = [chunk for doc in self._delta.values() for chunk in doc]
+        if not chunks:
+            return []
+        base = self._base
+        total = len(chunks) + (len(self._hidden) if base else 0)
+        lengths = sum(c.length for c in chunks) + (
+            base.avg_length * len(self._hidden) if base else 0
+        )
+        avg_length = lengths / total
+        idf = {}
+        for term in set(terms):
+            df = sum(1 for c in chunks if term in c.terms)
+            df += base.frequency.get(term, 0) if base else 0
+            idf[term] = math.log(1 + (total - df + 0.5) / (df + 0.5))
+        hits = []
+        for chunk in chunks:
+            norm = K1 * (1 - B + B * chunk.length / avg_length)
+            score = 0.0
+            for term in terms:
+                tf = chunk.terms.get(term, 0)
+                score += idf[term] * tf / (tf + norm)
+            if score > 0:
+                hits.append((chunk.chunk_id, score))
+        return hits

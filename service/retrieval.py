@@ -10,8 +10,15 @@ from typing import Literal
 
 from ingestion.embeddings import Embedder
 from ingestion.sentences import METADATA_KEY
-from ingestion.store import STORE_ERRORS, ChunkStore, StoredChunk, StoredDocument, StoreUnavailable
-from service.lexical import LexicalIndex, tokenize
+from ingestion.store import (
+    STORE_ERRORS,
+    ChunkStore,
+    StoredChunk,
+    StoredDocument,
+    StoreState,
+    StoreUnavailable,
+)
+from service.lexical import LexicalChunk, LexicalIndex, tokenize
 
 __all__ = ["IndexStatus", "Passage", "Retriever", "tokenize"]
 
@@ -20,6 +27,8 @@ logger = logging.getLogger(__name__)
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 MIN_CANDIDATES = 20
 POLL_FLOOR_SECONDS = 0.1  # the refresh thread's shortest pause, when refresh_seconds is 0
+# The delta of changed documents is merged into a new base index past this size.
+MIN_DELTA, DELTA_SHARE = 2000, 0.05
 START_WAIT_SECONDS = 5.0  # how long a starting server waits for BM25 before going dense-only
 
 
@@ -129,6 +138,7 @@ class Retriever:
         self._reopen_on_change = reopen_on_change
         self._checked_at = float("-inf")
         self._revision: str | None = None
+        self._generation = 0
         self._lexical: LexicalIndex | None = None
         self._gate = _SwapGate()
         self._refresh_lock = threading.Lock()
@@ -216,8 +226,8 @@ class Retriever:
         """Catch up with the store now, if its revision changed."""
         with self._refresh_lock:
             with self.connected() as store:
-                revision = store.revision()
-            if revision == self._revision:
+                state = store.state()
+            if state.revision == self._revision:
                 return
             if self._reopen_on_change and self._revision is not None:
                 with self._gate.swap():
@@ -227,11 +237,25 @@ class Retriever:
             if self.mode == "hybrid":
                 started = time.perf_counter()
                 with self.connected() as store:
-                    lexical = _build_lexical(store)
-                self._lexical = lexical
+                    self._lexical = self._next_lexical(store, state)
                 seconds = time.perf_counter() - started
-                logger.info("BM25 index built over %d chunks in %.2f s", len(lexical), seconds)
-            self._revision = revision
+                logger.info(
+                    "BM25 index updated to %d chunks in %.2f s", len(self._lexical), seconds
+                )
+            self._revision = state.revision
+            self._generation = state.generation
+
+    def _next_lexical(self, store: ChunkStore, state: StoreState) -> LexicalIndex:
+        """The current index updated with the documents the change log names, or (log too
+        short, or the delta grown large) a new index over the whole store."""
+        current = self._lexical
+        changed = state.changed_since(self._generation) if current is not None else None
+        if current is not None and changed is not None:
+            chunks = store.chunks_of(sorted(changed))
+            updated = current.updated(changed, [_lexical_chunk(c) for c in chunks])
+            if updated.delta_size <= max(MIN_DELTA, len(updated) * DELTA_SHARE):
+                return updated
+        return LexicalIndex([_lexical_chunk(c) for c in store.iter_chunks(include_text=True)])
 
     def _refresh_if_due(self) -> None:
         now = time.monotonic()
@@ -251,13 +275,8 @@ class Retriever:
             self._stopped.wait(max(self._refresh_seconds, POLL_FLOOR_SECONDS))
 
 
-def _build_lexical(store: ChunkStore) -> LexicalIndex:
-    ids: list[str] = []
-    texts: list[str] = []
-    for chunk in store.iter_chunks(include_text=True):
-        ids.append(chunk.chunk_id)
-        texts.append(chunk.text)
-    return LexicalIndex(ids, texts)
+def _lexical_chunk(chunk: StoredChunk) -> LexicalChunk:
+    return LexicalChunk(chunk.chunk_id, str(chunk.metadata["document_id"]), chunk.text)
 
 
 def _fuse(

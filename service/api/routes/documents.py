@@ -191,6 +191,8 @@ def _write(components: Components, doc: LoadedDocument, replace: bool) -> Upload
             except LoadError as exc:
                 written = exc
             stored = store.document(doc.document_id)
+    if isinstance(written, IngestReport):
+        components.retriever.refresh()  # this replica serves its own writes at once
     if isinstance(written, LoadError):
         raise InvalidDocument(str(written))
     if written is None and replace:
@@ -208,7 +210,9 @@ def _write(components: Components, doc: LoadedDocument, replace: bool) -> Upload
 
 def _delete(components: Components, document_id: str) -> bool:
     with components.writes, components.retriever.connected() as store:
-        return delete(store, document_id)
+        deleted = delete(store, document_id)
+    components.retriever.refresh()  # this replica serves its own writes at once
+    return deleted
 
 
 def _one_document(retriever: Retriever, document_id: str) -> StoredDocument | None:
