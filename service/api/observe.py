@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service import metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_logger = logging.getLogger("citechat.access")
@@ -95,8 +96,9 @@ class Observe:
         # The route's template, never the raw path: unknown paths must not add label values.
         path = getattr(route, "path", "unmatched")
         method = scope["method"]
-        metrics.REQUEST_SECONDS.labels(method, path).observe(seconds)
-        metrics.REQUESTS.labels(method, path, str(status)).inc()
+        label = method if method in METHODS else "other"  # clients may send any token
+        metrics.REQUEST_SECONDS.labels(label, path).observe(seconds)
+        metrics.REQUESTS.labels(label, path, str(status)).inc()
         client = scope.get("client")
         fields = {
             "method": method,

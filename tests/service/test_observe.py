@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ingestion.embeddings import Embedder
-from service.app import create_app
+from service.app import create_app, server_options
 from service.settings import Settings
 from tests.helpers import free_port, make_settings, serve_app, wait_for
 from tests.llm_stub import LLMStub, Reply
@@ -23,7 +23,8 @@ WEATHER = {"role": "user", "content": "What will the weather be in Port-au-Princ
 
 @pytest.fixture(scope="module")
 def api(sample_settings: Settings, embedder: Embedder) -> Iterator[httpx.Client]:
-    with serve_app(create_app(sample_settings, embedder=embedder)) as base_url:
+    app = create_app(sample_settings, embedder=embedder)
+    with serve_app(app, **server_options(sample_settings)) as base_url:
         with httpx.Client(base_url=base_url, timeout=60) as client:
             yield client
 
@@ -70,12 +71,15 @@ def test_metrics_count_requests_by_route_and_answers_by_mode(api: httpx.Client) 
         "requests": metric(api, "citechat_request_duration_seconds_count", **route),
         "answered": metric(api, "citechat_answers_total", mode="extractive", answered="true"),
         "abstained": metric(api, "citechat_answers_total", mode="extractive", answered="false"),
-        "unmatched": metric(api, "citechat_requests_total", route="unmatched", status="404"),
+        "unmatched": metric(
+            api, "citechat_requests_total", method="GET", route="unmatched", status="404"
+        ),
     }
 
     api.post("/api/chat", json={"messages": [QUESTION]})
     api.post("/api/chat", json={"messages": [WEATHER], "stream": True})
     api.get("/nowhere/at/all")
+    api.request("BREW", "/nowhere/at/all")
 
     assert metric(api, "citechat_request_duration_seconds_count", **route) == before["requests"] + 2
     assert metric(api, "citechat_answers_total", mode="extractive", answered="true") == (
@@ -84,9 +88,11 @@ def test_metrics_count_requests_by_route_and_answers_by_mode(api: httpx.Client) 
     assert metric(api, "citechat_answers_total", mode="extractive", answered="false") == (
         before["abstained"] + 1
     )
-    assert metric(api, "citechat_requests_total", route="unmatched", status="404") == (
-        before["unmatched"] + 1
-    )
+    assert metric(
+        api, "citechat_requests_total", method="GET", route="unmatched", status="404"
+    ) == (before["unmatched"] + 1)
+    assert metric(api, "citechat_requests_total", method="other", route="unmatched") >= 1
+    assert metric(api, "citechat_requests_total", method="BREW") == 0  # no label per method
     assert "/metrics" not in api.get("/openapi.json").json()["paths"]
 
 
