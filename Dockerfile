@@ -3,17 +3,19 @@
 
 FROM python:3.11-slim-bookworm AS builder
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# The same two steps as `make install`: torch first, at the version constraints.txt pins, then
+# the project. torch's CPU-only build comes from PyTorch's index, an extra index beside PyPI;
+# `--build-arg TORCH_INDEX_URL=` (empty) takes PyPI's torch instead (with CUDA on Linux).
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY constraints.txt ./
-# The CPU build of torch first, from PyTorch's CPU index (torch only: its dependencies and
-# everything else come from PyPI below), so nothing pulls the multi-GB CUDA build.
-RUN pip install --no-deps --index-url https://download.pytorch.org/whl/cpu \
-        "$(grep '^torch==' constraints.txt)"
+RUN pip install -c constraints.txt ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} torch
 COPY pyproject.toml README.md ./
 COPY service/ service/
 COPY ingestion/ ingestion/
+# Not editable: the prompts, static files and templates are package data inside the venv.
 RUN pip install -c constraints.txt . && pip check
 
 FROM python:3.11-slim-bookworm
@@ -21,15 +23,13 @@ RUN useradd --create-home --uid 10001 citechat \
     && mkdir /data && chown citechat:citechat /data
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
-COPY prompts/ prompts/
 COPY examples/ examples/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     ANONYMIZED_TELEMETRY=False \
-    CITECHAT_DATA_DIR=/data \
-    CITECHAT_PROMPTS_DIR=/app/prompts
+    CITECHAT_DATA_DIR=/data
 USER citechat
 VOLUME ["/data"]
 EXPOSE 8000

@@ -10,11 +10,15 @@ PORT ?= 8000
 
 install: $(VENV_STAMP)
 
-# torch's CPU build is installed first, so nothing else pulls the multi-GB CUDA build.
+# torch is installed first, at the version constraints.txt pins, so nothing else chooses its
+# build. PyPI's Linux torch brings CUDA (GBs of nvidia-* wheels); the CPU-only build comes from
+# PyTorch's index: make install TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+TORCH_INDEX_URL ?=
 $(VENV_STAMP): pyproject.toml constraints.txt
 	test -d .venv || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt torch
+	$(PY) -m pip install --quiet -c constraints.txt \
+		$(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL)) torch
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
@@ -41,6 +45,7 @@ browser:
 
 bench: install
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/openai_overhead.py
 
 # Load and fault benchmark on loopback (about 3 minutes): see benchmarks/load.py.
 bench-load: install

@@ -10,9 +10,10 @@ class AppError(Exception):
     status_code = 500
     headers: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, param: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.param = param  # the request field at fault, reported by the OpenAI-compatible API
 
 
 class NotFound(AppError):
@@ -38,3 +39,29 @@ class Forbidden(AppError):
 
     code = "forbidden"
     status_code = 403
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class Conflict(AppError):
+    code = "conflict"
+    status_code = 409
+
+
+class InvalidDocument(AppError):
+    """A file that cannot be ingested: the reason is the ingestion's."""
+
+    code = "invalid_document"
+    status_code = 422
+
+
+class UnsupportedFileType(AppError):
+    code = "unsupported_file_type"
+    status_code = 415
+
+
+class FileTooLarge(AppError):
+    code = "file_too_large"
+    status_code = 413

@@ -11,7 +11,7 @@ from pydantic_settings import NoDecode
 
 from ingestion.settings import IndexSettings
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"  # shipped inside the package
 MIN_KEY_CHARS = 16
 _KEY = re.compile(
     rf"[\x21-\x2b\x2d-\x7e]{{{MIN_KEY_CHARS},}}"
@@ -44,7 +44,7 @@ class Settings(IndexSettings):
     llm_max_retries: int = Field(default=1, ge=0, le=5)
     # Seconds one answer may wait for the LLM in all: condensing, retries and streaming.
     llm_deadline: float = Field(default=45.0, gt=0)
-    prompts_dir: Path = PROJECT_DIR / "prompts"
+    prompts_dir: Path = PROMPTS_DIR
 
     # Chat requests: the question's length and the conversation's number of messages.
     max_question_chars: int = Field(default=2000, ge=1)

@@ -1,4 +1,9 @@
-"""Every error becomes a JSON response ``{"code", "detail"}`` here, and only here."""
+"""Every error becomes a JSON response here, and only here.
+
+The citechat API answers ``{"code", "detail"}``; the OpenAI-compatible routes under ``/v1``
+answer OpenAI's ``{"error": {"message", "type", "param", "code"}}``, with 400 for a bad request
+(OpenAI's status) where the citechat API says 422.
+"""
 
 import logging
 from collections.abc import Mapping
@@ -16,6 +21,21 @@ logger = logging.getLogger(__name__)
 
 HTTP_ERROR_CODES = {408: "request_timeout", 413: "request_too_large"}
 MAX_REPORTED_ERRORS = 10  # of a request's validation errors; the rest are counted
+OPENAI_PREFIX = "/v1"
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
+def is_openai_path(path: str) -> bool:
+    return path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/")
+
+
+def openai_error(
+    status_code: int, code: str, message: str, param: str | None = None
+) -> dict[str, object]:
+    """OpenAI's error object, as a body ``{"error": ...}`` or a streamed event carries it."""
+    default = "server_error" if status_code >= 500 else "invalid_request_error"
+    kind = _OPENAI_TYPES.get(status_code, default)
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 def error_response(
@@ -23,11 +43,17 @@ def error_response(
     code: str,
     detail: str,
     *,
+    path: str = "",
+    param: str | None = None,
     headers: Mapping[str, str] | None = None,
     **extra: object,
 ) -> JSONResponse:
-    """The API's error body ``{"code", "detail"}`` (plus ``extra`` fields)."""
-    body = {"code": code, "detail": detail, **extra}
+    """The error for a request to ``path``: OpenAI's shape under ``/v1``, else the API's."""
+    if is_openai_path(path):
+        status_code = 400 if status_code == 422 else status_code
+        body = openai_error(status_code, code, detail, param)
+    else:
+        body = {"code": code, "detail": detail, **extra}
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
@@ -38,34 +64,43 @@ def _location(loc: tuple[object, ...]) -> str:
 
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         shown = errors[:MAX_REPORTED_ERRORS]
         detail = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in shown)
         if len(errors) > len(shown):
             detail += f"; and {len(errors) - len(shown)} more errors"
         simple = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in shown]
-        return error_response(422, "invalid_request", detail, errors=simple)
+        param = _location(errors[0]["loc"]) if errors else None
+        path = request.url.path
+        return error_response(422, "invalid_request", detail, path=path, param=param, errors=simple)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        return error_response(
+            exc.status_code, code, str(exc.detail), path=request.url.path, headers=exc.headers
+        )
 
     @app.exception_handler(AppError)
-    async def app_error(_: Request, exc: AppError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        path = request.url.path
+        return error_response(
+            exc.status_code, exc.code, exc.detail, path=path, param=exc.param, headers=exc.headers
+        )
 
     @app.exception_handler(StoreUnavailable)
-    async def store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+    async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
         metrics.STORE_ERRORS.inc()
-        return error_response(503, "store_unavailable", str(exc))
+        logger.warning("503: %s", exc)  # names the store's address or path: not for clients
+        detail = "the vector store is unavailable"
+        return error_response(503, "store_unavailable", detail, path=request.url.path)
 
     @app.exception_handler(EmbeddingModelMismatch)
-    async def model_mismatch(_: Request, exc: EmbeddingModelMismatch) -> JSONResponse:
-        return error_response(503, "index_mismatch", str(exc))
+    async def model_mismatch(request: Request, exc: EmbeddingModelMismatch) -> JSONResponse:
+        return error_response(503, "index_mismatch", str(exc), path=request.url.path)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error")
-        return error_response(500, "internal_error", "internal server error")
+        return error_response(500, "internal_error", "internal server error", path=request.url.path)

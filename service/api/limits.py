@@ -16,22 +16,34 @@ from service.api.errors import error_response
 
 class BodyLimits:
     """Reject bodies over ``max_bytes`` (at once when declared, else while they stream in),
-    and bodies not received in full within ``timeout`` seconds."""
+    and bodies not received in full within ``timeout`` seconds.
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
+    ``larger`` gives the paths under some prefixes a size limit of their own (file uploads).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout: float,
+        larger: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
-        self.too_large = f"request body larger than {max_bytes} bytes"
+        self.larger = larger or {}
         self.too_slow = f"request body not received within {timeout:g} s"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope["path"]
+        limit = next((n for p, n in self.larger.items() if path.startswith(p)), self.max_bytes)
+        detail = f"request body larger than {limit} bytes"
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            response = error_response(413, "request_too_large", self.too_large)
+        if declared.isdigit() and int(declared) > limit:
+            response = error_response(413, "request_too_large", detail, path=path)
             await response(scope, receive, send)
             return
         received = 0
@@ -48,8 +60,8 @@ class BodyLimits:
                 raise HTTPException(408, self.too_slow) from None
             received += len(message.get("body", b""))
             complete = not message.get("more_body", False)
-            if received > self.max_bytes:
-                raise HTTPException(413, self.too_large)
+            if received > limit:
+                raise HTTPException(413, detail)
             return message
 
         await self.app(scope, limited_receive, send)

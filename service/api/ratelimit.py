@@ -57,7 +57,9 @@ class RateLimit:
             if wait is not None:
                 detail = f"too many requests; retry in {wait} s"
                 headers = {"Retry-After": str(wait)}
-                response = error_response(429, "rate_limited", detail, headers=headers)
+                response = error_response(
+                    429, "rate_limited", detail, path=scope["path"], headers=headers
+                )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

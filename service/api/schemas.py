@@ -1,8 +1,8 @@
 """Request and response bodies of the HTTP API."""
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.settings import MESSAGES_CEILING
 
@@ -30,11 +30,22 @@ class DocumentInfo(BaseModel):
 
 
 class DocumentsResponse(BaseModel):
-    documents: list[DocumentInfo]
+    documents: list[DocumentInfo] = Field(description="In document_id order.")
+    total: int = Field(description="How many documents are stored.")
+    next_offset: int | None = Field(description="The offset of the next page; null on the last.")
+
+
+class UploadResponse(BaseModel):
+    status: Literal["new", "changed", "unchanged"] = Field(
+        description="unchanged: this exact content was stored already; nothing was embedded."
+    )
+    chunks_embedded: int
+    document: DocumentInfo
 
 
 class Status(BaseModel):
     status: str
+    detail: str | None = None
 
 
 # --- Chat (POST /api/chat) ---
@@ -80,3 +91,81 @@ class ChatResponse(BaseModel):
     mode: Literal["extractive", "llm"]
     notice: str | None = Field(description="Why the answer is not what was asked for, if so.")
     retrieved: list[RetrievedOut] = Field(description="The passages retrieved, best first.")
+
+
+# --- OpenAI-compatible chat (POST /v1/chat/completions, GET /v1/models) ---
+
+
+class ContentPart(BaseModel):
+    """A part of a message's content; only ``text`` parts are supported."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str = ""
+
+
+class CompletionMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")  # name, tool_calls, refusal, ...: ignored
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+
+class CompletionRequest(BaseModel):
+    """OpenAI's chat completions request. Parameters not declared here are accepted and
+    ignored (temperature, top_p, max_tokens, stop, seed, user, stream_options, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(description="`citechat`, the one model `GET /v1/models` lists.")
+    messages: list[CompletionMessage] = Field(
+        max_length=MESSAGES_CEILING,  # as for /api/chat: checked before the items are
+        description="The conversation; system and developer messages are ignored.",
+    )
+    stream: bool = False
+    n: int = Field(default=1, description="Must be 1.")
+    tools: list[dict[str, Any]] | None = Field(default=None, description="Refused when given.")
+    functions: list[dict[str, Any]] | None = Field(default=None, description="Refused when given.")
+    response_format: dict[str, Any] | None = Field(
+        default=None, description='Only `{"type": "text"}`.'
+    )
+    logprobs: bool | None = Field(default=None, description="Refused when true.")
+
+
+class CompletionOutput(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+    refusal: None = None
+
+
+class CompletionChoice(BaseModel):
+    index: int = 0
+    message: CompletionOutput
+    finish_reason: Literal["stop"] = "stop"
+    logprobs: None = None
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: None = Field(default=None, description="Not reported.")
+    citechat: ChatResponse = Field(
+        description="Extension: the `/api/chat` reply (answer without the Sources list, "
+        "citations, answered, mode, notice, retrieved)."
+    )
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "citechat"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]

@@ -14,7 +14,7 @@ from service.chat.llm import format_passages
 from service.chat.prompts import PROMPTS, PromptError, Prompts
 from service.chat.types import Message
 from service.retrieval import Passage
-from service.settings import PROJECT_DIR
+from service.settings import PROMPTS_DIR
 
 
 def passage(text: str, document_id: str = "doc.md") -> Passage:
@@ -135,7 +135,7 @@ def test_instructions_are_set_aside_for_retrieval(text: str, kept: str) -> None:
 
 
 def test_the_shipped_prompts_load() -> None:
-    prompts = Prompts.load(PROJECT_DIR / "prompts")
+    prompts = Prompts.load(PROMPTS_DIR)
 
     assert set(prompts.templates) == set(PROMPTS)
     assert "Today's date is 1 June 2025." in prompts.render("system", today="1 June 2025")
@@ -153,7 +153,7 @@ def test_a_prompt_with_wrong_variables_fails_at_load(
     tmp_path: Path, answer_template: str, problem: str
 ) -> None:
     for name in PROMPTS:
-        source = PROJECT_DIR / "prompts" / f"{name}.md"
+        source = PROMPTS_DIR / f"{name}.md"
         (tmp_path / f"{name}.md").write_text(source.read_text(encoding="utf-8"))
     (tmp_path / "answer.md").write_text(answer_template)
 

@@ -1,8 +1,9 @@
 """Fuzzing every route of the OpenAPI schema against a real server, with schemathesis.
 
 Valid and invalid requests drawn from the schema must never get a server error, and every
-error must be the API's JSON ``{"code", "detail"}``. Examples are bounded and derandomized,
-so the run is short and the same every time.
+error must be the API's JSON ``{"code", "detail"}`` (under ``/v1``, OpenAI's
+``{"error": {...}}``). Examples are bounded and derandomized, so the run is short and the same
+every time.
 """
 
 from collections.abc import Iterator
@@ -35,14 +36,18 @@ schema = schemathesis.openapi.from_dict(create_app(make_settings(Path("unused"))
 
 
 def json_error(ctx: object, response: schemathesis.Response, case: schemathesis.Case) -> None:
-    """A 4xx or 5xx answer is JSON with a code and a detail."""
+    """A 4xx or 5xx answer is JSON with a code and a detail (OpenAI's error object under /v1)."""
     if response.status_code < 400:
         return
     try:
         body = response.json()
     except ValueError:
         raise AssertionError(f"non-JSON error body: {response.text[:200]!r}") from None
-    assert isinstance(body, dict) and {"code", "detail"} <= set(body), body
+    assert isinstance(body, dict), body
+    if case.path.startswith("/v1/"):
+        assert {"message", "type", "param", "code"} <= set(body.get("error", {})), body
+    else:
+        assert {"code", "detail"} <= set(body), body
 
 
 @schema.parametrize()
@@ -69,4 +74,7 @@ def test_every_route_is_fuzzed(served: str) -> None:
         "/api/documents",
         "/api/documents/{document_id}",  # GET; DELETE stays off (403): no admin key is set
         "/api/chat",
+        "/v1/chat/completions",
+        "/v1/models",
+        "/v1/models/{model}",
     }

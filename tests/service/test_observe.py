@@ -9,12 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from ingestion.embeddings import Embedder
 from service.app import create_app, server_options
 from service.settings import Settings
-from tests.helpers import free_port, make_settings, serve_app, wait_for
+from tests.helpers import free_port, make_settings, metric, serve_app, wait_for
 from tests.llm_stub import LLMStub, Reply
 
 QUESTION = {"role": "user", "content": "Is the US still funding the Haiti mission?"}
@@ -27,15 +26,6 @@ def api(sample_settings: Settings, embedder: Embedder) -> Iterator[httpx.Client]
     with serve_app(app, **server_options(sample_settings)) as base_url:
         with httpx.Client(base_url=base_url, timeout=60) as client:
             yield client
-
-
-def metric(client: httpx.Client, name: str, **labels: str) -> float:
-    """The value of one sample of ``GET /metrics`` (0 when it is not there yet)."""
-    for family in text_string_to_metric_families(client.get("/metrics").text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    return 0.0
 
 
 @pytest.mark.parametrize(
@@ -67,13 +57,12 @@ def test_a_sane_incoming_request_id_is_kept(api: httpx.Client, sent: str, kept: 
 
 def test_metrics_count_requests_by_route_and_answers_by_mode(api: httpx.Client) -> None:
     route = {"method": "POST", "route": "/api/chat"}
+    unmatched = {"method": "GET", "route": "unmatched", "status": "404"}
     before = {
         "requests": metric(api, "citechat_request_duration_seconds_count", **route),
         "answered": metric(api, "citechat_answers_total", mode="extractive", answered="true"),
         "abstained": metric(api, "citechat_answers_total", mode="extractive", answered="false"),
-        "unmatched": metric(
-            api, "citechat_requests_total", method="GET", route="unmatched", status="404"
-        ),
+        "unmatched": metric(api, "citechat_requests_total", **unmatched),
     }
 
     api.post("/api/chat", json={"messages": [QUESTION]})
@@ -88,9 +77,7 @@ def test_metrics_count_requests_by_route_and_answers_by_mode(api: httpx.Client) 
     assert metric(api, "citechat_answers_total", mode="extractive", answered="false") == (
         before["abstained"] + 1
     )
-    assert metric(
-        api, "citechat_requests_total", method="GET", route="unmatched", status="404"
-    ) == (before["unmatched"] + 1)
+    assert metric(api, "citechat_requests_total", **unmatched) == (before["unmatched"] + 1)
     assert metric(api, "citechat_requests_total", method="other", route="unmatched") >= 1
     assert metric(api, "citechat_requests_total", method="BREW") == 0  # no label per method
     assert "/metrics" not in api.get("/openapi.json").json()["paths"]
@@ -122,6 +109,7 @@ def test_citechat_serve_writes_json_access_logs_with_the_request_id(
     env = os.environ | {
         "CITECHAT_DATA_DIR": str(sample_settings.data_dir),
         "CITECHAT_LOG_FORMAT": "json",
+        "CITECHAT_LOG_LEVEL": "DEBUG",  # the search route's own line
     }
     log = tmp_path / "serve.log"
     citechat = Path(sys.executable).with_name("citechat")

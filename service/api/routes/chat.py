@@ -10,11 +10,9 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from service import metrics
 from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
-from service.api.schemas import ChatMessage, ChatRequest, ChatResponse, CitationOut, RetrievedOut
-from service.api.validation import check_text, check_unicode
-from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final, Message
-from service.errors import InvalidRequest
-from service.settings import Settings
+from service.api.schemas import ChatRequest, ChatResponse, CitationOut, RetrievedOut
+from service.api.validation import check_messages
+from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final
 
 logger = logging.getLogger(__name__)
 
@@ -56,33 +54,9 @@ async def chat(request: ChatRequest, components: ComponentsDep) -> Response | Ch
     messages = check_messages(request.messages, components.settings)
     answerer = components.answerer
     if not request.stream:
-        return to_response(count(await run_in_threadpool(answerer.answer, messages)))
+        return to_response(metrics.count_answer(await run_in_threadpool(answerer.answer, messages)))
     turn = await run_in_threadpool(answerer.prepare, messages)
     return EventSourceResponse(sse_stream(answerer.stream(turn)), headers=SSE_HEADERS)
-
-
-def check_messages(messages: list[ChatMessage], settings: Settings) -> list[Message]:
-    """The conversation as chat messages; :class:`InvalidRequest` says what is wrong with it."""
-    if not messages:
-        raise InvalidRequest("messages: at least one message (the question) is required")
-    if len(messages) > settings.max_messages:
-        raise InvalidRequest(
-            f"messages: at most {settings.max_messages} messages allowed, got {len(messages)}"
-        )
-    if messages[-1].role != "user":
-        raise InvalidRequest("messages: the last message must be the user's question")
-    question = check_text("question", messages[-1].content, settings.max_question_chars)
-    history = [
-        Message(m.role, check_unicode(f"messages.{i}.content", m.content))
-        for i, m in enumerate(messages[:-1])
-    ]
-    return [*history, Message("user", question)]
-
-
-def count(answer: ChatAnswer) -> ChatAnswer:
-    """Count the answer in the metrics (by mode, and abstentions); return it."""
-    metrics.ANSWERS.labels(answer.mode, str(answer.answered).lower()).inc()
-    return answer
 
 
 def to_response(answer: ChatAnswer) -> ChatResponse:
@@ -110,7 +84,7 @@ def sse_stream(events: Iterator[ChatEvent]) -> Iterator[bytes]:
             if isinstance(event, Delta):
                 yield _event("delta", {"text": event.text})
             elif isinstance(event, Final):
-                count(event.answer)
+                metrics.count_answer(event.answer)
                 citations = [c.model_dump() for c in _citations(event.answer)]
                 yield _event("citations", {"citations": citations})
                 answer = event.answer

@@ -1,0 +1,230 @@
+"""The OpenAI-compatible API: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+Chat UIs and SDKs that speak OpenAI's Chat Completions API use citechat as the model
+``citechat``. The answer is the one ``/api/chat`` gives (the same answerer, in either mode);
+its text keeps the ``[n]`` markers and ends with a Markdown "Sources" list, and the extension
+field ``citechat`` carries the ``/api/chat`` reply (on the completion, and on a stream's last
+chunk).
+"""
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from fastapi.sse import EventSourceResponse, format_sse_event
+
+from service import metrics
+from service.api.auth import ReaderDep
+from service.api.deps import ComponentsDep
+from service.api.errors import openai_error
+from service.api.routes.chat import SSE_HEADERS, to_response
+from service.api.schemas import (
+    ChatCompletion,
+    ChatMessage,
+    CompletionChoice,
+    CompletionMessage,
+    CompletionOutput,
+    CompletionRequest,
+    ModelCard,
+    ModelList,
+)
+from service.api.validation import check_messages
+from service.chat.dates import format_date
+from service.chat.types import ChatAnswer, ChatEvent, Citation, Delta, Failure, Final, Message
+from service.errors import InvalidRequest, ModelNotFound
+from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[ReaderDep])
+
+MODEL = "citechat"
+FOOTER = "\n\n---\n\n"  # a rule between the answer and what follows it: a notice, the sources
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"  # kept as is; spaces, "<", ">" and non-ASCII are %-encoded
+_MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>"})
+
+DESCRIPTION = """\
+OpenAI's Chat Completions API over the documents: the answer of `POST /api/chat`, whose text
+keeps its `[n]` markers and ends with a Markdown **Sources** list (title, link, date). The
+extension field `citechat` holds the `/api/chat` reply (`answer` without the list, `citations`,
+`answered`, `mode`, `notice`, `retrieved`).
+
+With `"stream": true`: `chat.completion.chunk` events, the last one (with `finish_reason`
+`"stop"`) carrying `citechat`, then `data: [DONE]`. An answer breaking off midway ends with an
+event `{"error": {...}}` instead.
+
+`model` must be `citechat`. Refused (400): `n` other than 1, `tools`, `functions`,
+`response_format` other than text, `logprobs`, tool messages, content parts other than text.
+System and developer messages are ignored, and so are the other parameters (`temperature`,
+`max_tokens`, `stop`, ...). Errors use OpenAI's shape `{"error": {"message", "type", "param",
+"code"}}`.
+"""
+
+
+@router.get("/models", response_model=ModelList, summary="The models: only `citechat`")
+async def list_models() -> ModelList:
+    return ModelList(data=[ModelCard(id=MODEL)])
+
+
+@router.get("/models/{model}", response_model=ModelCard, summary="One model")
+async def get_model(model: str) -> ModelCard:
+    check_model(model)
+    return ModelCard(id=MODEL)
+
+
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    summary="Answer the conversation, OpenAI-style, with citations",
+    description=DESCRIPTION,
+    responses={
+        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        400: {"description": "Invalid or unsupported request: see `error.message`"},
+        401: {"description": "A read key is required (`CITECHAT_API_KEYS`)"},
+        404: {"description": "Unknown model"},
+        413: {"description": "The request body is too large"},
+        429: {"description": "Too many requests: see `Retry-After`"},
+        503: {"description": "The vector store is unreachable"},
+    },
+)
+async def chat_completions(
+    request: CompletionRequest, components: ComponentsDep
+) -> Response | ChatCompletion:
+    messages = conversation(request, components.settings)
+    answerer = components.answerer
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if not request.stream:
+        answer = metrics.count_answer(await run_in_threadpool(answerer.answer, messages))
+        text = answer.answer + sources_footer(answer)
+        return ChatCompletion(
+            id=completion_id,
+            created=created,
+            model=MODEL,
+            choices=[CompletionChoice(message=CompletionOutput(content=text))],
+            citechat=to_response(answer),
+        )
+    turn = await run_in_threadpool(answerer.prepare, messages)
+    chunks = chunk_stream(answerer.stream(turn), completion_id, created)
+    return EventSourceResponse(chunks, headers=SSE_HEADERS)
+
+
+def check_model(model: str) -> None:
+    if model != MODEL:
+        raise ModelNotFound(
+            f"The model `{model}` does not exist: this server has `{MODEL}`.", param="model"
+        )
+
+
+def conversation(request: CompletionRequest, settings: Settings) -> list[Message]:
+    """The request's conversation for the answerer; refuses what citechat cannot do."""
+    check_model(request.model)
+    if request.n != 1:
+        raise InvalidRequest("n: citechat writes one answer; n must be 1", param="n")
+    if request.tools or request.functions:
+        param = "tools" if request.tools else "functions"
+        raise InvalidRequest(f"{param}: citechat calls no tools", param=param)
+    if (request.response_format or {}).get("type", "text") != "text":
+        raise InvalidRequest("response_format: only text answers", param="response_format")
+    if request.logprobs:
+        raise InvalidRequest("logprobs: not available", param="logprobs")
+    turns = []
+    for index, message in enumerate(request.messages):
+        if message.role in ("system", "developer"):
+            continue  # citechat answers by its own instructions
+        if message.role not in ("user", "assistant"):
+            param = f"messages.{index}.role"
+            raise InvalidRequest(f"{param}: citechat calls no tools", param=param)
+        turns.append(ChatMessage(role=message.role, content=_text(message, index)))
+    return check_messages(turns, settings)
+
+
+def _text(message: CompletionMessage, index: int) -> str:
+    """A message's text: the string, or its text parts; an earlier answer without its sources."""
+    if isinstance(message.content, list):
+        for part in message.content:
+            if part.type != "text":
+                param = f"messages.{index}.content"
+                raise InvalidRequest(f"{param}: only text parts, got {part.type!r}", param=param)
+        text = "\n".join(part.text for part in message.content)
+    else:
+        text = message.content or ""
+    if message.role == "assistant":
+        answer, footer, _ = text.rpartition(FOOTER)
+        text = answer if footer else text
+    return text
+
+
+def sources_footer(answer: ChatAnswer) -> str:
+    """What follows the answer's text, after a rule: its notice and a Markdown list of sources."""
+    parts = [f"Note: {answer.notice}"] if answer.notice else []
+    if answer.citations:
+        first: dict[str, int] = {}  # each document's first marker: later ones refer to it
+        lines = []
+        for citation in answer.citations:
+            marker = first.setdefault(citation.document_id, citation.marker)
+            same = f"{citation.marker}. Same source as {marker}"
+            lines.append(same if marker != citation.marker else _source_line(citation))
+        parts.append("**Sources**\n\n" + "\n".join(lines))
+    return FOOTER + "\n\n".join(parts) if parts else ""
+
+
+def _source_line(citation: Citation) -> str:
+    """``1. [Title](<url>), 23 May 2025``: only an http(s) source becomes a link."""
+    title = (citation.title or citation.document_id).translate(_MARKDOWN_SPECIAL)
+    source = citation.source
+    if source.lower().startswith(("http://", "https://")):
+        title = f"[{title}](<{quote(source, safe=_URL_SAFE)}>)"
+    elif source:
+        title += f" ({source.translate(_MARKDOWN_SPECIAL)})"
+    date = format_date(citation.published)
+    return f"{citation.marker}. {title}" + (f", {date}" if date else "")
+
+
+def chunk_stream(events: Iterator[ChatEvent], completion_id: str, created: int) -> Iterator[bytes]:
+    """The answerer's events as ``chat.completion.chunk`` events, then ``[DONE]``.
+
+    An answer that breaks off, or an unexpected failure, ends the stream with OpenAI's error
+    event instead (the openai client raises it).
+    """
+
+    def chunk(delta: dict[str, str], finish: str | None = None, **extra: object) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL,
+            "choices": [choice],
+            **extra,
+        }
+        return _data(body)
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for event in events:
+            if isinstance(event, Delta):
+                yield chunk({"content": event.text})
+            elif isinstance(event, Final):
+                answer = metrics.count_answer(event.answer)
+                footer = sources_footer(answer)
+                if footer:
+                    yield chunk({"content": footer})
+                yield chunk({}, "stop", citechat=to_response(answer).model_dump())
+            elif isinstance(event, Failure):
+                yield _data(openai_error(500, event.code, event.detail))
+                return
+    except Exception:
+        logger.exception("chat completion stream failed")
+        yield _data(openai_error(500, "internal_error", "internal server error"))
+        return
+    yield format_sse_event(data_str="[DONE]")
+
+
+def _data(body: dict[str, object]) -> bytes:
+    return format_sse_event(data_str=json.dumps(body, ensure_ascii=False))

@@ -1,0 +1,46 @@
+"""The wheel carries everything the packages read at run time (prompts, static files,
+templates), so a non-editable install works from any directory."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.helpers import PROJECT_DIR
+
+PACKAGES = ("service", "ingestion")
+
+
+def test_the_wheel_holds_every_file_of_the_packages(tmp_path: Path) -> None:
+    source = tmp_path / "source"  # a copy, so the build leaves nothing in the work tree
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PROJECT_DIR / name, source / name)
+    for package in PACKAGES:
+        shutil.copytree(
+            PROJECT_DIR / package,
+            source / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    subprocess.run(
+        [*command, "--wheel-dir", str(tmp_path / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+    )
+
+    [wheel] = (tmp_path / "dist").glob("citechat-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    files = {
+        path.relative_to(source).as_posix()
+        for package in PACKAGES
+        for path in (source / package).rglob("*")
+        if path.is_file()
+    }
+    assert files - shipped == set()
+    assert {
+        "service/prompts/answer.md",
+        "service/static/widget.js",
+        "service/evaluate/templates/report.html.j2",
+    } <= shipped
