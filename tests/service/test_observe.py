@@ -104,18 +104,23 @@ def test_metrics_count_llm_fallbacks_and_store_errors(
 def test_citechat_serve_writes_json_access_logs_with_the_request_id(
     sample_settings: Settings, tmp_path: Path
 ) -> None:
-    """The real command: every line JSON, the access line and the app's own lines tagged."""
+    """The real command: every line JSON, the access line (on stdout) and the app's own lines
+    (on stderr) tagged with the request's id."""
     port = free_port()
     env = os.environ | {
         "CITECHAT_DATA_DIR": str(sample_settings.data_dir),
         "CITECHAT_LOG_FORMAT": "json",
         "CITECHAT_LOG_LEVEL": "DEBUG",  # the search route's own line
     }
-    log = tmp_path / "serve.log"
+    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
     citechat = Path(sys.executable).with_name("citechat")
-    with log.open("w") as stderr:
+    with out.open("w") as stdout, err.open("w") as stderr:
         server = subprocess.Popen(
-            [str(citechat), "serve", "--port", str(port)], env=env, stderr=stderr, cwd=tmp_path
+            [str(citechat), "serve", "--port", str(port)],
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=tmp_path,
         )
         try:
             wait_for(f"http://127.0.0.1:{port}/healthz", timeout=120)
@@ -129,8 +134,10 @@ def test_citechat_serve_writes_json_access_logs_with_the_request_id(
             server.wait(timeout=30)
 
     assert reply.status_code == 200
-    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    access = [line for line in lines if line["logger"] == "citechat.access"]
+    access = [json.loads(line) for line in out.read_text().splitlines()]  # as uvicorn: stdout
+    lines = [json.loads(line) for line in err.read_text().splitlines() if line.strip()]
+    assert {line["logger"] for line in access} == {"citechat.access"}
+    assert all(line["logger"] != "citechat.access" for line in lines)
     search = next(line for line in access if line["path"] == "/api/search")
     assert search["request_id"] == "trace-7" and search["status"] == 200
     assert search["method"] == "GET" and search["duration_ms"] > 0
