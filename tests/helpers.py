@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from ingestion.chunking import build_splitter
 from ingestion.embeddings import Embedder
@@ -182,3 +183,13 @@ def minimal_pdf(text: str) -> bytes:
         xref,
     )
     return bytes(out)
+
+
+def metric(client: httpx.Client, name: str, **labels: str) -> float:
+    """The sum of the samples of ``GET /metrics`` named ``name`` that carry ``labels``."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )

@@ -14,7 +14,7 @@ from service.app import create_app
 from service.chat.types import ChatAnswer, Citation
 from service.settings import Settings
 from tests.chat.chat_checks import MAY
-from tests.helpers import free_port, make_settings, serve_app
+from tests.helpers import free_port, make_settings, metric, serve_app
 from tests.llm_stub import LLMStub, Reply
 
 QUESTION = "Is the US still funding the Haiti mission?"
@@ -100,7 +100,10 @@ def test_a_completion_is_the_chat_answer_with_a_sources_list(
     assert first["document_id"] == MAY
     assert lines[0] == f"1. [{first['title']}](<{first['source']}>), 23 May 2025"
     documents = [c["document_id"] for c in plain["citations"]]
-    assert documents[1] == documents[2] and lines[2] == "3. Same source as 2"
+    for number, document in enumerate(documents, start=1):
+        first_marker = documents.index(document) + 1
+        if first_marker < number:
+            assert lines[number - 1] == f"{number}. Same source as {first_marker}"
     assert sum("](<https://" in line for line in lines) == len(set(documents))
     assert completion.citechat == plain  # the extension field: the /api/chat reply
 
@@ -122,8 +125,8 @@ def test_sources_are_escaped_and_only_http_sources_become_links() -> None:
 
     assert sources_footer(answer).split("\n")[-3:] == [
         "1. Gangs \\*rule\\* \\[sic\\] (javascript:alert(1)), 23 May 2025",
-        "2. [doc2.md](<https://example.com/a%20b%3Ec>)",
-        "3. Plain",
+        "2. [doc2.md](<https://example.com/a%20b%3Ec>), undated",
+        "3. Plain, undated",
     ]
 
 
@@ -165,6 +168,16 @@ def test_a_multi_turn_conversation_answers_the_follow_up(
     plain = api.post("/api/chat", json={"messages": [*plain_history, history[-1]]}).json()
     assert follow_up.citechat == plain  # the system message and the earlier Sources list: unused
     assert follow_up.citechat["answered"] and "Blinken" in follow_up.citechat["answer"]
+
+
+def test_v1_answers_are_counted_in_the_metrics(client: openai.OpenAI, api: httpx.Client) -> None:
+    labels = {"mode": "extractive", "answered": "true"}
+    before = metric(api, "citechat_answers_total", **labels)
+
+    ask(client, user(QUESTION))
+    ask_streaming(client, user(QUESTION))
+
+    assert metric(api, "citechat_answers_total", **labels) == before + 2
 
 
 def test_content_may_be_a_list_of_text_parts(client: openai.OpenAI) -> None:

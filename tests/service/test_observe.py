@@ -9,12 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from ingestion.embeddings import Embedder
 from service.app import create_app
 from service.settings import Settings
-from tests.helpers import free_port, make_settings, serve_app, wait_for
+from tests.helpers import free_port, make_settings, metric, serve_app, wait_for
 from tests.llm_stub import LLMStub, Reply
 
 QUESTION = {"role": "user", "content": "Is the US still funding the Haiti mission?"}
@@ -26,15 +25,6 @@ def api(sample_settings: Settings, embedder: Embedder) -> Iterator[httpx.Client]
     with serve_app(create_app(sample_settings, embedder=embedder)) as base_url:
         with httpx.Client(base_url=base_url, timeout=60) as client:
             yield client
-
-
-def metric(client: httpx.Client, name: str, **labels: str) -> float:
-    """The value of one sample of ``GET /metrics`` (0 when it is not there yet)."""
-    for family in text_string_to_metric_families(client.get("/metrics").text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    return 0.0
 
 
 @pytest.mark.parametrize(
@@ -115,6 +105,7 @@ def test_citechat_serve_writes_json_access_logs_with_the_request_id(
     env = os.environ | {
         "CITECHAT_DATA_DIR": str(sample_settings.data_dir),
         "CITECHAT_LOG_FORMAT": "json",
+        "CITECHAT_LOG_LEVEL": "DEBUG",  # the search route's own line
     }
     log = tmp_path / "serve.log"
     citechat = Path(sys.executable).with_name("citechat")
