@@ -145,8 +145,10 @@ def test_html_and_pdf_uploads_use_the_same_loaders(api: httpx.Client) -> None:
     assert upload(api, "page.html", html).json()["document"]["title"] == "Harbour news"
     pdf = upload(api, "report.pdf", minimal_pdf("Zebrafish census report"))
     assert pdf.status_code == 201
-    hits = api.get("/api/search", params={"q": "zebrafish census report", "k": 2}).json()
-    assert "report.pdf" in [hit["document_id"] for hit in hits["results"]]
+    assert pdf.json()["document"]["chunks"] == 1
+    hits = api.get("/api/search", params={"q": "zebrafish census report", "k": 5}).json()
+    census = [hit["text"] for hit in hits["results"] if hit["document_id"] == "report.pdf"]
+    assert census == ["Zebrafish census report"]
 
 
 @pytest.mark.parametrize(
