@@ -6,7 +6,7 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint fmt bench eval clean browser
+.PHONY: install serve ingest test lint fmt bench bench-load eval clean browser
 
 install: $(VENV_STAMP)
 
@@ -46,6 +46,10 @@ browser:
 bench: install
 	$(PY) benchmarks/bench.py
 	$(PY) benchmarks/openai_overhead.py
+
+# Load and fault benchmark on loopback (about 3 minutes): see benchmarks/load.py.
+bench-load: install
+	$(PY) benchmarks/load.py
 
 # The regression gate: the sample set on a fresh index of the sample corpus, against the
 # committed baseline. Exits non-zero when answers got worse. Reports land in $(EVAL_DIR).

@@ -194,7 +194,8 @@ def generate_corpus(target: Path, min_chunks: int, splitter: SentenceSplitter) -
 
 
 def _sample_text() -> str:
-    return "\n".join(load_document(path, root).text for path, root in discover([SAMPLE_CORPUS]))
+    found = discover(SAMPLE_CORPUS).files
+    return "\n".join(load_document(f.path, f.document_id, 1_000_000).text for f in found)
 
 
 def _sentence(rng: random.Random, words: list[str]) -> str:
@@ -202,12 +203,14 @@ def _sentence(rng: random.Random, words: list[str]) -> str:
     return sentence[:1].upper() + sentence[1:] + "."
 
 
-def chunk_texts(corpus: Path, splitter: SentenceSplitter) -> list[str]:
+def chunk_texts(corpus: Path, splitter: SentenceSplitter, max_file_bytes: int) -> list[str]:
     """The texts ingestion will embed for ``corpus``."""
     return [
         chunk.text
-        for path, root in discover([corpus])
-        for chunk in split_document(load_document(path, root), splitter)
+        for file in discover(corpus).files
+        for chunk in split_document(
+            load_document(file.path, file.document_id, max_file_bytes), splitter
+        )
     ]
 
 
@@ -223,13 +226,20 @@ def bench_corpus(
     corpus: Path, settings: Settings, embedder: Embedder, encoder: Any, queries: list[str]
 ) -> dict[str, Any]:
     splitter = bench_splitter(settings)
-    texts = chunk_texts(corpus, splitter)
+    texts = chunk_texts(corpus, splitter, settings.max_file_bytes)
     floor = RawEncodeFloor(encoder, texts, settings.embed_batch_size)
     runs = math.ceil(MIN_TIMED_CHUNKS / len(texts))  # a tiny corpus is ingested several times
     stores = [open_store(fresh, embedder.name) for fresh in _collections(settings, runs)]
     started, cpu_started = time.perf_counter(), time.process_time()
     reports = [
-        ingest([corpus], store, embedder, splitter, progress=lambda _total: floor)
+        ingest(
+            [corpus],
+            store,
+            embedder,
+            splitter,
+            max_file_bytes=settings.max_file_bytes,
+            progress=lambda _total: floor,
+        )
         for store in stores
     ]
     ingest_seconds = time.perf_counter() - started - floor.seconds
@@ -241,7 +251,13 @@ def bench_corpus(
     ingest_rate = embedded / ingest_seconds
 
     started = time.perf_counter()
-    again = ingest([corpus], open_store(settings, embedder.name), embedder, splitter)
+    again = ingest(
+        [corpus],
+        open_store(settings, embedder.name),
+        embedder,
+        splitter,
+        max_file_bytes=settings.max_file_bytes,
+    )
     reingest_seconds = time.perf_counter() - started
 
     components = build_components(settings, embedder)

@@ -1,23 +1,34 @@
 """Read files into plain-text documents with their metadata.
 
 Markdown and text (optional YAML front matter), HTML (through trafilatura) and PDF (text layer).
-A file that cannot be read becomes a :class:`LoadError` naming the reason.
+A file that cannot be used becomes a :class:`LoadError` naming the reason; discovery reports
+what it skips (links leaving the folder, unlistable folders, unsafe names) the same way.
 """
 
 import datetime as dt
 import hashlib
+import io
+import os
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
-import frontmatter
-import yaml
+from ingestion.front_matter import FrontMatterError, split_front_matter
+from ingestion.html_tags import strip_html
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+MAX_ID_CHARS = 512
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+# Characters that reorder or hide text (bidi controls) or break lines: never in ids or titles.
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_SHOWN_CHARS = 300
+_HTML_FIELDS = {"title": "title", "source": "url", "published": "date", "text": "text"}
 
 
 class LoadError(Exception):
@@ -39,81 +50,218 @@ class LoadedDocument:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def discover(paths: list[Path]) -> list[tuple[Path, Path]]:
-    """Return ``(file, root)`` pairs for the supported files under ``paths``, sorted.
+@dataclass(frozen=True)
+class Found:
+    """A supported file under a folder given, with the id it is stored under."""
 
-    ``root`` is the folder that document ids are relative to: the folder given, or the
-    parent of a file given directly.
+    path: Path
+    document_id: str
+
+
+@dataclass
+class Discovery:
+    files: list[Found]
+    failed: list[tuple[str, str]]  # (path as shown, reason)
+    unlisted: list[PurePath]  # unreadable folders, relative to the one given: kept from pruning
+
+
+def discover(path: Path) -> Discovery:
+    """The supported files under ``path`` (a folder, recursively, or one file), sorted.
+
+    Document ids are relative to the folder given, or to the parent of a file given. Symbolic
+    links are followed only to files inside the folder; other links, loops, dangling links,
+    special files and unsafe names are reported and skipped. A missing ``path`` raises
+    :class:`FileNotFoundError`.
     """
-    found: list[tuple[Path, Path]] = []
-    for path in paths:
-        if path.is_dir():
-            root = path
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-            found += [(f, root) for f in files if f.suffix.lower() in SUPPORTED_SUFFIXES]
-        elif path.is_file():
-            found.append((path, path.parent))
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_file():
+        return Discovery([Found(path, _checked_id(path.name))], [], [])
+    if not path.is_dir():
+        raise FileNotFoundError(f"{shown(path)}: no such file or folder")
+    found = Discovery([], [], [])
+    inside = path.resolve()
+
+    def unlistable(exc: OSError) -> None:
+        folder = Path(exc.filename or path)
+        found.unlisted.append(PurePath(folder.relative_to(path)))
+        found.failed.append((shown(folder), f"folder not read: {exc.strerror or exc}"))
+
+    for folder, dirs, files in os.walk(path, onerror=unlistable):
+        dirs.sort()
+        for name in list(dirs):
+            if os.path.islink(os.path.join(folder, name)):
+                dirs.remove(name)
+                found.failed.append((shown(Path(folder, name)), "link to a folder: not followed"))
+        for name in sorted(files):
+            file = Path(folder, name)
+            if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            try:
+                _check_link(file, inside)
+                found.files.append(Found(file, _checked_id(file.relative_to(path))))
+            except LoadError as exc:
+                found.failed.append((shown(file), str(exc)))
+    found.files.sort(key=lambda f: f.document_id)
     return found
 
 
-def load_document(path: Path, root: Path) -> LoadedDocument:
+def check_document_id(document_id: str) -> str:
+    """Return ``document_id`` if it is a safe id; raise :class:`LoadError` saying why not.
+
+    Ids are relative POSIX paths: no empty, ``.`` or ``..`` parts, no backslashes, and no
+    control, bidi or undecodable characters that could disguise one id as another.
+    """
+    if not document_id or len(document_id) > MAX_ID_CHARS:
+        raise LoadError(f"document id must be 1 to {MAX_ID_CHARS} characters")
+    if any(_unsafe(char) for char in document_id):
+        raise LoadError("name has control, bidi or undecodable characters")
+    parts = document_id.split("/")
+    if "\\" in document_id or any(part in ("", ".", "..") for part in parts):
+        raise LoadError("document id must be a relative path without '.', '..' or '\\' parts")
+    return document_id
+
+
+def load_document(path: Path, document_id: str, max_bytes: int) -> LoadedDocument:
     """Load one file; raise :class:`LoadError` with the reason when it cannot be used."""
-    document_id = path.relative_to(root).as_posix()
-    suffix = path.suffix.lower()
-    try:
-        raw = path.read_bytes()
+    try:  # non-blocking: opening a named pipe must not wait for a writer
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise LoadError("not a regular file")
+            if info.st_size > max_bytes:
+                raise LoadError(_too_large(info.st_size, max_bytes))
+            raw = file.read(max_bytes + 1)
     except OSError as exc:
         raise LoadError(f"unreadable: {exc.strerror or exc}") from exc
+    if len(raw) > max_bytes:  # grew while being read
+        raise LoadError(_too_large(len(raw), max_bytes))
+    return read_document(raw, path.name, document_id)
+
+
+def read_document(
+    raw: bytes,
+    name: str,
+    document_id: str,
+    *,
+    title: str = "",
+    source: str = "",
+    published: str = "",
+) -> LoadedDocument:
+    """Parse a file's bytes by the suffix of ``name``; non-empty arguments override metadata."""
+    suffix = PurePosixPath(name).suffix.lower()
     if suffix in PDF_SUFFIXES:
-        title, source, published, text = _read_pdf(path)
-    else:
-        if b"\x00" in raw:
-            raise LoadError("binary content in a text file")
-        try:
-            content = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise LoadError(f"not UTF-8 text (byte {exc.start})") from exc
+        meta = _read_pdf(raw)
+    elif suffix in SUPPORTED_SUFFIXES:
+        content = _decode(raw)
         if suffix in HTML_SUFFIXES:
-            title, source, published, text = _read_html(content)
+            meta = _read_html(content)
         else:
-            title, source, published, text = _read_text(content)
-    text = text.strip()
+            meta = _read_text(content, markdown=suffix in MARKDOWN_SUFFIXES)
+    else:
+        raise LoadError(f"unsupported file type {suffix or name!r}")
+    text = meta["text"].strip()
     if not text:
         raise LoadError("no text")
-    published = _normalise_date(published) or _date_from_name(path.name)
+    date = _normalise_date(published or meta["published"]) or _date_from_name(name)
     return LoadedDocument(
         document_id=document_id,
-        title=title.strip() or path.stem,
-        source=source.strip(),
-        published=published,
+        title=_one_line(title or meta["title"]) or PurePosixPath(name).stem,
+        source=_one_line(source or meta["source"]),
+        published=date,
         text=text,
     )
 
 
-def _read_text(content: str) -> tuple[str, str, str, str]:
-    handler = frontmatter.YAMLHandler()
-    meta: object = {}
-    if handler.detect(content):
-        header, content = handler.split(content)
-        try:
-            meta = handler.load(header) or {}
-        except yaml.YAMLError as exc:
-            raise LoadError(f"malformed front matter: {str(exc).splitlines()[0]}") from exc
-        except ValueError as exc:  # PyYAML builds dates itself and rejects impossible ones
-            raise LoadError(f"impossible date in front matter: {exc}") from exc
-    if not isinstance(meta, dict):
-        raise LoadError("malformed front matter: expected key: value pairs")
-    return (
-        str(meta.get("title") or ""),
-        str(meta.get("source") or meta.get("url") or ""),
-        meta.get("published") or meta.get("date") or "",
-        content,
+def shown(value: Path | str) -> str:
+    """A path or name as safe to print: undecodable bytes, control and bidi characters
+    escaped; shortened in the middle past 300 characters."""
+    text = os.fsencode(value).decode("utf-8", "backslashreplace")
+    text = "".join(
+        char.encode("unicode_escape").decode() if _unsafe(char) else char for char in text
     )
+    if len(text) > _SHOWN_CHARS:
+        half = _SHOWN_CHARS // 2
+        text = f"{text[:half]}...{text[-half:]}"
+    return text
 
 
-def _read_html(content: str) -> tuple[str, str, str, str]:
+def _escaped(char: str) -> str:
+    return char.encode("unicode_escape").decode()
+
+
+def _unsafe(char: str) -> bool:
+    return char in _BIDI or unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp")
+
+
+def _checked_id(relative: Path | str) -> str:
+    try:
+        name = os.fsencode(relative).decode("utf-8")
+    except UnicodeDecodeError:
+        raise LoadError("file name is not valid UTF-8") from None
+    return check_document_id(Path(name).as_posix())
+
+
+def _check_link(file: Path, inside: Path) -> None:
+    if not file.is_symlink():
+        return
+    try:
+        target = Path(os.path.realpath(file, strict=True))
+    except FileNotFoundError:
+        raise LoadError("dangling link: its target does not exist") from None
+    except OSError as exc:
+        raise LoadError(f"link not followed: {exc.strerror or exc}") from None
+    if not target.is_relative_to(inside):
+        raise LoadError(f"link to a file outside {shown(inside)}: not followed")
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    return f"file too large: {size} bytes, at most {max_bytes} (CITECHAT_MAX_FILE_BYTES)"
+
+
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw:
+        raise LoadError("binary content in a text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"not UTF-8 text (byte {exc.start})") from exc
+
+
+def _read_text(content: str, markdown: bool) -> dict[str, str]:
+    try:
+        meta, body = split_front_matter(content)
+    except FrontMatterError as exc:
+        raise LoadError(str(exc)) from exc
+    return {
+        "title": _text_field(meta, "title"),
+        "source": _text_field(meta, "source") or _text_field(meta, "url"),
+        "published": _date_field(meta),
+        "text": strip_html(body) if markdown else body,
+    }
+
+
+def _text_field(meta: dict[str, object], key: str) -> str:
+    value = meta.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise LoadError(f"front matter {key!r} must be text, got {type(value).__name__}")
+    return value
+
+
+def _date_field(meta: dict[str, object]) -> str:
+    value = meta.get("published") or meta.get("date")
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise LoadError(f"front matter 'published' must be a date, got {type(value).__name__}")
+    return value
+
+
+def _read_html(content: str) -> dict[str, str]:
     import trafilatura
 
     try:
@@ -123,39 +271,37 @@ def _read_html(content: str) -> tuple[str, str, str, str]:
     if extracted is None:
         raise LoadError("no main text found in HTML")
     doc = extracted.as_dict() if hasattr(extracted, "as_dict") else dict(extracted)
-    return (
-        doc.get("title") or "",
-        doc.get("url") or "",
-        doc.get("date") or "",
-        doc.get("text") or "",
-    )
+    return {key: str(doc.get(name) or "") for key, name in _HTML_FIELDS.items()}
 
 
-def _read_pdf(path: Path) -> tuple[str, str, str, str]:
+def _read_pdf(raw: bytes) -> dict[str, str]:
     from pypdf import PdfReader
 
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(io.BytesIO(raw))
         text = "\n".join(page.extract_text() or "" for page in reader.pages)
         info = reader.metadata or {}
     except Exception as exc:  # pypdf raises many types on damaged files
         raise LoadError(f"unreadable PDF: {exc}") from exc
-    return str(info.get("/Title") or ""), "", "", text
+    return {"title": str(info.get("/Title") or ""), "source": "", "published": "", "text": text}
 
 
-def _normalise_date(value: object) -> str:
+def _one_line(value: str) -> str:
+    """``value`` on one line: bidi controls dropped, line breaks and control characters made
+    spaces, runs of spaces collapsed."""
+    kept = "".join(" " if _unsafe(char) else char for char in value if char not in _BIDI)
+    return " ".join(kept.split())
+
+
+def _normalise_date(value: str) -> str:
     """Return an ISO date from front matter or meta tags; raise on an impossible one."""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value).strip()
+    text = value.strip()
     if not text:
         return ""
     try:
         return dt.date.fromisoformat(text[:10]).isoformat()
     except ValueError as exc:
-        raise LoadError(f"impossible date {text!r}: expected YYYY-MM-DD") from exc
+        raise LoadError(f"impossible date {shown(text)!r}: expected YYYY-MM-DD") from exc
 
 
 def _date_from_name(name: str) -> str:

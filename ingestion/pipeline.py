@@ -5,17 +5,24 @@ killed at any point leaves at most extra chunks that the next run removes.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from llama_index.core.node_parser import SentenceSplitter
 
 from ingestion.chunking import Chunk, split_document
 from ingestion.embeddings import Embedder
-from ingestion.loaders import LoadedDocument, LoadError, discover, load_document
-from ingestion.store import ChunkStore
+from ingestion.loaders import (
+    Discovery,
+    LoadedDocument,
+    LoadError,
+    discover,
+    load_document,
+    shown,
+)
+from ingestion.store import ChunkStore, StoredDocument
 
 BATCH = 256  # chunks embedded and written per round
 SORT_WINDOW = 1024  # chunks put in length order together, so embedding batches need little padding
@@ -29,7 +36,7 @@ class IngestReport:
     pruned: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path as shown, reason)
 
     def summary(self) -> str:
         return (
@@ -42,6 +49,7 @@ class IngestReport:
 @dataclass
 class _Pending:
     doc: LoadedDocument
+    folder: str
     chunks: list[Chunk]
     written: int = 0
 
@@ -55,51 +63,112 @@ def ingest(
     embedder: Embedder,
     splitter: SentenceSplitter,
     *,
+    max_file_bytes: int,
     prune: bool = False,
     progress: ProgressFactory | None = None,
 ) -> IngestReport:
-    """Bring the store in line with the files under ``paths``."""
+    """Bring the store in line with the files under ``paths``.
+
+    A path that does not exist raises :class:`FileNotFoundError` before anything is stored.
+    With ``prune``, documents ingested from under a folder given whose files are gone are
+    removed; documents from elsewhere are left alone.
+    """
     started = time.perf_counter()
+    found = [(path, discover(path)) for path in paths]
     report = IngestReport()
     stored = store.documents()
     seen: set[str] = set()
     pending: list[_Pending] = []
-    for path in paths:
-        try:
-            files = discover([path])
-        except FileNotFoundError as exc:
-            report.failed.append((str(path), str(exc)))
-            continue
-        for file, root in files:
-            document_id = file.relative_to(root).as_posix()
-            if document_id in seen:
-                report.failed.append((str(file), f"duplicate document id {document_id!r}"))
+    for path, discovery in found:
+        report.failed += discovery.failed
+        folder = str((path if path.is_dir() else path.parent).resolve())
+        for file in discovery.files:
+            if file.document_id in seen:
+                reason = f"duplicate document id {file.document_id!r}"
+                report.failed.append((shown(file.path), reason))
                 continue
-            seen.add(document_id)
+            seen.add(file.document_id)
             try:
-                doc = load_document(file, root)
+                doc = load_document(file.path, file.document_id, max_file_bytes)
+                item = _plan(doc, folder, stored.get(doc.document_id), splitter, report)
             except LoadError as exc:
-                report.failed.append((str(file), str(exc)))
+                report.failed.append((shown(file.path), str(exc)))
                 continue
-            old = stored.get(doc.document_id)
-            if old is not None and old.is_complete(doc.content_hash):
-                report.unchanged += 1
-                continue
-            if old is None:
-                report.new += 1
-            else:
-                report.changed += 1
-            pending.append(_Pending(doc, split_document(doc, splitter)))
+            if item is not None:
+                pending.append(item)
+            elif stored[doc.document_id].folder != folder:
+                store.set_folder(doc.document_id, folder)
 
     _write(pending, store, embedder, report, progress)
     if prune:
-        for document_id in sorted(set(stored) - seen):
-            store.delete_document(document_id)
-            report.pruned += 1
+        for path, discovery in found:
+            for document_id in _gone(path, discovery, stored.values()):
+                store.delete_document(document_id)
+                report.pruned += 1
     if pending or report.pruned:
         store.bump_revision()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def ingest_document(
+    doc: LoadedDocument, store: ChunkStore, embedder: Embedder, splitter: SentenceSplitter
+) -> IngestReport:
+    """Store one document that has no file (an upload), the same way :func:`ingest` does.
+
+    Raises :class:`LoadError` when the document cannot be split into chunks.
+    """
+    started = time.perf_counter()
+    report = IngestReport()
+    item = _plan(doc, "", store.document(doc.document_id), splitter, report)
+    if item is not None:
+        _write([item], store, embedder, report, None)
+        store.bump_revision()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _plan(
+    doc: LoadedDocument,
+    folder: str,
+    old: StoredDocument | None,
+    splitter: SentenceSplitter,
+    report: IngestReport,
+) -> _Pending | None:
+    """The chunks to write for ``doc``, or None when exactly this version is stored."""
+    if old is not None and old.is_complete(doc.content_hash):
+        report.unchanged += 1
+        return None
+    try:
+        chunks = split_document(doc, splitter)
+    except ValueError as exc:  # the splitter's only complaint: a piece too big for a chunk
+        raise LoadError(f"cannot be split into chunks: {exc}") from exc
+    if old is None:
+        report.new += 1
+    else:
+        report.changed += 1
+    return _Pending(doc, folder, chunks)
+
+
+def _gone(path: Path, discovery: Discovery, stored: Iterable[StoredDocument]) -> list[str]:
+    """Stored documents from under folder ``path`` whose files were not found there now."""
+    if not path.is_dir():
+        return []
+    root = PurePath(path.resolve())
+    found = {PurePath(f.document_id) for f in discovery.files}
+    gone = []
+    for doc in stored:
+        if not doc.folder:
+            continue
+        file = PurePath(doc.folder, doc.document_id)
+        if not file.is_relative_to(root):
+            continue
+        relative = file.relative_to(root)
+        if relative not in found and not any(
+            relative.is_relative_to(u) for u in discovery.unlisted
+        ):
+            gone.append(doc.document_id)
+    return gone
 
 
 def delete(store: ChunkStore, document_id: str) -> bool:
@@ -155,6 +224,7 @@ def _metadata(item: _Pending, chunk: Chunk) -> dict[str, Any]:
     doc = item.doc
     return {
         "document_id": doc.document_id,
+        "folder": item.folder,
         "title": doc.title,
         "source": doc.source,
         "published": doc.published,

@@ -19,6 +19,7 @@ class IndexSettings(BaseSettings):
     data_dir: Path = Path("data")
     chroma_host: str | None = None
     chroma_port: int = Field(default=8000, ge=1, le=65535)
+    store_timeout: float = Field(default=10.0, gt=0, description="seconds per Chroma server call")
     collection: str = Field(default="citechat", min_length=3, max_length=63)
 
     embed_backend: Literal["local", "openai"] = "local"
@@ -29,6 +30,7 @@ class IndexSettings(BaseSettings):
 
     chunk_size: int = Field(default=256, ge=32, le=4096, description="tokens per chunk")
     chunk_overlap: int = Field(default=32, ge=0, description="tokens shared by neighbours")
+    max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1, description="larger files fail")
 
     @model_validator(mode="after")
     def _check(self) -> "IndexSettings":

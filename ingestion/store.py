@@ -1,22 +1,31 @@
 """The index contract: one Chroma collection of chunks, on disk or on a Chroma server.
 
 Every chunk carries ``document_id``, ``title``, ``source``, ``published``, ``start``, ``end``,
-``chunk_index``, ``n_chunks`` and ``doc_hash`` (the hash of the document version it came from).
+``chunk_index``, ``n_chunks``, ``doc_hash`` (the hash of the document version it came from)
+and ``folder`` (where ``citechat ingest`` found its file, so ``--prune`` stays inside the
+folders it is given; empty for an upload).
 A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` are stored.
 """
 
+import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import chromadb
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.errors import ChromaError
 
 from ingestion.settings import IndexSettings
 
 PAGE = 1000
+
+# What a failing store raises: Chroma's own errors, the HTTP client's (timeouts, refused
+# connections), the OS's and SQLite's (on disk). Anything else is a bug, not an outage.
+STORE_ERRORS: tuple[type[Exception], ...] = (ChromaError, httpx.HTTPError, OSError, sqlite3.Error)
 
 
 class StoreUnavailable(Exception):
@@ -33,6 +42,7 @@ class StoredDocument:
     title: str
     source: str
     published: str
+    folder: str = ""  # the folder it was ingested from (absolute); "" for an upload
     chunks: int = 0
     hashes: dict[str, int] = field(default_factory=dict)  # doc_hash -> chunks stored
     expected: dict[str, int] = field(default_factory=dict)  # doc_hash -> n_chunks
@@ -50,16 +60,26 @@ class StoredChunk:
 
 
 def open_client(settings: IndexSettings) -> ClientAPI:
-    """A Chroma client: HTTP when ``chroma_host`` is set, else on disk under the data dir."""
+    """A Chroma client: HTTP when ``chroma_host`` is set, else on disk under the data dir.
+
+    Every call of an HTTP client gives up after ``store_timeout`` seconds, so a frozen server
+    makes requests fail fast instead of holding a worker.
+    """
     chroma_settings = chromadb.Settings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
-            return chromadb.HttpClient(
+            # chromadb's HttpClient calls the server with no timeout, even while it is built:
+            # check the server answers first, then give its session the timeout.
+            url = f"{describe(settings)}/api/v2/heartbeat"
+            httpx.get(url, timeout=settings.store_timeout).raise_for_status()
+            client = chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
             )
+            client._server._session.timeout = httpx.Timeout(settings.store_timeout)  # type: ignore[attr-defined]
+            return client
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-    except Exception as exc:  # chromadb raises bare ValueError/ConnectionError subclasses
+    except (*STORE_ERRORS, ValueError) as exc:  # chromadb: ValueError when it finds no server
         raise StoreUnavailable(f"vector store at {describe(settings)} unreachable: {exc}") from exc
 
 
@@ -73,6 +93,7 @@ class ChunkStore:
     """Reads and writes the chunks of one collection."""
 
     def __init__(self, client: ClientAPI, name: str, embed_model: str) -> None:
+        self.client = client
         self.collection: Collection = client.get_or_create_collection(
             name,
             configuration={"hnsw": {"space": "cosine"}},
@@ -86,6 +107,10 @@ class ChunkStore:
                 "use another CITECHAT_COLLECTION or re-ingest into an empty one"
             )
         self._embed_model = embed_model
+
+    def close(self) -> None:
+        """Release the client; on disk, the next client reads the store afresh from disk."""
+        self.client.close()  # type: ignore[attr-defined]  # HttpClient and PersistentClient have it
 
     def iter_chunks(self, include_text: bool = False) -> Iterator[StoredChunk]:
         include: list[Any] = ["metadatas", "documents"] if include_text else ["metadatas"]
@@ -118,6 +143,12 @@ class ChunkStore:
     ) -> None:
         self.collection.upsert(ids=ids, documents=texts, embeddings=embeddings, metadatas=metadatas)
 
+    def set_folder(self, document_id: str, folder: str) -> None:
+        """Record that a document's file now lives under ``folder``."""
+        page = self.collection.get(where={"document_id": document_id}, include=["metadatas"])
+        metadatas = [{**meta, "folder": folder} for meta in page["metadatas"] or []]
+        self.collection.update(ids=page["ids"], metadatas=metadatas)
+
     def delete_document(self, document_id: str, keep_hash: str | None = None) -> None:
         """Delete a document's chunks, except those of version ``keep_hash``."""
         where: dict[str, Any] = {"document_id": document_id}
@@ -136,14 +167,36 @@ class ChunkStore:
         texts = (result["documents"] or [[]])[0]
         metas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
+        # A chunk deleted by another process since this client loaded its vector index comes
+        # back without its row (on disk, until the reader reopens the store): skip it.
         return [
             (StoredChunk(i, t or "", dict(m)), 1.0 - float(d))
             for i, t, m, d in zip(ids, texts, metas, distances, strict=True)
+            if m is not None
         ]
 
+    def get_chunks(self, ids: list[str]) -> list[StoredChunk]:
+        """The stored chunks among ``ids``, in that order; ids no longer stored are left out."""
+        if not ids:
+            return []
+        page = self.collection.get(ids=ids, include=["metadatas", "documents"])
+        found = {
+            chunk_id: StoredChunk(chunk_id, text or "", dict(meta))
+            for chunk_id, text, meta in zip(
+                page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
+            )
+            if meta is not None
+        }
+        return [found[chunk_id] for chunk_id in ids if chunk_id in found]
+
     def revision(self) -> str:
-        """Changes whenever the chunks change, so readers know to refresh derived indexes."""
-        return str((self.collection.metadata or {}).get("revision", ""))
+        """Changes whenever the chunks change, so readers know to refresh derived indexes.
+
+        Read from the store on every call: the collection object keeps the metadata it was
+        fetched with.
+        """
+        collection = self.client.get_collection(self.collection.name)
+        return str((collection.metadata or {}).get("revision", ""))
 
     def bump_revision(self) -> None:
         self.collection.modify(
@@ -160,6 +213,7 @@ def _collect(metadatas: Iterable[dict[str, Any]]) -> dict[str, StoredDocument]:
             doc = docs[doc_id] = StoredDocument(
                 doc_id, str(meta["title"]), str(meta["source"]), str(meta["published"])
             )
+        doc.folder = str(meta.get("folder", ""))
         doc.chunks += 1
         doc_hash = str(meta["doc_hash"])
         doc.hashes[doc_hash] = doc.hashes.get(doc_hash, 0) + 1

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from ingestion.embeddings import Embedder
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
-from service.api.limits import BodySizeLimit
+from service.api.limits import BodyLimits
 from service.api.observe import Observe, configure_logging
 from service.api.ratelimit import RateLimit, RateLimiter
 from service.api.routes import chat, completions, documents, health, metrics, search, widget
@@ -18,6 +18,8 @@ from service.wiring import build_components
 
 # Room for a chat of settings.max_messages turns with long answers; more is a 413.
 MAX_BODY_BYTES = 256 * 1024
+# An upload's body: the file (at most settings.max_file_bytes) plus its form fields.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 # The routes that embed, search and answer: rate limited per client and per page origin.
 RATE_LIMITED_PATHS = ("/api/chat", "/api/search", "/v1/chat/")
 
@@ -42,7 +44,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, object]]:
-        yield {"components": build_components(settings, embedder)}
+        components = build_components(settings, embedder)
+        components.retriever.start()
+        try:
+            yield {"components": components}
+        finally:
+            components.retriever.stop()
 
     app = FastAPI(
         title="citechat",
@@ -50,7 +57,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    uploads = {"/api/documents": settings.max_file_bytes + UPLOAD_OVERHEAD_BYTES}
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=MAX_BODY_BYTES,
+        timeout=settings.request_body_timeout,
+        larger=uploads,
+    )
     limiter = RateLimiter(
         settings.rate_limit, settings.origin_rate_limit, settings.rate_limit_storage
     )

@@ -47,7 +47,10 @@ def _open_store(settings: Settings, embed_model: str) -> "ChunkStore":
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
     prune: Annotated[
-        bool, typer.Option("--prune", help="Remove stored documents whose files are gone.")
+        bool,
+        typer.Option(
+            "--prune", help="Remove documents ingested from these folders whose files are gone."
+        ),
     ] = False,
 ) -> None:
     """Ingest Markdown, text, HTML and PDF files (folders recursively)."""
@@ -60,14 +63,19 @@ def ingest(
     settings = _settings()
     embedder = build_embedder(settings)
     store = _open_store(settings, embedder.name)
-    report = run_ingest(
-        paths,
-        store,
-        embedder,
-        build_splitter(settings.chunk_size, settings.chunk_overlap),
-        prune=prune,
-        progress=lambda total: tqdm(total=total, unit="chunk", desc="embedding", disable=None),
-    )
+    try:
+        report = run_ingest(
+            paths,
+            store,
+            embedder,
+            build_splitter(settings.chunk_size, settings.chunk_overlap),
+            max_file_bytes=settings.max_file_bytes,
+            prune=prune,
+            progress=lambda total: tqdm(total=total, unit="chunk", desc="embedding", disable=None),
+        )
+    except FileNotFoundError as exc:
+        _fail(f"{exc}; nothing was ingested or pruned", 2)
+        raise
     for path, reason in report.failed:
         typer.echo(f"failed: {path}: {reason}", err=True)
     typer.echo(report.summary())
@@ -78,11 +86,14 @@ def ingest(
 @app.command()
 def documents() -> None:
     """List the stored documents."""
+    from ingestion.loaders import shown
+
     settings = _settings()
     store = _open_store(settings, settings.embed_model)
     stored = store.documents()
     for doc in sorted(stored.values(), key=lambda d: d.document_id):
-        typer.echo(f"{doc.document_id}\t{doc.published or '-'}\t{doc.chunks} chunks\t{doc.title}")
+        fields = [shown(doc.document_id), doc.published or "-", f"{doc.chunks} chunks"]
+        typer.echo("\t".join([*fields, shown(doc.title)]))
     typer.echo(f"{len(stored)} documents", err=True)
 
 

@@ -43,3 +43,25 @@ class Forbidden(AppError):
 
 class ModelNotFound(NotFound):
     code = "model_not_found"
+
+
+class Conflict(AppError):
+    code = "conflict"
+    status_code = 409
+
+
+class InvalidDocument(AppError):
+    """A file that cannot be ingested: the reason is the ingestion's."""
+
+    code = "invalid_document"
+    status_code = 422
+
+
+class UnsupportedFileType(AppError):
+    code = "unsupported_file_type"
+    status_code = 415
+
+
+class FileTooLarge(AppError):
+    code = "file_too_large"
+    status_code = 413

@@ -5,6 +5,8 @@ Counters live in the process's default registry: each replica reports its own.
 
 from prometheus_client import Counter, Histogram
 
+from service.chat.types import ChatAnswer
+
 REQUEST_SECONDS = Histogram(
     "citechat_request_duration_seconds",
     "Time to answer an HTTP request (a stream: until its last event), by route.",
@@ -25,3 +27,9 @@ LLM_FALLBACKS = Counter(
 STORE_ERRORS = Counter(
     "citechat_store_errors_total", "Requests that failed because the vector store was unavailable."
 )
+
+
+def count_answer(answer: ChatAnswer) -> ChatAnswer:
+    """Count the answer (by mode, and abstentions); return it."""
+    ANSWERS.labels(answer.mode, str(answer.answered).lower()).inc()
+    return answer

@@ -8,17 +8,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
-import bm25s
-import numpy as np
-import Stemmer
-
 from ingestion.embeddings import Embedder
-from ingestion.store import ChunkStore, StoredChunk, StoreUnavailable
+from ingestion.store import STORE_ERRORS, ChunkStore, StoredChunk, StoredDocument, StoreUnavailable
+from service.lexical import LexicalIndex, tokenize
+
+__all__ = ["IndexStatus", "Passage", "Retriever", "tokenize"]
 
 logger = logging.getLogger(__name__)
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 MIN_CANDIDATES = 20
+POLL_FLOOR_SECONDS = 0.1  # the refresh thread's shortest pause, when refresh_seconds is 0
+START_WAIT_SECONDS = 5.0  # how long a starting server waits for BM25 before going dense-only
 
 
 @dataclass(frozen=True)
@@ -53,53 +54,59 @@ class Passage:
         )
 
 
-class _Bm25Index:
-    """BM25 over a snapshot of every chunk in the store; replaced whole when the store changes."""
+class _SwapGate:
+    """Many store calls at once, or one swap of the store connection with none in flight."""
 
-    def __init__(self, chunks: list[StoredChunk], revision: str | None) -> None:
-        self.revision = revision
-        self._chunks = chunks
-        self._model: bm25s.BM25 | None = None
-        if chunks:
-            self._model = bm25s.BM25()
-            self._model.index(tokenize([c.text for c in chunks]), show_progress=False)
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._users = 0
+        self._swapping = False
 
-    def search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
-        if self._model is None:
-            return []
-        vocab = self._model.vocab_dict
-        tokens = [t for t in tokenize([query])[0] if t in vocab]
-        if not tokens:
-            return []
-        scores = self._model.get_scores(tokens)
-        best = np.argsort(-scores, kind="stable")[:n]
-        return [(self._chunks[i], float(scores[i])) for i in best if scores[i] > 0]
+    @contextmanager
+    def use(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._swapping)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def swap(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._swapping)
+            self._swapping = True
+            self._cond.wait_for(lambda: self._users == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._swapping = False
+                self._cond.notify_all()
 
 
-_STEMMER = Stemmer.Stemmer("english")
+@dataclass(frozen=True)
+class IndexStatus:
+    """What a replica serves: the store revision it follows and the state of its BM25 index."""
 
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stemmed content words, English stop words removed."""
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
-    )
-
-
-@contextmanager
-def _store_errors(where: str) -> Iterator[None]:
-    """Turn any failure of the Chroma client into :class:`StoreUnavailable`."""
-    try:
-        yield
-    except StoreUnavailable:
-        raise
-    except Exception as exc:
-        logger.warning("vector store call failed: %s", exc)
-        raise StoreUnavailable(f"vector store at {where} unavailable: {exc}") from exc
+    revision: str | None
+    lexical: Literal["ready", "loading", "off"]
+    chunks: int  # in the BM25 index
 
 
 class Retriever:
-    """Finds the passages that best match a query."""
+    """Finds the passages that best match a query, following the store as it changes.
+
+    Every write to the store changes its ``revision``. The retriever checks it at most every
+    ``refresh_seconds`` (on the next search, or from a thread once :meth:`start` is called)
+    and, when it changed, builds a new BM25 index to the side and swaps it in whole. An
+    on-disk store is reopened too (``reopen_on_change``): a Chroma client keeps the vector
+    index it loaded and never sees another process's writes. Chunks only BM25 found are read
+    back from the store before they are served, so a chunk deleted meanwhile is never cited.
+    """
 
     def __init__(
         self,
@@ -108,6 +115,7 @@ class Retriever:
         where: str,
         mode: Literal["hybrid", "dense"] = "hybrid",
         refresh_seconds: float = 2.0,
+        reopen_on_change: bool = False,
     ) -> None:
         self._open_store = open_store
         self._store: ChunkStore | None = None
@@ -115,20 +123,31 @@ class Retriever:
         self.where = where
         self.mode = mode
         self._refresh_seconds = refresh_seconds
+        self._reopen_on_change = reopen_on_change
         self._checked_at = float("-inf")
-        self._bm25 = _Bm25Index([], None)
-        self._lock = threading.Lock()
+        self._revision: str | None = None
+        self._lexical: LexicalIndex | None = None
+        self._gate = _SwapGate()
+        self._refresh_lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._first_round = threading.Event()
+        self._poller: threading.Thread | None = None
 
     @contextmanager
     def connected(self) -> Iterator[ChunkStore]:
-        """The store, connected on first use; a failure inside the block is reported as
-        :class:`StoreUnavailable` and drops the connection, so the next call reconnects."""
-        with _store_errors(self.where):
+        """The store, connected on first use. A store failure inside the block is raised as
+        :class:`StoreUnavailable` and drops the connection, so the next call reconnects;
+        any other exception is a bug and passes through unchanged."""
+        with self._gate.use():
             try:
                 if self._store is None:
                     self._store = self._open_store()
                 yield self._store
-            except Exception:
+            except STORE_ERRORS as exc:
+                self._store = None
+                logger.warning("vector store at %s failed: %r", self.where, exc)
+                raise StoreUnavailable(f"vector store at {self.where} unavailable: {exc}") from exc
+            except StoreUnavailable:
                 self._store = None
                 raise
 
@@ -138,45 +157,114 @@ class Retriever:
         with self.connected() as store:
             return store
 
-    def ping(self) -> None:
-        """Raise :class:`StoreUnavailable` unless the store answers."""
+    def status(self) -> IndexStatus:
+        """What this retriever serves; raises :class:`StoreUnavailable` unless the store answers."""
         with self.connected() as store:
             store.collection.count()
+        lexical = self._lexical
+        state: Literal["ready", "loading", "off"] = "ready"
+        if self.mode == "dense":
+            state = "off"
+        elif lexical is None:
+            state = "loading"
+        return IndexStatus(self._revision, state, len(lexical) if lexical else 0)
+
+    def documents(self) -> dict[str, StoredDocument]:
+        """The stored documents, by id."""
+        with self.connected() as store:
+            return store.documents()
 
     def search(self, query: str, k: int) -> list[Passage]:
         """The ``k`` best passages for ``query``, best first."""
         embedding = self.embedder.embed_query(query)
         n = max(k * 4, MIN_CANDIDATES)
+        if self._poller is None:
+            self._refresh_if_due()
+        lexical = self._lexical  # one snapshot, even if swapped meanwhile
         with self.connected() as store:
             dense = store.query(embedding, n)
-            if self.mode == "dense":
+            if self.mode == "dense" or lexical is None:
                 return [Passage.from_chunk(c, s, s) for c, s in dense[:k]]
-            self._refresh_bm25(store)
-        sparse = self._bm25.search(query, n)  # one snapshot, even if swapped meanwhile
-        similarities = {chunk.chunk_id: similarity for chunk, similarity in dense}
-        return _fuse([dense, sparse], k, similarities)
+            return _fuse(store, dense, lexical.search(query, n), k)
 
-    def _refresh_bm25(self, store: ChunkStore) -> None:
+    def start(self, wait_seconds: float = START_WAIT_SECONDS) -> None:
+        """Follow the store from a thread, which builds BM25 first and then checks for changes
+        every ``refresh_seconds``. Waits up to ``wait_seconds`` for that first build; past
+        it, searches are dense-only until the build is done."""
+        if self._poller is None:
+            self._poller = threading.Thread(target=self._poll, name="index-refresh", daemon=True)
+            self._poller.start()
+            self._first_round.wait(wait_seconds)
+
+    def stop(self) -> None:
+        """Stop following the store."""
+        self._stopped.set()
+        if self._poller is not None:
+            self._poller.join(timeout=30)
+
+    def refresh(self) -> None:
+        """Catch up with the store now, if its revision changed."""
+        with self._refresh_lock:
+            with self.connected() as store:
+                revision = store.revision()
+            if revision == self._revision:
+                return
+            if self._reopen_on_change and self._revision is not None:
+                with self._gate.swap():
+                    if self._store is not None:
+                        self._store.close()
+                        self._store = None
+            if self.mode == "hybrid":
+                started = time.perf_counter()
+                with self.connected() as store:
+                    lexical = _build_lexical(store)
+                self._lexical = lexical
+                seconds = time.perf_counter() - started
+                logger.info("BM25 index built over %d chunks in %.2f s", len(lexical), seconds)
+            self._revision = revision
+
+    def _refresh_if_due(self) -> None:
         now = time.monotonic()
-        if now - self._checked_at < self._refresh_seconds:
-            return
-        with self._lock:
-            revision = store.revision()
-            if revision != self._bm25.revision:
-                chunks = list(store.iter_chunks(include_text=True))
-                self._bm25 = _Bm25Index(chunks, revision)
-                logger.info("BM25 index rebuilt over %d chunks", len(chunks))
+        if now - self._checked_at >= self._refresh_seconds:
+            self.refresh()
             self._checked_at = now
+
+    def _poll(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self.refresh()
+            except StoreUnavailable:
+                pass  # logged by connected(); /readyz reports it; tried again next round
+            except Exception:
+                logger.exception("index refresh failed")
+            self._first_round.set()
+            self._stopped.wait(max(self._refresh_seconds, POLL_FLOOR_SECONDS))
+
+
+def _build_lexical(store: ChunkStore) -> LexicalIndex:
+    ids: list[str] = []
+    texts: list[str] = []
+    for chunk in store.iter_chunks(include_text=True):
+        ids.append(chunk.chunk_id)
+        texts.append(chunk.text)
+    return LexicalIndex(ids, texts)
 
 
 def _fuse(
-    rankings: list[list[tuple[StoredChunk, float]]], k: int, similarities: dict[str, float]
+    store: ChunkStore,
+    dense: list[tuple[StoredChunk, float]],
+    sparse: list[tuple[str, float]],
+    k: int,
 ) -> list[Passage]:
+    """Reciprocal rank fusion. Chunks only BM25 found are read from the store, which leaves
+    out any deleted since the BM25 index was built."""
     scores: dict[str, float] = {}
-    chunks: dict[str, StoredChunk] = {}
-    for ranking in rankings:
-        for rank, (chunk, _) in enumerate(ranking):
-            scores[chunk.chunk_id] = scores.get(chunk.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-            chunks[chunk.chunk_id] = chunk
-    best = sorted(scores, key=lambda cid: -scores[cid])[:k]
-    return [Passage.from_chunk(chunks[cid], scores[cid], similarities.get(cid)) for cid in best]
+    for ranking in ([chunk.chunk_id for chunk, _ in dense], [cid for cid, _ in sparse]):
+        for rank, chunk_id in enumerate(ranking):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+    ranked = sorted(scores, key=lambda cid: -scores[cid])
+    found: dict[str, tuple[StoredChunk, float | None]] = {c.chunk_id: (c, s) for c, s in dense}
+    missing = [cid for cid in ranked[: 2 * k] if cid not in found]
+    found |= {chunk.chunk_id: (chunk, None) for chunk in store.get_chunks(missing)}
+    best = [cid for cid in ranked if cid in found][:k]
+    return [Passage.from_chunk(found[cid][0], scores[cid], found[cid][1]) for cid in best]

@@ -63,6 +63,7 @@ class Settings(IndexSettings):
     # HTTP server: the most bytes of a request line plus headers, and the proxies whose
     # X-Forwarded-For / X-Forwarded-Proto are trusted (comma-separated addresses, or "*").
     max_header_bytes: int = Field(default=16384, ge=1024)
+    request_body_timeout: float = Field(default=10.0, gt=0)  # seconds to send a whole body
     forwarded_allow_ips: str = "127.0.0.1"
 
     # Pages allowed to call the API from a browser: comma-separated (or a JSON list).

@@ -1,6 +1,7 @@
 """Builds the service's components from settings: the only place that creates clients."""
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import partial
 
 from ingestion.embeddings import Embedder, LocalEmbedder, build_embedder
@@ -17,6 +18,7 @@ class Components:
     settings: Settings
     retriever: Retriever
     answerer: Answerer
+    writes: threading.Lock = field(default_factory=threading.Lock)  # one upload at a time
 
 
 def open_store(settings: Settings, embed_model: str) -> ChunkStore:
@@ -35,6 +37,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
         where=describe(settings),
         mode=settings.retrieval_mode,
         refresh_seconds=settings.index_refresh_seconds,
+        reopen_on_change=settings.chroma_host is None,
     )
     return Components(
         settings=settings,

@@ -1,6 +1,8 @@
 """Shared test builders: settings, ingestion runs and real servers on free ports."""
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -42,7 +44,9 @@ def run_ingest(
 ) -> IngestReport:
     store = open_store(settings, embedder.name)
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    return ingest(paths, store, embedder, splitter, prune=prune)
+    return ingest(
+        paths, store, embedder, splitter, max_file_bytes=settings.max_file_bytes, prune=prune
+    )
 
 
 def copy_corpus(target: Path, source: Path = SAMPLE_CORPUS) -> Path:
@@ -58,9 +62,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, timeout: float = 60.0) -> None:
+def wait_for(
+    url: str, timeout: float = 60.0, process: "subprocess.Popen[str] | None" = None
+) -> None:
+    """Wait until ``url`` answers below 500 (and ``process``, if given, is still running)."""
     deadline = time.monotonic() + timeout
     while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
@@ -92,8 +101,48 @@ def serve_app(app: FastAPI, **options: Any) -> Iterator[str]:
 
 
 @contextmanager
+def serve_process(settings: Settings) -> Iterator[str]:
+    """Run ``citechat serve`` in its own process with ``settings``; yield its base URL.
+
+    Its own process, so it has its own Chroma client: what another process writes reaches it
+    only through the store, as in production.
+    """
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CITECHAT_")}
+    env |= {
+        f"CITECHAT_{name.upper()}": str(value)
+        for name, value in settings.model_dump(exclude_unset=True).items()
+    }
+    citechat = Path(sys.executable).with_name("citechat")
+    process = subprocess.Popen(
+        [str(citechat), "serve", "--port", str(port)],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base_url}/readyz", timeout=120, process=process)
+        yield base_url
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=30)
+        if "Traceback" in errors:
+            print(errors)  # noqa: T201 - shown by pytest when the test fails
+
+
+@contextmanager
 def chroma_server(path: Path) -> Iterator[tuple[str, int]]:
     """Start ``chroma run`` on a free port; yield ``(host, port)``."""
+    with chroma_process(path) as (_, port):
+        yield "127.0.0.1", port
+
+
+@contextmanager
+def chroma_process(path: Path) -> Iterator[tuple["subprocess.Popen[bytes]", int]]:
+    """Start ``chroma run`` on a free port; yield the process and its port."""
     port = free_port()
     chroma = Path(sys.executable).with_name("chroma")
     process = subprocess.Popen(
@@ -103,10 +152,37 @@ def chroma_server(path: Path) -> Iterator[tuple[str, int]]:
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
-        yield "127.0.0.1", port
+        yield process, port
     finally:
+        process.send_signal(signal.SIGCONT)  # in case a test left it stopped
         process.terminate()
         process.wait(timeout=10)
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF whose text layer is ``text`` (ASCII)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
 
 
 def metric(client: httpx.Client, name: str, **labels: str) -> float:

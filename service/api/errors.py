@@ -19,6 +19,7 @@ from service.errors import AppError
 
 logger = logging.getLogger(__name__)
 
+HTTP_ERROR_CODES = {408: "request_timeout", 413: "request_too_large"}
 MAX_REPORTED_ERRORS = 10  # of a request's validation errors; the rest are counted
 OPENAI_PREFIX = "/v1"
 _OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
@@ -76,7 +77,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        code = "request_too_large" if exc.status_code == 413 else "http_error"
+        code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
         return error_response(
             exc.status_code, code, str(exc.detail), path=request.url.path, headers=exc.headers
         )
@@ -91,7 +92,9 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreUnavailable)
     async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
         metrics.STORE_ERRORS.inc()
-        return error_response(503, "store_unavailable", str(exc), path=request.url.path)
+        logger.warning("503: %s", exc)  # names the store's address or path: not for clients
+        detail = "the vector store is unavailable"
+        return error_response(503, "store_unavailable", detail, path=request.url.path)
 
     @app.exception_handler(EmbeddingModelMismatch)
     async def model_mismatch(request: Request, exc: EmbeddingModelMismatch) -> JSONResponse:

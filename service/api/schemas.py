@@ -30,11 +30,22 @@ class DocumentInfo(BaseModel):
 
 
 class DocumentsResponse(BaseModel):
-    documents: list[DocumentInfo]
+    documents: list[DocumentInfo] = Field(description="In document_id order.")
+    total: int = Field(description="How many documents are stored.")
+    next_offset: int | None = Field(description="The offset of the next page; null on the last.")
+
+
+class UploadResponse(BaseModel):
+    status: Literal["new", "changed", "unchanged"] = Field(
+        description="unchanged: this exact content was stored already; nothing was embedded."
+    )
+    chunks_embedded: int
+    document: DocumentInfo
 
 
 class Status(BaseModel):
     status: str
+    detail: str | None = None
 
 
 # --- Chat (POST /api/chat) ---

@@ -32,8 +32,9 @@ def test_generated_corpus_is_seeded_and_holds_the_chunks_asked_for(
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.md"))
     assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.md"))
     assert all((tmp_path / "a" / f).read_text() == (tmp_path / "b" / f).read_text() for f in files)
-    assert len(bench.chunk_texts(tmp_path / "a", splitter)) >= 40
-    docs = [load_document(path, root) for path, root in discover([tmp_path / "a"])]
+    assert len(bench.chunk_texts(tmp_path / "a", splitter, 10_000_000)) >= 40
+    found = discover(tmp_path / "a").files
+    docs = [load_document(f.path, f.document_id, 10_000_000) for f in found]
     assert all(doc.title and doc.source and doc.published for doc in docs)
 
 

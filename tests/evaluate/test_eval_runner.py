@@ -51,7 +51,7 @@ def test_documents_are_rebuilt_verbatim_from_their_chunks(
     documents = load_documents(build_components(sample_settings, embedder).retriever.store)
     assert len(documents) == 3
     for document_id, text in documents.items():
-        assert text == load_document(SAMPLE_DOCUMENTS / document_id, SAMPLE_DOCUMENTS).text
+        assert text == load_document(SAMPLE_DOCUMENTS / document_id, document_id, 10**6).text
 
 
 def test_multi_turn_questions_carry_the_conversation(current: Report) -> None:

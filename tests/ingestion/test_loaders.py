@@ -1,8 +1,12 @@
+import os
 from pathlib import Path
 
 import pytest
 
-from ingestion.loaders import LoadError, discover, load_document
+from ingestion.loaders import LoadedDocument, LoadError, discover, load_document, shown
+from tests.helpers import minimal_pdf
+
+MAX_BYTES = 1_000_000
 
 ARTICLE_HTML = """<!doctype html><html><head><title>Site | Kenya police land in Haiti</title>
 <meta property="og:title" content="Kenya police land in Haiti">
@@ -15,30 +19,8 @@ opening the multinational mission after months of delay.</p>
 </article><footer>Copyright 2024 Example News</footer></body></html>"""
 
 
-def minimal_pdf(text: str) -> bytes:
-    """A one-page PDF whose text layer is ``text`` (ASCII)."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+def load(path: Path, root: Path, max_bytes: int = MAX_BYTES) -> LoadedDocument:
+    return load_document(path, path.relative_to(root).as_posix(), max_bytes)
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -56,7 +38,7 @@ def test_markdown_front_matter_gives_metadata_and_relative_id(tmp_path: Path) ->
         "---\ntitle: Funding ends\nsource: https://example.org/a\npublished: 2025-05-23\n---\n"
         "The United States said it would withhold further funding.\n",
     )
-    doc = load_document(path, tmp_path)
+    doc = load(path, tmp_path)
     assert doc.document_id == "news/a.md"
     assert (doc.title, doc.source, doc.published) == (
         "Funding ends",
@@ -67,14 +49,14 @@ def test_markdown_front_matter_gives_metadata_and_relative_id(tmp_path: Path) ->
 
 
 def test_date_falls_back_to_file_name_then_empty(tmp_path: Path) -> None:
-    dated = load_document(write(tmp_path / "2024-03-01-note.txt", "Plain text."), tmp_path)
-    undated = load_document(write(tmp_path / "note.txt", "Plain text."), tmp_path)
+    dated = load(write(tmp_path / "2024-03-01-note.txt", "Plain text."), tmp_path)
+    undated = load(write(tmp_path / "note.txt", "Plain text."), tmp_path)
     assert (dated.published, dated.title) == ("2024-03-01", "2024-03-01-note")
     assert undated.published == ""
 
 
 def test_html_main_text_and_meta_tags(tmp_path: Path) -> None:
-    doc = load_document(write(tmp_path / "page.html", ARTICLE_HTML), tmp_path)
+    doc = load(write(tmp_path / "page.html", ARTICLE_HTML), tmp_path)
     assert doc.title == "Kenya police land in Haiti"
     assert doc.source == "https://example.org/news/kenya-police-haiti"
     assert doc.published == "2024-06-25"
@@ -83,7 +65,7 @@ def test_html_main_text_and_meta_tags(tmp_path: Path) -> None:
 
 
 def test_pdf_text_layer(tmp_path: Path) -> None:
-    doc = load_document(write(tmp_path / "r.pdf", minimal_pdf("Haiti mission report")), tmp_path)
+    doc = load(write(tmp_path / "r.pdf", minimal_pdf("Haiti mission report")), tmp_path)
     assert "Haiti mission report" in doc.text
 
 
@@ -105,15 +87,158 @@ def test_bad_files_raise_load_error_with_reason(
     tmp_path: Path, name: str, content: str | bytes, reason: str
 ) -> None:
     with pytest.raises(LoadError, match=reason):
-        load_document(write(tmp_path / name, content), tmp_path)
+        load(write(tmp_path / name, content), tmp_path)
 
 
 def test_discover_recurses_and_keeps_supported_files(tmp_path: Path) -> None:
     for name in ["a.md", "sub/b.html", "sub/deep/c.pdf", "sub/d.txt", "e.png", "f.json"]:
         write(tmp_path / name, "x")
-    found = [f.relative_to(root).as_posix() for f, root in discover([tmp_path])]
-    assert found == ["a.md", "sub/b.html", "sub/d.txt", "sub/deep/c.pdf"]
-    single = discover([tmp_path / "sub" / "d.txt"])
-    assert [(f.name, root) for f, root in single] == [("d.txt", tmp_path / "sub")]
+    found = discover(tmp_path)
+    assert [f.document_id for f in found.files] == [
+        "a.md",
+        "sub/b.html",
+        "sub/d.txt",
+        "sub/deep/c.pdf",
+    ]
+    assert found.failed == []
+    single = discover(tmp_path / "sub" / "d.txt")
+    assert [(f.path, f.document_id) for f in single.files] == [
+        (tmp_path / "sub" / "d.txt", "d.txt")
+    ]
     with pytest.raises(FileNotFoundError):
-        discover([tmp_path / "missing"])
+        discover(tmp_path / "missing")
+
+
+BOMB = (
+    "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    + "".join(
+        f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n"
+        for p, n in zip("abcdefg", "bcdefgh", strict=True)
+    )
+    + "title: *h\n---\nBody.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("bomb.md", BOMB, "malformed front matter: aliases (*name) are not allowed"),
+        ("deep.md", f"---\nt: {'[' * 2000}{']' * 2000}\n---\nb\n", "nested more than 20 levels"),
+        ("deeper.md", f"---\nt: {'[' * 30000}{']' * 30000}\n---\nb\n", "nested more than 20"),
+        ("huge.md", f"---\nt: {'x' * 70000}\n---\nb\n", "longer than 65536 characters"),
+        ("open.md", "---\ntitle: never closed\nbody\n", "no closing '---' line"),
+        ("list.md", "---\ntitle: [a, b]\n---\nbody\n", "'title' must be text, got list"),
+        ("map.md", "---\ntitle: {a: 1}\n---\nbody\n", "'title' must be text, got dict"),
+        ("num.md", "---\ntitle: 1984\n---\nbody\n", "'title' must be text, got int"),
+        ("src.md", "---\nsource: [x]\n---\nbody\n", "'source' must be text, got list"),
+        ("date.md", "---\npublished: [2025]\n---\nbody\n", "'published' must be a date"),
+    ],
+)
+def test_hostile_or_odd_front_matter_fails_fast_with_a_reason(
+    tmp_path: Path, name: str, content: str, reason: str
+) -> None:
+    with pytest.raises(LoadError) as caught:
+        load(write(tmp_path / name, content), tmp_path)
+    assert reason in str(caught.value)
+
+
+def test_files_over_the_size_limit_fail_before_being_read(tmp_path: Path) -> None:
+    path = write(tmp_path / "big.txt", "word " * 1000)
+    with pytest.raises(LoadError, match="file too large: 5000 bytes, at most 4999"):
+        load(path, tmp_path, max_bytes=4999)
+    assert load(path, tmp_path, max_bytes=5000).text.startswith("word")
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.md")
+    with pytest.raises(LoadError, match="not a regular file"):
+        load(tmp_path / "pipe.md", tmp_path)
+
+
+def test_titles_and_sources_are_one_line_without_bidi_controls(tmp_path: Path) -> None:
+    content = '---\ntitle: "Real\\u202e txet\\nFake line\\x1b[31m"\nsource: " https://a.org/\\n"\n---\nb\n'
+    doc = load(write(tmp_path / "a.md", content), tmp_path)
+    assert doc.title == "Real txet Fake line [31m"
+    assert doc.source == "https://a.org/"
+
+
+def test_html_inside_markdown_is_stripped_but_its_text_and_autolinks_stay(
+    tmp_path: Path,
+) -> None:
+    content = (
+        "# Report\n\nPolice <b>arrived</b> on <a href='https://x.org'>Tuesday</a>."
+        "<script>alert('owned')</script><!-- editor's note -->\n"
+        "Line<br>break. Details: <https://example.org/report>. Rule: 1 < 2.\n"
+    )
+    doc = load(write(tmp_path / "a.md", content), tmp_path)
+    assert doc.text == (
+        "# Report\n\nPolice arrived on Tuesday.\n"
+        "Line\nbreak. Details: <https://example.org/report>. Rule: 1 < 2."
+    )
+    plain = load(write(tmp_path / "a.txt", "Text about <b> tags."), tmp_path)
+    assert plain.text == "Text about <b> tags."
+
+
+def test_discover_reports_links_leaving_the_folder_loops_and_dangling_links(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus"
+    write(corpus / "a.md", "A")
+    write(tmp_path / "secret.md", "outside")
+    write(tmp_path / "elsewhere" / "b.md", "B")
+    (corpus / "inside.md").symlink_to(corpus / "a.md")
+    (corpus / "outside.md").symlink_to(tmp_path / "secret.md")
+    (corpus / "hostname.txt").symlink_to("/etc/hostname")
+    (corpus / "loop.md").symlink_to(corpus / "loop.md")
+    (corpus / "dangling.md").symlink_to(corpus / "nowhere.md")
+    (corpus / "folder").symlink_to(tmp_path / "elsewhere")
+    found = discover(corpus)
+    assert [f.document_id for f in found.files] == ["a.md", "inside.md"]
+    reasons = {Path(shown_path).name: reason for shown_path, reason in found.failed}
+    assert reasons == {
+        "dangling.md": "dangling link: its target does not exist",
+        "folder": "link to a folder: not followed",
+        "hostname.txt": f"link to a file outside {corpus}: not followed",
+        "loop.md": "link not followed: Too many levels of symbolic links",
+        "outside.md": f"link to a file outside {corpus}: not followed",
+    }
+
+
+def test_discover_refuses_names_that_could_spoof_a_listing(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write(corpus / "ok.md", "fine")
+    for name in ["bidi-\u202egnp.md", "ctrl-\x1b[31mred.md", "new\nline.md"]:
+        write(corpus / name, "text")
+    write(Path(os.fsdecode(bytes(corpus) + b"/bad-\xff.md")), "text")
+    found = discover(corpus)
+    assert [f.document_id for f in found.files] == ["ok.md"]
+    assert sorted(found.failed) == [
+        (f"{corpus}/bad-\\xff.md", "file name is not valid UTF-8"),
+        (f"{corpus}/bidi-\\u202egnp.md", "name has control, bidi or undecodable characters"),
+        (f"{corpus}/ctrl-\\x1b[31mred.md", "name has control, bidi or undecodable characters"),
+        (f"{corpus}/new\\nline.md", "name has control, bidi or undecodable characters"),
+    ]
+
+
+def test_discover_reports_folders_too_deep_to_read(tmp_path: Path) -> None:
+    write(tmp_path / "ok.md", "fine")
+    folder = os.open(tmp_path, os.O_RDONLY)
+    for _ in range(22):  # 22 x 201 characters: past PATH_MAX (4096)
+        os.mkdir("d" * 200, dir_fd=folder)
+        inner = os.open("d" * 200, os.O_RDONLY, dir_fd=folder)
+        os.close(folder)
+        folder = inner
+    os.close(os.open("deep.md", os.O_CREAT | os.O_WRONLY, dir_fd=folder))
+    os.close(folder)
+    found = discover(tmp_path)
+    assert [f.document_id for f in found.files] == ["ok.md"]
+    assert len(found.failed) == 1
+    assert found.failed[0][1] == "folder not read: File name too long"
+    assert len(found.failed[0][0]) == 303  # shortened for display
+    assert len(found.unlisted) == 1
+
+
+def test_shown_escapes_and_shortens() -> None:
+    assert shown("a\u2067b\x07c") == "a\\u2067b\\x07c"
+    assert shown(Path(os.fsdecode(b"x\xfe"))) == "x\\xfe"
+    assert shown("x" * 1000) == "x" * 150 + "..." + "x" * 150

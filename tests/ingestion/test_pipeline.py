@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from tests.helpers import copy_corpus, make_settings, run_ingest
 
 MAY = "2025-05-23-us-signals-end-of-haiti-mission-funding.md"
 FEB = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
+OLD = "2023-09-23-us-offers-100m-for-kenya-led-haiti-mission.md"
 
 
 @pytest.fixture
@@ -134,16 +136,52 @@ def test_bad_files_are_reported_and_nothing_stored_is_lost(
     (corpus / "empty.md").write_text("")
     (corpus / "new.md").write_text("---\ntitle: New\npublished: 2025-06-01\n---\nFresh news.\n")
 
-    report = run_ingest(settings, embedder, [corpus, corpus / "missing-folder"])
+    report = run_ingest(settings, embedder, [corpus])
 
     reasons = {Path(p).name: r for p, r in report.failed}
-    assert set(reasons) == {FEB, "empty.md", "missing-folder"}
+    assert set(reasons) == {FEB, "empty.md"}
     assert "malformed front matter" in reasons[FEB]
     assert "no text" in reasons["empty.md"]
     assert report.new == 1
     after = chunks_by_document(store_of(settings, embedder))
     assert after[FEB] == before[FEB]  # the broken new version does not destroy the old one
     assert "new.md" in after
+
+
+def test_hostile_files_fail_alone_and_the_others_are_stored(
+    corpus: Path, tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    bomb = "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\nb: [*a, *a]\n---\nx\n"
+    (corpus / "bomb.md").write_text(bomb)
+    (corpus / "deep.md").write_text(f"---\nt: {'[' * 30000}{']' * 30000}\n---\nx\n")
+    (corpus / "big.txt").write_text("haiti " * 2000)
+    (corpus / "title.md").write_text("---\ntitle: [a, b]\n---\nx\n")
+    (corpus / "spoof-\u202etxt.md").write_text("x")
+    (corpus / "hostname.md").symlink_to("/etc/hostname")
+    (corpus / "loop.md").symlink_to(corpus / "loop.md")
+    Path(os.fsdecode(bytes(corpus) + b"/bad-\xff.md")).write_text("x")
+    settings = settings.model_copy(update={"max_file_bytes": 10_000})
+
+    report = run_ingest(settings, embedder, [corpus])
+
+    assert report.new == 3
+    assert len(report.failed) == 8
+    assert sorted(store_of(settings, embedder).documents()) == sorted([FEB, MAY, OLD])
+
+
+def test_a_missing_path_stores_and_prunes_nothing(
+    corpus: Path, settings: Settings, embedder: Embedder
+) -> None:
+    run_ingest(settings, embedder, [corpus])
+    extra = corpus.parent / "extra"
+    extra.mkdir()
+    (extra / "new.md").write_text("Fresh news.")
+    typo = corpus.parent / (corpus.name + "s")
+
+    with pytest.raises(FileNotFoundError, match=f"{typo}: no such file or folder"):
+        run_ingest(settings, embedder, [extra, typo], prune=True)
+
+    assert sorted(store_of(settings, embedder).documents()) == sorted([FEB, MAY, OLD])
 
 
 def test_prune_removes_documents_whose_files_are_gone(
@@ -160,6 +198,42 @@ def test_prune_removes_documents_whose_files_are_gone(
     assert sorted(store_of(settings, embedder).documents()) == sorted(
         p.name for p in corpus.iterdir()
     )
+
+
+def test_prune_stays_inside_the_folders_given(
+    corpus: Path, tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    other = tmp_path / "other"
+    (other / "sub").mkdir(parents=True)
+    (other / "b.md").write_text("Other folder, kept.")
+    (other / "sub" / "c.md").write_text("Other subfolder, kept.")
+    run_ingest(settings, embedder, [corpus])
+    run_ingest(settings, embedder, [other])
+
+    one_file = run_ingest(settings, embedder, [corpus / MAY], prune=True)
+    assert one_file.pruned == 0
+    subfolder = run_ingest(settings, embedder, [other / "sub"], prune=True)
+    assert subfolder.pruned == 0 and subfolder.new == 1  # sub/c.md is c.md from there
+    (corpus / FEB).unlink()
+    (other / "sub" / "c.md").unlink()
+    pruned = run_ingest(settings, embedder, [corpus], prune=True)
+    assert pruned.pruned == 1
+    assert sorted(store_of(settings, embedder).documents()) == sorted(
+        ["b.md", "c.md", "sub/c.md", MAY, OLD]
+    )
+    pruned = run_ingest(settings, embedder, [other], prune=True)
+    assert pruned.pruned == 2  # sub/c.md, and c.md ingested from other/sub
+    assert sorted(store_of(settings, embedder).documents()) == sorted(["b.md", MAY, OLD])
+
+
+def test_a_moved_folder_is_pruned_from_its_new_place(
+    corpus: Path, tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    run_ingest(settings, embedder, [corpus])
+    moved = corpus.rename(tmp_path / "moved")
+    assert run_ingest(settings, embedder, [moved]).unchanged == 3
+    (moved / FEB).unlink()
+    assert run_ingest(settings, embedder, [moved], prune=True).pruned == 1
 
 
 def test_duplicate_document_ids_in_one_run_are_rejected(

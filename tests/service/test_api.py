@@ -98,9 +98,10 @@ def test_unreachable_store_is_503_not_500(tmp_path: Path, embedder: Embedder) ->
         for path in ("/readyz", "/api/search?q=haiti", "/api/documents"):
             response = httpx.get(f"{base_url}{path}", timeout=30)
             assert response.status_code == 503, path
-            body = response.json()
-            assert body["code"] == "store_unavailable"
-            assert f"127.0.0.1:{settings.chroma_port}" in body["detail"]
+            assert response.json() == {  # the store's address is logged, not shown
+                "code": "store_unavailable",
+                "detail": "the vector store is unavailable",
+            }
 
 
 def test_search_through_a_chroma_server(

@@ -5,7 +5,8 @@ from typer.testing import CliRunner
 
 from ingestion.embeddings import Embedder
 from service.cli import app
-from tests.helpers import copy_corpus
+from service.wiring import open_store
+from tests.helpers import copy_corpus, make_settings
 
 FEB = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
 
@@ -61,3 +62,44 @@ def test_invalid_settings_fail_before_any_work(
     code, _, err = run("ingest", str(cli_env))
     assert code == 2
     assert "invalid settings: chunk_size" in err
+
+
+def test_ingest_of_a_missing_path_with_prune_changes_nothing(cli_env: Path) -> None:
+    assert run("ingest", str(cli_env))[0] == 0
+    code, out, err = run("ingest", f"{cli_env}s", "--prune")  # a typo
+    assert code == 2
+    assert f"error: {cli_env}s: no such file or folder; nothing was ingested or pruned" in err
+    assert "pruned" not in out
+    assert "3 documents" in run("documents")[2]
+
+
+def test_ingest_reports_spoofing_names_escaped(cli_env: Path) -> None:
+    (cli_env / "evil-\u202egpj.md").write_text("text")
+    (cli_env / "outside.md").symlink_to("/etc/hostname")
+    code, out, err = run("ingest", str(cli_env))
+    assert code == 1 and "3 new" in out and "2 failed" in out
+    assert "\u202e" not in err
+    assert "evil-\\u202egpj.md: name has control, bidi or undecodable characters" in err
+    assert f"outside.md: link to a file outside {cli_env}: not followed" in err
+    assert "outside.md" not in run("documents")[1]
+
+
+def test_documents_escapes_what_an_older_index_may_hold(
+    cli_env: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    store = open_store(make_settings(tmp_path / "data"), embedder.name)
+    meta = {
+        "document_id": "a\u202egpj.md",
+        "title": "Real\ttitle\u2066",
+        "source": "",
+        "published": "",
+        "doc_hash": "h",
+        "n_chunks": 1,
+        "chunk_index": 0,
+        "start": 0,
+        "end": 1,
+    }
+    store.upsert(["x"], ["x"], [embedder.embed_query("x")], [meta])
+    code, out, _ = run("documents")
+    assert code == 0
+    assert out == "a\\u202egpj.md\t-\t1 chunks\tReal\\ttitle\\u2066\n"

@@ -1,5 +1,7 @@
 """Rate limits per client and per page origin, and the bound on header size, over real HTTP."""
 
+import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +11,9 @@ import pytest
 from ingestion.embeddings import Embedder
 from service.app import create_app, server_options
 from service.settings import Settings
+from tests.chat.chat_checks import read_events
 from tests.helpers import make_settings, serve_app
+from tests.llm_stub import LLMStub, Reply
 
 SEARCH = {"q": "Haiti funding", "k": 1}
 PAGE = "http://localhost:5173"  # allowed by the default CORS policy
@@ -99,3 +103,36 @@ def status_of(url: str, headers: dict[str, str]) -> int | None:
 def test_a_malformed_rate_limit_is_refused_at_start_up(tmp_path: Path, value: str) -> None:
     with pytest.raises(ValueError, match="rate_limit"):
         make_settings(tmp_path, rate_limit=value)
+
+
+def test_a_body_sent_too_slowly_is_408(sample_settings: Settings, embedder: Embedder) -> None:
+    """A client trickling its body (slowloris) must not hold the request open."""
+    settings = make_settings(sample_settings.data_dir, request_body_timeout=1.0)
+    with serve_app(create_app(settings, embedder=embedder)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            head = "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            sock.sendall(f'{head}Content-Length: 100\r\n\r\n{{"messages"'.encode())
+            reply = sock.recv(65536).decode()
+
+    status, _, rest = reply.partition("\r\n")
+    assert status == "HTTP/1.1 408 Request Timeout"
+    assert json.loads(rest.split("\r\n\r\n", 1)[1]) == {
+        "code": "request_timeout",
+        "detail": "request body not received within 1 s",
+    }
+
+
+def test_the_body_deadline_does_not_cut_a_long_answer_stream(
+    sample_settings: Settings, embedder: Embedder, llm_stub: LLMStub
+) -> None:
+    settings = make_settings(
+        sample_settings.data_dir, request_body_timeout=0.5, llm_base_url=llm_stub.url
+    )
+    llm_stub.script(Reply("Funding stops [1] " + "and goes on " * 10, pace=0.1))
+    body = {"messages": [{"role": "user", "content": "Is the US funding it?"}], "stream": True}
+    with serve_app(create_app(settings, embedder=embedder)) as url:
+        with httpx.stream("POST", f"{url}/api/chat", json=body, timeout=60) as reply:
+            events = read_events(reply.iter_lines())
+
+    assert [name for name, _ in events][-2:] == ["citations", "done"]

@@ -56,11 +56,12 @@ def test_a_sane_incoming_request_id_is_kept(api: httpx.Client, sent: str, kept: 
 
 def test_metrics_count_requests_by_route_and_answers_by_mode(api: httpx.Client) -> None:
     route = {"method": "POST", "route": "/api/chat"}
+    unmatched = {"method": "GET", "route": "unmatched", "status": "404"}
     before = {
         "requests": metric(api, "citechat_request_duration_seconds_count", **route),
         "answered": metric(api, "citechat_answers_total", mode="extractive", answered="true"),
         "abstained": metric(api, "citechat_answers_total", mode="extractive", answered="false"),
-        "unmatched": metric(api, "citechat_requests_total", route="unmatched", status="404"),
+        "unmatched": metric(api, "citechat_requests_total", **unmatched),
     }
 
     api.post("/api/chat", json={"messages": [QUESTION]})
@@ -74,9 +75,7 @@ def test_metrics_count_requests_by_route_and_answers_by_mode(api: httpx.Client) 
     assert metric(api, "citechat_answers_total", mode="extractive", answered="false") == (
         before["abstained"] + 1
     )
-    assert metric(api, "citechat_requests_total", route="unmatched", status="404") == (
-        before["unmatched"] + 1
-    )
+    assert metric(api, "citechat_requests_total", **unmatched) == (before["unmatched"] + 1)
     assert "/metrics" not in api.get("/openapi.json").json()["paths"]
 
 

@@ -54,15 +54,9 @@ async def chat(request: ChatRequest, components: ComponentsDep) -> Response | Ch
     messages = check_messages(request.messages, components.settings)
     answerer = components.answerer
     if not request.stream:
-        return to_response(count(await run_in_threadpool(answerer.answer, messages)))
+        return to_response(metrics.count_answer(await run_in_threadpool(answerer.answer, messages)))
     turn = await run_in_threadpool(answerer.prepare, messages)
     return EventSourceResponse(sse_stream(answerer.stream(turn)), headers=SSE_HEADERS)
-
-
-def count(answer: ChatAnswer) -> ChatAnswer:
-    """Count the answer in the metrics (by mode, and abstentions); return it."""
-    metrics.ANSWERS.labels(answer.mode, str(answer.answered).lower()).inc()
-    return answer
 
 
 def to_response(answer: ChatAnswer) -> ChatResponse:
@@ -90,7 +84,7 @@ def sse_stream(events: Iterator[ChatEvent]) -> Iterator[bytes]:
             if isinstance(event, Delta):
                 yield _event("delta", {"text": event.text})
             elif isinstance(event, Final):
-                count(event.answer)
+                metrics.count_answer(event.answer)
                 citations = [c.model_dump() for c in _citations(event.answer)]
                 yield _event("citations", {"citations": citations})
                 answer = event.answer

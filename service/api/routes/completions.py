@@ -19,10 +19,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from service import metrics
 from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.errors import openai_error
-from service.api.routes.chat import SSE_HEADERS, count, to_response
+from service.api.routes.chat import SSE_HEADERS, to_response
 from service.api.schemas import (
     ChatCompletion,
     ChatMessage,
@@ -99,7 +100,7 @@ async def chat_completions(
     answerer = components.answerer
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not request.stream:
-        answer = count(await run_in_threadpool(answerer.answer, messages))
+        answer = metrics.count_answer(await run_in_threadpool(answerer.answer, messages))
         text = answer.answer + sources_footer(answer)
         return ChatCompletion(
             id=completion_id,
@@ -210,7 +211,7 @@ def chunk_stream(events: Iterator[ChatEvent], completion_id: str, created: int) 
             if isinstance(event, Delta):
                 yield chunk({"content": event.text})
             elif isinstance(event, Final):
-                answer = count(event.answer)
+                answer = metrics.count_answer(event.answer)
                 footer = sources_footer(answer)
                 if footer:
                     yield chunk({"content": footer})

@@ -1,31 +1,69 @@
-from fastapi import APIRouter, Response
+"""Listing, uploading, replacing and deleting documents (writes need an admin key).
+
+An upload goes through the CLI's loaders and ``ingestion.pipeline.ingest_document``: the same
+parsing, content hashing and crash-safe replace. Uploads are parsed and embedded on worker
+threads, one at a time per process.
+"""
+
+from pathlib import PurePosixPath
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from ingestion.pipeline import delete
+from ingestion.chunking import build_splitter
+from ingestion.loaders import (
+    SUPPORTED_SUFFIXES,
+    LoadedDocument,
+    LoadError,
+    check_document_id,
+    read_document,
+)
+from ingestion.pipeline import IngestReport, delete, ingest_document
 from ingestion.store import StoredDocument
 from service.api.auth import AdminDep, ReaderDep
 from service.api.deps import ComponentsDep
-from service.api.schemas import DocumentInfo, DocumentsResponse
-from service.errors import NotFound
+from service.api.schemas import DocumentInfo, DocumentsResponse, UploadResponse
+from service.errors import Conflict, FileTooLarge, InvalidDocument, NotFound, UnsupportedFileType
+from service.retrieval import Retriever
+from service.wiring import Components
 
 router = APIRouter(prefix="/api", tags=["documents"])
 AUTH_ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "No API key, or an unknown one"},
     403: {"description": "A read-only key, or no admin keys are configured"},
 }
+UPLOAD_ERRORS: dict[int | str, dict[str, str]] = {
+    **AUTH_ERRORS,
+    413: {"description": "The file is larger than CITECHAT_MAX_FILE_BYTES"},
+    415: {"description": "Not a .md, .markdown, .txt, .html, .htm or .pdf file"},
+    422: {"description": "A file or field that cannot be used: see `detail`"},
+}
+FileField = Annotated[UploadFile, File(description="A .md, .markdown, .txt, .html or .pdf file.")]
+TitleField = Annotated[str, Form(description="Overrides the file's own title.")]
+SourceField = Annotated[str, Form(description="Overrides the file's source URL.")]
+PublishedField = Annotated[str, Form(description="YYYY-MM-DD; overrides the file's date.")]
 
 
 @router.get(
     "/documents",
     response_model=DocumentsResponse,
-    summary="The stored documents",
+    summary="The stored documents, a page at a time",
     dependencies=[ReaderDep],
 )
-async def list_documents(components: ComponentsDep) -> DocumentsResponse:
-    with components.retriever.connected() as store:
-        stored = await run_in_threadpool(store.documents)
+async def list_documents(
+    components: ComponentsDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Documents per page.")] = 100,
+    offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
+) -> DocumentsResponse:
+    stored = await run_in_threadpool(components.retriever.documents)
+    ordered = sorted(stored.values(), key=lambda d: d.document_id)
+    end = offset + limit
     return DocumentsResponse(
-        documents=[_info(d) for d in sorted(stored.values(), key=lambda d: d.document_id)]
+        documents=[_info(d) for d in ordered[offset:end]],
+        total=len(ordered),
+        next_offset=end if end < len(ordered) else None,
     )
 
 
@@ -37,11 +75,62 @@ async def list_documents(components: ComponentsDep) -> DocumentsResponse:
     responses={404: {"description": "No such document"}},
 )
 async def get_document(document_id: str, components: ComponentsDep) -> DocumentInfo:
-    with components.retriever.connected() as store:
-        stored = await run_in_threadpool(store.document, document_id)
+    stored = await run_in_threadpool(_one_document, components.retriever, document_id)
     if stored is None:
         raise NotFound(f"no document {document_id!r}")
     return _info(stored)
+
+
+@router.post(
+    "/documents",
+    status_code=201,
+    response_model=UploadResponse,
+    summary="Upload a new document",
+    description="201 with a `Location` header for a new document. Re-uploading the content "
+    "already stored under that id is a 200 `unchanged` (nothing embedded); other content under "
+    "an existing id is a 409: replace it with PUT.",
+    dependencies=[AdminDep],
+    responses={**UPLOAD_ERRORS, 200: {"description": "Already stored, unchanged"}, 409: {}},
+)
+async def upload_document(
+    components: ComponentsDep,
+    response: Response,
+    file: FileField,
+    document_id: Annotated[
+        str | None, Form(description="Default: the file name. A relative path, like a.md.")
+    ] = None,
+    title: TitleField = "",
+    source: SourceField = "",
+    published: PublishedField = "",
+) -> UploadResponse:
+    name = file.filename or ""
+    doc = await _read(components, file, document_id or name, title, source, published)
+    result = await run_in_threadpool(_write, components, doc, False)
+    if result.status == "new":
+        response.headers["Location"] = f"/api/documents/{quote(doc.document_id)}"
+    else:
+        response.status_code = 200
+    return result
+
+
+@router.put(
+    "/documents/{document_id:path}",
+    response_model=UploadResponse,
+    summary="Replace a document",
+    description="The same content as stored is a 200 `unchanged` (nothing embedded).",
+    dependencies=[AdminDep],
+    responses={**UPLOAD_ERRORS, 404: {"description": "No such document"}},
+)
+async def replace_document(
+    document_id: str,
+    components: ComponentsDep,
+    file: FileField,
+    title: TitleField = "",
+    source: SourceField = "",
+    published: PublishedField = "",
+) -> UploadResponse:
+    doc = await _read(components, file, document_id, title, source, published)
+    return await run_in_threadpool(_write, components, doc, True)
 
 
 @router.delete(
@@ -52,11 +141,79 @@ async def get_document(document_id: str, components: ComponentsDep) -> DocumentI
     responses={**AUTH_ERRORS, 404: {"description": "No such document"}},
 )
 async def delete_document(document_id: str, components: ComponentsDep) -> Response:
-    with components.retriever.connected() as store:
-        deleted = await run_in_threadpool(delete, store, document_id)
-    if not deleted:
+    if not await run_in_threadpool(_delete, components, document_id):
         raise NotFound(f"no document {document_id!r}")
     return Response(status_code=204)
+
+
+async def _read(
+    components: Components,
+    file: UploadFile,
+    document_id: str,
+    title: str,
+    source: str,
+    published: str,
+) -> LoadedDocument:
+    """The upload as a document, or the 4xx saying why it cannot be one."""
+    name = file.filename or ""
+    if PurePosixPath(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise UnsupportedFileType(f"file: {name!r} is not one of {kinds}")
+    max_bytes = components.settings.max_file_bytes
+    raw = await file.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise FileTooLarge(f"file: larger than {max_bytes} bytes (CITECHAT_MAX_FILE_BYTES)")
+    try:
+        check_document_id(document_id)
+        return await run_in_threadpool(
+            read_document, raw, name, document_id, title=title, source=source, published=published
+        )
+    except LoadError as exc:
+        raise InvalidDocument(str(exc)) from exc
+
+
+def _write(components: Components, doc: LoadedDocument, replace: bool) -> UploadResponse:
+    """Store ``doc``: a new document, the same content again, or (``replace``) a replacement.
+
+    Errors are raised once out of ``connected()``, which reports whatever fails inside it as
+    the store's failure.
+    """
+    settings = components.settings
+    splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
+    written: IngestReport | LoadError | None = None
+    stored: StoredDocument | None = None
+    with components.writes, components.retriever.connected() as store:
+        old = store.document(doc.document_id)
+        same = old is not None and old.is_complete(doc.content_hash)
+        if (old is not None) if replace else (old is None or same):
+            try:
+                written = ingest_document(doc, store, components.retriever.embedder, splitter)
+            except LoadError as exc:
+                written = exc
+            stored = store.document(doc.document_id)
+    if isinstance(written, LoadError):
+        raise InvalidDocument(str(written))
+    if written is None and replace:
+        raise NotFound(f"no document {doc.document_id!r}: upload it with POST /api/documents")
+    if written is None or stored is None:
+        raise Conflict(
+            f"document {doc.document_id!r} exists with other content: "
+            "replace it with PUT /api/documents/{document_id}"
+        )
+    status = "new" if written.new else "changed" if written.changed else "unchanged"
+    return UploadResponse(
+        status=status, chunks_embedded=written.chunks_embedded, document=_info(stored)
+    )
+
+
+def _delete(components: Components, document_id: str) -> bool:
+    with components.writes, components.retriever.connected() as store:
+        return delete(store, document_id)
+
+
+def _one_document(retriever: Retriever, document_id: str) -> StoredDocument | None:
+    with retriever.connected() as store:
+        return store.document(document_id)
 
 
 def _info(doc: StoredDocument) -> DocumentInfo:

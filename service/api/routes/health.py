@@ -7,7 +7,12 @@ from service.api.schemas import Status
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Status, summary="The process is up")
+@router.get(
+    "/healthz",
+    response_model=Status,
+    response_model_exclude_none=True,
+    summary="The process is up",
+)
 async def healthz() -> Status:
     return Status(status="ok")
 
@@ -15,9 +20,14 @@ async def healthz() -> Status:
 @router.get(
     "/readyz",
     response_model=Status,
+    response_model_exclude_none=True,
     summary="The store answers and the model is loaded",
+    description="While the BM25 index loads, answers come from dense vectors only: "
+    "the status is still `ready`, and `detail` says so.",
     responses={503: {"description": "The vector store is unreachable"}},
 )
 async def readyz(components: ComponentsDep) -> Status:
-    await run_in_threadpool(components.retriever.ping)
+    index = await run_in_threadpool(components.retriever.status)
+    if index.lexical == "loading":
+        return Status(status="ready", detail="BM25 index loading: answering from dense vectors")
     return Status(status="ready")
