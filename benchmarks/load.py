@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ import httpx
 from bench import QUERIES, SAMPLE_CORPUS, bench_settings, bench_splitter, generate_corpus
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+LOG = PROJECT_DIR / "test-output" / "bench-load-api.log"
 BIN = Path(sys.executable).parent
 SEARCH_SHARE, STREAM_SHARE = 0.7, 1 / 3
 KILL_AT, RESTART_AFTER, RECOVERY_WINDOW = 5.0, 10.0, 10.0  # seconds, in the fault phase
@@ -136,7 +137,9 @@ def api_server(
     port: int, env: dict[str, str], cwd: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     command = [str(BIN / "citechat"), "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, cwd=cwd, stderr=subprocess.DEVNULL)
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    with LOG.open("w") as log:  # the API's own log, for the causes of errors
+        process = subprocess.Popen(command, env=env, cwd=cwd, stderr=log)
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base_url}/readyz", timeout=180)
@@ -291,11 +294,13 @@ def summarise(results: list[Result], seconds: float) -> dict[str, Any]:
             "p95_ms": round(percentile(times, 95), 1) if times else None,
         }
     outcomes = Counter(r.outcome for r in results)
+    failed = [r for r in results if r.outcome != "200"]
     return {
         "requests": len(results),
         "requests_per_second": round(len(results) / seconds, 1),
         "outcomes": dict(outcomes),
-        "errors": sum(n for outcome, n in outcomes.items() if outcome != "200"),
+        "errors": len(failed),
+        "first_errors": [asdict(r) for r in failed[:10]],
         "by_kind": by_kind,
     }
 

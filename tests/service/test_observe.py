@@ -105,6 +105,7 @@ def test_citechat_serve_writes_json_access_logs_with_the_request_id(
     env = os.environ | {
         "CITECHAT_DATA_DIR": str(sample_settings.data_dir),
         "CITECHAT_LOG_FORMAT": "json",
+        "CITECHAT_LOG_LEVEL": "DEBUG",  # the search route's own line
     }
     log = tmp_path / "serve.log"
     citechat = Path(sys.executable).with_name("citechat")

@@ -53,7 +53,7 @@ FETCH_SEARCH = """async (url) => {
 def hostile_site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
     """The service on an index whose only document carries HTML and script payloads."""
     corpus = tmp_path_factory.mktemp("hostile-corpus")
-    (corpus / "ferry.md").write_text(HOSTILE_DOCUMENT)
+    (corpus / "ferry.txt").write_text(HOSTILE_DOCUMENT)  # text: stored as is, HTML and all
     settings = make_settings(tmp_path_factory.mktemp("hostile") / "data")
     assert run_ingest(settings, embedder, [corpus]).new == 1
     with serve_app(create_app(settings, embedder=embedder)) as base_url:

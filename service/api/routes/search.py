@@ -1,3 +1,4 @@
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -7,6 +8,8 @@ from service.api.auth import ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.schemas import SearchResponse, SearchResult
 from service.api.validation import check_text
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["search"], dependencies=[ReaderDep])
 
@@ -19,6 +22,7 @@ async def search(
 ) -> SearchResponse:
     query = check_text("q", q, components.settings.max_query_chars)
     passages = await run_in_threadpool(components.retriever.search, query, k)
+    logger.debug("search: %d passages (k=%d)", len(passages), k)
     return SearchResponse(
         results=[
             SearchResult(
