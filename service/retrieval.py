@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ingestion.embeddings import Embedder
+from ingestion.sentences import METADATA_KEY
 from ingestion.store import STORE_ERRORS, ChunkStore, StoredChunk, StoredDocument, StoreUnavailable
 from service.lexical import LexicalIndex, tokenize
 
@@ -36,6 +37,7 @@ class Passage:
     end: int
     score: float  # the ranking score: fused rank score in hybrid mode, else ``similarity``
     similarity: float | None  # cosine similarity to the query; None if only BM25 found it
+    sentences: str = ""  # the sentence vectors stored at ingest (see ingestion.sentences)
 
     @classmethod
     def from_chunk(cls, chunk: StoredChunk, score: float, similarity: float | None) -> "Passage":
@@ -51,6 +53,7 @@ class Passage:
             end=int(meta["end"]),
             score=score,
             similarity=similarity,
+            sentences=str(meta.get(METADATA_KEY, "")),
         )
 
 
@@ -174,9 +177,9 @@ class Retriever:
         with self.connected() as store:
             return store.documents()
 
-    def search(self, query: str, k: int) -> list[Passage]:
-        """The ``k`` best passages for ``query``, best first."""
-        embedding = self.embedder.embed_query(query)
+    def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``query`` (embedded unless ``embedding`` is), best first."""
+        embedding = embedding or self.embedder.embed_query(query)
         n = max(k * 4, MIN_CANDIDATES)
         if self._poller is None:
             self._refresh_if_due()
