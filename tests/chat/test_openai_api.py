@@ -255,6 +255,15 @@ def test_ignored_parameters_change_nothing(client: openai.OpenAI) -> None:
     assert tuned.choices[0].message.content == plain.choices[0].message.content
 
 
+def test_null_parameters_mean_their_defaults(api: httpx.Client) -> None:
+    nulls = dict.fromkeys(["stream", "n", "tools", "functions", "response_format", "logprobs"])
+    body = {"model": "citechat", "messages": [user(QUESTION)], **nulls}
+
+    reply = api.post("/v1/chat/completions", json=body)
+
+    assert reply.status_code == 200 and reply.json()["object"] == "chat.completion"
+
+
 def test_an_unknown_model_is_a_404(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as raised:
         client.chat.completions.create(model="gpt-4o", messages=[user(QUESTION)])
