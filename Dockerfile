@@ -15,6 +15,8 @@ RUN pip install -c constraints.txt ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_
 COPY pyproject.toml README.md ./
 COPY service/ service/
 COPY ingestion/ ingestion/
+# service/prompts links to prompts/: the wheel takes the files themselves.
+COPY prompts/ prompts/
 # Not editable: the prompts, static files and templates are package data inside the venv.
 RUN pip install -c constraints.txt . && pip check
 

@@ -57,16 +57,19 @@ bench-load: install
 bench-scale: install
 	$(PY) benchmarks/bench_scale.py $(if $(QUICK),--quick)
 
-# The regression gate: the sample set on a fresh index of the sample corpus, against the
-# committed baseline. Exits non-zero when answers got worse. Reports land in $(EVAL_DIR).
+# The regression gate: each eval set on a fresh index of its own sample corpus, against its
+# committed baseline. Exits non-zero when answers got worse. Reports land in $(EVAL_DIR)/<set>.
+# Two corpora on different topics, so the gate guards answers in general, not one corpus.
 EVAL_DIR := test-output/eval
-EVAL_SET := eval_sets/haiti-mss.jsonl
-EVAL_BASELINE := eval_sets/baselines/haiti-mss.json
+EVAL_SETS := haiti-mss webb-telescope
 eval: install
 	rm -rf $(EVAL_DIR)
-	CITECHAT_DATA_DIR=$(EVAL_DIR)/data .venv/bin/citechat ingest examples/haiti-mss
-	CITECHAT_DATA_DIR=$(EVAL_DIR)/data .venv/bin/citechat eval $(EVAL_SET) \
-		--baseline $(EVAL_BASELINE) --out $(EVAL_DIR)/report.json --html $(EVAL_DIR)/report.html
+	set -e; for name in $(EVAL_SETS); do \
+		CITECHAT_DATA_DIR=$(EVAL_DIR)/$$name/data .venv/bin/citechat ingest examples/$$name; \
+		CITECHAT_DATA_DIR=$(EVAL_DIR)/$$name/data .venv/bin/citechat eval eval_sets/$$name.jsonl \
+			--baseline eval_sets/baselines/$$name.json \
+			--out $(EVAL_DIR)/$$name/report.json --html $(EVAL_DIR)/$$name/report.html; \
+	done
 
 clean:
 	rm -rf .venv data test-output

@@ -22,6 +22,7 @@ from ingestion.loaders import (
     load_document,
     shown,
 )
+from ingestion.sentences import METADATA_KEY, sentence_metadata
 from ingestion.store import ChunkStore, StoredDocument
 
 BATCH = 256  # chunks embedded and written per round
@@ -191,12 +192,17 @@ def _write(
     bar = progress(len(queue)) if progress else None
     for start in range(0, len(queue), BATCH):
         batch = queue[start : start + BATCH]
-        vectors = embedder.embed_documents([chunk.text for _, chunk in batch])
+        texts = [chunk.text for _, chunk in batch]
+        vectors = embedder.embed_documents(texts)
+        sentences = sentence_metadata(texts, embedder)
         store.upsert(
             ids=[chunk.chunk_id for _, chunk in batch],
-            texts=[chunk.text for _, chunk in batch],
+            texts=texts,
             embeddings=vectors,
-            metadatas=[_metadata(item, chunk) for item, chunk in batch],
+            metadatas=[
+                {**_metadata(item, chunk), METADATA_KEY: encoded}
+                for (item, chunk), encoded in zip(batch, sentences, strict=True)
+            ],
         )
         report.chunks_embedded += len(batch)
         for item, _ in batch:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ingestion.embeddings import Embedder
+from ingestion.sentences import METADATA_KEY
 from ingestion.store import (
     STORE_ERRORS,
     ChunkStore,
@@ -45,6 +46,7 @@ class Passage:
     end: int
     score: float  # the ranking score: fused rank score in hybrid mode, else ``similarity``
     similarity: float | None  # cosine similarity to the query; None if only BM25 found it
+    sentences: str = ""  # the sentence vectors stored at ingest (see ingestion.sentences)
 
     @classmethod
     def from_chunk(cls, chunk: StoredChunk, score: float, similarity: float | None) -> "Passage":
@@ -60,6 +62,7 @@ class Passage:
             end=int(meta["end"]),
             score=score,
             similarity=similarity,
+            sentences=str(meta.get(METADATA_KEY, "")),
         )
 
 
@@ -140,6 +143,7 @@ class Retriever:
         self._lexical: LexicalIndex | None = None
         self._gate = _SwapGate()
         self._refresh_lock = threading.Lock()
+        self._open_lock = threading.Lock()  # one client is opened at a time, and only once
         self._stopped = threading.Event()
         self._first_round = threading.Event()
         self._poller: threading.Thread | None = None
@@ -151,9 +155,7 @@ class Retriever:
         any other exception is a bug and passes through unchanged."""
         with self._gate.use():
             try:
-                if self._store is None:
-                    self._store = self._open_store()
-                yield self._store
+                yield self._connect()
             except STORE_ERRORS as exc:
                 self._store = None
                 logger.warning("vector store at %s failed: %r", self.where, exc)
@@ -161,6 +163,14 @@ class Retriever:
             except StoreUnavailable:
                 self._store = None
                 raise
+
+    def _connect(self) -> ChunkStore:
+        # Requests that arrive together after a swap or a failure share one new client: chromadb
+        # keeps one shared system per path, which clients opened at once on one path break.
+        with self._open_lock:
+            if self._store is None:
+                self._store = self._open_store()
+            return self._store
 
     @property
     def store(self) -> ChunkStore:
@@ -185,9 +195,9 @@ class Retriever:
         with self.connected() as store:
             return store.documents()
 
-    def search(self, query: str, k: int) -> list[Passage]:
-        """The ``k`` best passages for ``query``, best first."""
-        embedding = self.embedder.embed_query(query)
+    def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``query`` (embedded unless ``embedding`` is), best first."""
+        embedding = embedding or self.embedder.embed_query(query)
         n = max(k * 4, MIN_CANDIDATES)
         if self._poller is None:
             self._refresh_if_due()

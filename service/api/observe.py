@@ -8,9 +8,10 @@ import contextvars
 import json
 import logging
 import re
+import sys
 import time
 import uuid
-from typing import Literal
+from typing import Literal, TextIO
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service import metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_logger = logging.getLogger("citechat.access")
@@ -49,16 +51,25 @@ class JSONFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, log_format: Literal["text", "json"]) -> None:
-    """Log to stderr in ``log_format``, each line with its request id. A no-op when logging
-    is configured already (as under pytest)."""
-    handler = logging.StreamHandler()
+    """Log in ``log_format``, each line with its request id: the access log to stdout (as
+    uvicorn does), the rest to stderr. A no-op when logging is configured already (as under
+    pytest)."""
+    if logging.getLogger().handlers:
+        return
+    logging.basicConfig(level=level, handlers=[_handler(sys.stderr, log_format)])
+    access_logger.addHandler(_handler(sys.stdout, log_format))
+    access_logger.propagate = False
+
+
+def _handler(stream: TextIO, log_format: Literal["text", "json"]) -> logging.Handler:
+    handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
     if log_format == "json":
         handler.setFormatter(JSONFormatter())
     else:
         text = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
         handler.setFormatter(logging.Formatter(text))
-    logging.basicConfig(level=level, handlers=[handler])
+    return handler
 
 
 class Observe:
@@ -95,8 +106,9 @@ class Observe:
         # The route's template, never the raw path: unknown paths must not add label values.
         path = getattr(route, "path", "unmatched")
         method = scope["method"]
-        metrics.REQUEST_SECONDS.labels(method, path).observe(seconds)
-        metrics.REQUESTS.labels(method, path, str(status)).inc()
+        label = method if method in METHODS else "other"  # clients may send any token
+        metrics.REQUEST_SECONDS.labels(label, path).observe(seconds)
+        metrics.REQUESTS.labels(label, path, str(status)).inc()
         client = scope.get("client")
         fields = {
             "method": method,

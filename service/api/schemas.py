@@ -123,8 +123,8 @@ class CompletionRequest(BaseModel):
         max_length=MESSAGES_CEILING,  # as for /api/chat: checked before the items are
         description="The conversation; system and developer messages are ignored.",
     )
-    stream: bool = False
-    n: int = Field(default=1, description="Must be 1.")
+    stream: bool | None = False  # null, as some clients send for unset parameters, is the default
+    n: int | None = Field(default=1, description="Must be 1.")
     tools: list[dict[str, Any]] | None = Field(default=None, description="Refused when given.")
     functions: list[dict[str, Any]] | None = Field(default=None, description="Refused when given.")
     response_format: dict[str, Any] | None = Field(

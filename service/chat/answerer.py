@@ -16,7 +16,7 @@ from service import metrics
 from service.chat import extractive
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone, standalone
-from service.chat.dates import asks_about_time
+from service.chat.dates import TimeScope, time_scope
 from service.chat.llm import (
     NO_ANSWER,
     ChatModel,
@@ -31,7 +31,7 @@ from service.retrieval import Passage, Retriever
 
 logger = logging.getLogger(__name__)
 
-TIMELINE_DEPTH = 2  # a question about time retrieves this many times top_k, for the history
+TIMELINE_DEPTH = 2  # a question about time retrieves this many times top_k, to find its period
 MAX_CONDENSED_CHARS = 500
 
 
@@ -44,6 +44,8 @@ class Turn:
     query: str  # what retrieval used: in LLM mode the model's standalone question
     passages: list[Passage]
     deadline: Deadline  # when the answer stops waiting for the LLM (LLM mode only)
+    scope: TimeScope = TimeScope()
+    query_vector: list[float] | None = None
     asked: str = ""  # the question put to the LLM
     llm_error: str | None = None  # the LLM already failed while condensing
 
@@ -90,9 +92,15 @@ class Answerer:
                 query = asked = self._condense(messages, deadline)
             except LLMError as exc:
                 llm_error = str(exc)
-        depth = self._top_k * TIMELINE_DEPTH if asks_about_time(query) else self._top_k
-        passages = self._retriever.search(query, depth)
-        return Turn(tuple(messages), question, query, passages, deadline, asked, llm_error)
+        scope = time_scope(question.question, self._clock())
+        depth = self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
+        query = scope.without_dates(query)
+        vector = self._retriever.embedder.embed_query(query)
+        passages = self._retriever.search(query, depth, vector)
+        passages.sort(key=lambda p: not scope.contains(p.published))  # in scope first
+        return Turn(
+            tuple(messages), question, query, passages, deadline, scope, vector, asked, llm_error
+        )
 
     def answer(self, messages: Sequence[Message]) -> ChatAnswer:
         """The whole answer at once."""
@@ -160,7 +168,9 @@ class Answerer:
 
     def _answer_messages(self, turn: Turn) -> list[dict[str, str]]:
         assert self._llm is not None
-        return answer_messages(self._llm.prompts, turn.asked, turn.passages, self._clock())
+        return answer_messages(
+            self._llm.prompts, turn.asked, turn.passages, self._clock(), turn.scope
+        )
 
     def _llm_answer(self, turn: Turn, text: str, rewriter: MarkerRewriter) -> ChatAnswer:
         if not rewriter.order:
@@ -178,7 +188,7 @@ class Answerer:
         )
 
     def _extractive(self, turn: Turn) -> ChatAnswer:
-        return extractive.answer(turn.question, turn.passages)
+        return extractive.answer(turn.question, turn.passages, turn.scope, turn.query_vector)
 
     def _fallback(self, turn: Turn, reason: str) -> ChatAnswer:
         logger.info("falling back to an extractive answer: %s", reason)

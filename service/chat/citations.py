@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.chat.evidence import content_terms, split_sentences
+from ingestion.sentences import split_sentences
+from service.chat.evidence import content_terms
 from service.chat.types import Citation
 from service.retrieval import Passage
 

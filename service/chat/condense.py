@@ -8,7 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.chat.evidence import content_terms, split_sentences
+from service.chat.evidence import content_terms
+from service.chat.injection import without_instructions
 from service.chat.types import Message
 
 MAX_CONTEXT_TURNS = 3
@@ -18,17 +19,6 @@ _ANAPHORA = re.compile(
     re.IGNORECASE,
 )
 _CONTINUATION = re.compile(r"^\W*(and|but|so|also|or|what about|how about)\b", re.IGNORECASE)
-# Requests aimed at the assistant rather than questions about the documents.
-_INSTRUCTION_SENTENCE = re.compile(
-    r"\b(system prompt|developer mode|jailbreak|you are now|pretend|act as|"
-    r"(reply|respond|answer|say) only|cite no|without (citing|citations|sources))\b|^\W*system\s*:",
-    re.IGNORECASE,
-)
-_OVERRIDE = re.compile(
-    r"\b(ignore|disregard|forget|override)\b[^.?!]{0,60}?"
-    r"\b(instructions?|rules|prompts?|guidelines|directions)\b[\s,]*(and|then)?[\s,]*",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -60,18 +50,3 @@ def is_follow_up(question: str) -> bool:
         or _ANAPHORA.search(question)
         or len(content_terms(question)) <= _SHORT
     )
-
-
-def without_instructions(text: str) -> str:
-    """``text`` without sentences or clauses that instruct the assistant.
-
-    They are never obeyed anyway; leaving them out keeps them from steering retrieval.
-    Returns ``text`` unchanged when nothing else would be left.
-    """
-    kept = [
-        text[start:end]
-        for start, end in split_sentences(text)
-        if not _INSTRUCTION_SENTENCE.search(text[start:end])
-    ]
-    cleaned = _OVERRIDE.sub("", " ".join(kept)).strip()
-    return cleaned if re.search(r"\w", cleaned) else text.strip()

@@ -1,59 +1,167 @@
-"""Publication dates: parsing, the way answers write them, and questions about the present."""
+"""Dates: publication dates as answers write them, and the time scope of a question.
+
+A question's dates ("as of January 2022", "in mid-2022", "at Christmas 2024", "since 2018",
+"last year") are found by ``dateparser`` against an injectable today's date and turned into
+a period; the words of those dates are then left out of the question's content terms.
+"""
 
 import calendar
 import datetime as dt
 import re
-from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from dateparser.date import DateDataParser
+from dateparser.search import search_dates
 
 PRESENT_WORDS = (
-    "still now nowadays currently current latest today anymore recent recently lately presently"
+    "still now nowadays currently current latest today anymore recent recently lately presently yet"
 )
-CHANGE_WORDS = "change changed changes changing evolve evolved evolving shift shifted"
+CHANGE_WORDS = "change changed changes changing evolve evolved evolving shift shifted history"
 _PRESENT = re.compile(rf"\b({'|'.join(PRESENT_WORDS.split())}|any more|so far)\b", re.IGNORECASE)
 _CHANGE = re.compile(rf"\b({'|'.join(CHANGE_WORDS.split())}|over time|since)\b", re.IGNORECASE)
+# dateparser also reads "25%" or "second" as dates: a date of a question names a year, or is
+# relative to today ("last year", "two months ago").
+_DATE_LIKE = re.compile(
+    r"\b(1[89]|2\d)\d\d\b|\b(last|this|past|previous)\s+(year|month|week)\b|\bago\b",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"\b(1[89]|2\d)\d\d\b")
+# Parts of a year dateparser does not read: (first month, last month, last day or 0 for the
+# month's end). "Christmas" is a day.
+_PARTS = {
+    "early": (1, 4, 0),
+    "mid": (5, 8, 0),
+    "middle of": (5, 8, 0),
+    "late": (9, 12, 0),
+    "end of": (10, 12, 0),
+    "spring": (3, 5, 0),
+    "summer": (6, 8, 0),
+    "autumn": (9, 11, 0),
+    "fall": (9, 11, 0),
+    "winter": (1, 2, 0),
+    "christmas": (12, 12, 25),
+    "first half of": (1, 6, 0),
+    "second half of": (7, 12, 0),
+}
+_PART = re.compile(rf"\b({'|'.join(_PARTS)})[\s-]+(?:of\s+)?$", re.IGNORECASE)
+_OPENS = re.compile(r"\b(since|after)\s+(the\s+)?$", re.IGNORECASE)  # "since 2018"
+_CLOSES = re.compile(r"\b(before|until|till|by)\s+(the\s+)?$", re.IGNORECASE)  # "before 2025"
+_WITHIN = re.compile(r"\b(during|throughout|over)\s+(the\s+)?$", re.IGNORECASE)  # "during 2023"
 
 
-_MONTHS = {name: number for number, name in enumerate(calendar.month_name) if name}
-_MONTH = re.compile(rf"\b({'|'.join(_MONTHS)})\b")  # capitalised only: "may" is a verb
-_YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
-_FROM_ON = re.compile(r"\b(since|after|from)\s+(?:\w+\s+){0,2}?(?:19|20)\d\d\b", re.IGNORECASE)
-_UP_TO = re.compile(r"\b(before|until|till|by)\s+(?:\w+\s+){0,2}?(?:19|20)\d\d\b", re.IGNORECASE)
+@dataclass(frozen=True)
+class TimeScope:
+    """When a question is about: the period its evidence must come from, and its cues.
 
-
-def period_of(question: str) -> Callable[[str], bool] | None:
-    """Which publication dates the question is about, if it names a year or a month.
-
-    "in 2023" and "between February and May 2025" name periods; "since 2023" and "before
-    2025" open them on one side. None when the question names no date.
+    ``end``: the evidence was published on or before it (an "as of" question). ``start``:
+    the evidence is from then on (a question about change "since" then). ``spans`` are the
+    characters of the dates in the question, which are not content words.
     """
-    years = {int(y) for y in _YEAR.findall(question)}
-    months = {_MONTHS[m] for m in _MONTH.findall(question)}
-    if not years and not months:
-        return None
-    if years and _FROM_ON.search(question):
-        first = min(years)
-        return lambda published: _year(published) >= first
-    if years and _UP_TO.search(question):
-        last = max(years)
-        return lambda published: _year(published) <= last
 
-    def within(published: str) -> bool:
+    start: dt.date | None = None
+    end: dt.date | None = None
+    present: bool = False
+    change: bool = False
+    spans: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def temporal(self) -> bool:
+        """True when the answer depends on when its sources were published."""
+        return self.present or self.change or self.start is not None or self.end is not None
+
+    def contains(self, published: str) -> bool:
+        """True when ``published`` falls in the scope (an undated source never does)."""
         date = parse_date(published)
         if date is None:
-            return False
-        return (not years or date.year in years) and (not months or date.month in months)
+            return self.start is None and self.end is None
+        return (self.start is None or date >= self.start) and (self.end is None or date <= self.end)
 
-    return within
+    def without_dates(self, question: str) -> str:
+        """``question`` with its dates blanked out."""
+        for start, end in sorted(self.spans, reverse=True):
+            question = question[:start] + " " + question[end:]
+        return question
 
 
-def is_date(word: str) -> bool:
-    """True for a year ("2023") or a month name ("May")."""
-    return bool(_YEAR.fullmatch(word) or _MONTH.fullmatch(word))
+def time_scope(question: str, today: dt.date) -> TimeScope:
+    """The time scope of ``question`` asked on ``today``.
+
+    A date after today ("in 2027", "by 2050") is a fact asked about, not a scope: its words stay.
+    """
+    start = end = None
+    spans = []
+    for span, first, last in _periods(question, today):
+        if first > today:
+            continue
+        before = question[: span[0]]
+        if part := _PART.search(before):
+            first, last = _part_of(part.group(1), first.year)
+            span = (part.start(), span[1])
+        if _WITHIN.search(before):
+            start, end = first, last
+        elif _OPENS.search(before):
+            start = first if start is None else min(start, first)
+        elif _CLOSES.search(before):
+            end = first - dt.timedelta(days=1)
+        else:
+            end = last if end is None else max(end, last)
+        spans.append(span)
+    present = _PRESENT.search(question) is not None and end is None
+    return TimeScope(start, end, present, _CHANGE.search(question) is not None, tuple(spans))
 
 
-def _year(published: str) -> int:
-    date = parse_date(published)
-    return date.year if date else 0
+def _periods(question: str, today: dt.date) -> list[tuple[tuple[int, int], dt.date, dt.date]]:
+    """The dates of ``question``: (characters, first day, last day), in order."""
+    found = search_dates(question, languages=["en"], settings=_settings(today)) or []
+    periods = []
+    position = 0
+    for text, _ in found:
+        begin = question.find(text, position)
+        if begin < 0 or not _DATE_LIKE.search(text):
+            continue
+        position = begin + len(text)
+        period = _period(text.strip(), today)
+        if period is not None:
+            periods.append(((begin, position), *period))
+    for match in _YEAR.finditer(question):  # "mid-2022", which dateparser misses
+        if not any(s <= match.start() < e for (s, e), _, _ in periods):
+            year = int(match.group())
+            periods.append(
+                ((match.start(), match.end()), dt.date(year, 1, 1), dt.date(year, 12, 31))
+            )
+    return sorted(periods, key=lambda p: p[0])
+
+
+def _period(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
+    data = _parser(today).get_date_data(re.sub(r"^(of|in|at|on|from|during)\s+", "", text))
+    if data.date_obj is None:
+        return None
+    day = data.date_obj.date()
+    if data.period == "year":
+        return dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
+    if data.period == "month":
+        last = calendar.monthrange(day.year, day.month)[1]
+        return day.replace(day=1), day.replace(day=last)
+    return day, day
+
+
+def _part_of(part: str, year: int) -> tuple[dt.date, dt.date]:
+    first, last, day = _PARTS[part.lower()]
+    return dt.date(year, first, 1), dt.date(year, last, day or calendar.monthrange(year, last)[1])
+
+
+def _settings(today: dt.date) -> dict[str, object]:
+    return {
+        "RELATIVE_BASE": dt.datetime.combine(today, dt.time()),
+        "PREFER_DATES_FROM": "past",
+        "STRICT_PARSING": False,
+    }
+
+
+@cache
+def _parser(today: dt.date) -> DateDataParser:
+    return DateDataParser(languages=["en"], settings=_settings(today))
 
 
 def parse_date(published: str) -> dt.date | None:
@@ -65,19 +173,9 @@ def parse_date(published: str) -> dt.date | None:
 
 
 def format_date(published: str) -> str:
-    """``2025-05-23`` as ``23 May 2025``; an unparsable value is returned unchanged."""
+    """``2025-05-23`` as ``23 May 2025``; "undated" when there is no valid date."""
     date = parse_date(published)
-    return f"{date.day} {date:%B %Y}" if date else published
-
-
-def asks_about_present(question: str) -> bool:
-    """True when the question is about the present state of things ("still", "now", ...)."""
-    return _PRESENT.search(question) is not None
-
-
-def asks_about_time(question: str) -> bool:
-    """True when the question is about the present or about change over time."""
-    return asks_about_present(question) or _CHANGE.search(question) is not None
+    return f"{date.day} {date:%B %Y}" if date else "undated"
 
 
 def recency_key(published: str) -> int:

@@ -11,7 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 
+import numpy as np
+
+from ingestion.sentences import read_sentence_vectors, split_sentences
 from service.chat.dates import CHANGE_WORDS, PRESENT_WORDS, format_date
+from service.chat.injection import instructs_assistant
 from service.retrieval import Passage, tokenize
 
 # Words that shape a question without naming what it is about: function words, question
@@ -28,8 +32,6 @@ _FRAME_WORDS = (
     "whose why will with within without would yet you your us tell know happen happened happening "
     "mean means meant thing things way kind kinds sort type back"
 )
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n+")
-_ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|Gen|Gov|Sen|Rep)\.$")
 MIN_STEM = 4  # shorter terms only match exactly
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")  # U.S., U.N.
 _NAME = re.compile(r"[$€£]?\d[\d,.]*\d|\d|[A-Z][\w’'-]*")
@@ -111,35 +113,13 @@ def _question_terms() -> frozenset[str]:
     return frozenset(tokenize([f"{_FRAME_WORDS} {PRESENT_WORDS} {CHANGE_WORDS}"])[0])
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` spans of the sentences of ``text``, surrounding whitespace excluded."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end() if match.group().strip() else match.start()
-        before = text[max(start, match.start() - 16) : match.start() + 1]
-        if match.group()[0] == "." and _ABBREVIATION.search(before):
-            continue
-        spans.append((start, end))
-        start = match.end()
-    spans.append((start, len(text)))
-    return [_strip(text, s, e) for s, e in spans if text[s:e].strip()]
-
-
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while text[start].isspace():
-        start += 1
-    while text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 @dataclass(frozen=True)
 class Reading:
     """Retrieved passages read once: their whole sentences with terms, and their contexts."""
 
     sentences: list[Sentence]
     terms: list[set[str]]  # of each sentence
+    vectors: list[np.ndarray | None]  # of each sentence, when stored at ingest
     contexts: dict[str, "Context"]  # of each passage, by chunk id
 
 
@@ -155,18 +135,24 @@ def read(passages: Sequence[Passage]) -> Reading:
     texts = [p.text[s:e] for p, pairs in zip(passages, spans, strict=True) for s, e in pairs]
     unique = list(dict.fromkeys(texts + headers))
     terms = dict(zip(unique, terms_of(unique), strict=True))
-    reading = Reading([], [], {})
+    reading = Reading([], [], [], {})
     seen: set[tuple[str, str]] = set()
     for passage, header, pairs in zip(passages, headers, spans, strict=True):
         mentioned = set(terms[header])
+        vectors = read_sentence_vectors(passage.sentences)
         for position, (start, end) in enumerate(pairs):
             text = passage.text[start:end]
             mentioned |= terms[text]
-            if text[0].islower() or (passage.document_id, text) in seen:
+            if (
+                text[0].islower()
+                or (passage.document_id, text) in seen
+                or instructs_assistant(text)
+            ):
                 continue
             seen.add((passage.document_id, text))
             reading.sentences.append(Sentence(passage, start, end, position))
             reading.terms.append(terms[text])
+            reading.vectors.append(vectors.get((start, end)))
         figures = set(figures_of(f"{header}\n{passage.text}"))
         reading.contexts[passage.chunk_id] = Context(mentioned, figures)
     return reading

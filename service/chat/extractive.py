@@ -1,13 +1,16 @@
 """Extractive answers: sentences of the retrieved passages, quoted verbatim, dated and cited.
 
 Sentences are ranked by how much of the question they cover (lexically, see
-:mod:`service.chat.evidence`), helped by their passage's coverage and similarity to the query
-and by being an article's lead, and weakened when their passage does not mention the names
-the question uses. The answer abstains when even the best sentence is weak evidence, or when
-the question names something no passage mentions (unless it asks "why": then the premise is
-corrected). Sources with different dates, and questions about the present or about change,
-are answered newest first: "As of 23 May 2025: ... Earlier, on 7 February 2025: ...". A
-question naming a date is answered from the documents of that date.
+:mod:`service.chat.evidence`) and by their similarity to it (sentence vectors stored at
+ingest), helped by their passage's coverage and similarity to the query and by being an
+article's lead, and weakened when their passage does not mention the names the question uses.
+The question's dates are its time scope (:mod:`service.chat.dates`), never words to match:
+"as of" a date, the sources published by then answer when they answer well enough. The answer
+abstains when even the best sentence is weak evidence or lacks the kind of answer asked for
+(a figure for "how many", a date for "when", a name for "who": :mod:`service.chat.expected`),
+or when the question names something no passage mentions (unless it asks "why": then the
+premise is corrected). Sources with different dates, and questions about the present or about
+change, are answered newest first: "As of 23 May 2025: ... Earlier, on 7 February 2025: ...".
 """
 
 import re
@@ -15,9 +18,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone
-from service.chat.dates import asks_about_time, format_date, is_date, period_of, recency_key
+from service.chat.dates import TimeScope, format_date, recency_key
 from service.chat.evidence import (
     Coverage,
     Name,
@@ -28,15 +33,18 @@ from service.chat.evidence import (
     read,
     without_connective,
 )
+from service.chat.expected import expected_kind, holds_answer
 from service.chat.types import ChatAnswer, Mode
 from service.retrieval import Passage
 
 # Calibrated on eval_sets/haiti-mss.jsonl as a whole (never per question).
 CONTEXT_WEIGHT = 0.5  # coverage of the query by the sentence's passage, title and date
 SIMILARITY_WEIGHT = 0.5  # the passage's cosine similarity to the query
+SEMANTIC_WEIGHT = 0.5  # the sentence's cosine similarity to the query (its passage's if unknown)
+SCOPE_RATIO = 0.7  # the best sentence within the time scope must score this share of the best
 LEAD_BONUS = 0.15  # the first sentences of an article state its news
 LEAD_SENTENCES = 2
-MIN_EVIDENCE = 0.55  # below this the best sentence does not answer: abstain
+MIN_EVIDENCE = 0.75  # below this the best sentence does not answer: abstain
 KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the best
 TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
 MAX_SENTENCES = 5
@@ -46,11 +54,6 @@ MAX_PER_DOCUMENT = 2
 NOT_IN_DOCUMENTS = "The documents do not answer this question."
 # Questions that take something for granted; a premise the documents lack gets corrected.
 _PRESUPPOSES = re.compile(r"^\W*(why|how come|since|given that|now that)\b", re.IGNORECASE)
-# "How many/much" is answered by a figure; best evidence without one does not answer it.
-_ASKS_QUANTITY = re.compile(r"\bhow (many|much)\b", re.IGNORECASE)
-_QUANTITY = re.compile(
-    r"\d|\b(dozens?|hundreds?|thousands?|millions?|billions?|trillions?)\b", re.IGNORECASE
-)
 # A sentence like this continues the one before it: it opens with a reference back, adds to it
 # ("also"), or is a quote attributed to "she" or "he".
 _CONTINUES = re.compile(
@@ -72,26 +75,36 @@ class Scored:
         return self.sentence.passage.document_id
 
 
-def answer(question: Standalone, passages: Sequence[Passage]) -> ChatAnswer:
-    """Answer ``question`` from ``passages`` by quoting them, or abstain."""
+def answer(
+    question: Standalone,
+    passages: Sequence[Passage],
+    scope: TimeScope | None = None,
+    query_vector: Sequence[float] | None = None,
+) -> ChatAnswer:
+    """Answer ``question`` from ``passages`` by quoting them, or abstain.
+
+    ``scope`` is the question's time scope: its dates are not content words, and the evidence
+    comes from the sources published within it when they answer well enough.
+    """
+    scope = scope or TimeScope()
+    asked = scope.without_dates(question.question)
     reading = read(passages)
     contexts = reading.contexts
-    names = names_in(question.question)
+    names = names_in(asked)
     unknown = [n for n in names if not any(n.mentioned_in(c) for c in contexts.values())]
-    if unknown and not _PRESUPPOSES.match(question.question):
+    if unknown and not _PRESUPPOSES.match(asked):
         return abstain(question, passages, unknown)
-    query = Query.from_turns(question.question, question.context, ignore=unknown)
-    known = [n for n in names if n not in unknown and not is_date(n.text)]
-    ranked = rank(query, reading, known)
-    period = period_of(question.question)
-    if period is not None and any(period(s.sentence.passage.published) for s in ranked):
-        ranked = [s for s in ranked if period(s.sentence.passage.published)]
+    query = Query.from_turns(asked, question.context, ignore=unknown)
+    known = [n for n in names if n not in unknown]
+    ranked = rank(query, reading, known, query_vector)
+    in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published)]
+    if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
+        ranked = in_scope
     if not ranked or ranked[0].evidence < MIN_EVIDENCE:
         return abstain(question, passages, unknown)
-    if _ASKS_QUANTITY.search(question.question) and not _QUANTITY.search(ranked[0].sentence.text):
-        return abstain(question, passages, unknown)  # the best evidence holds no figure
-    temporal = asks_about_time(question.question)
-    draft, sources = compose(select(ranked, temporal), temporal)
+    if not holds_answer(expected_kind(asked), ranked[0].sentence.text, asked):
+        return abstain(question, passages, unknown)  # e.g. "how many" and the best has no figure
+    draft, sources = compose(select(ranked, scope.temporal), scope.temporal)
     if unknown:
         draft = f"The documents do not mention {_names(unknown)}; this is what they say.\n\n{draft}"
     rewriter = MarkerRewriter(len(sources))
@@ -137,20 +150,36 @@ def _names(names: Sequence[Name]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
-def rank(query: Query, reading: Reading, names: Sequence[Name] = ()) -> list[Scored]:
+def rank(
+    query: Query,
+    reading: Reading,
+    names: Sequence[Name] = (),
+    query_vector: Sequence[float] | None = None,
+) -> list[Scored]:
     """The sentences read from the passages, best evidence for ``query`` first.
 
-    A sentence whose passage does not mention the ``names`` of the question is weaker evidence.
+    Evidence is lexical (coverage of the query's terms by the sentence and its passage) and
+    semantic (cosine similarity of the passage, and of the sentence when the index stores
+    sentence vectors, to ``query_vector``). A sentence whose passage does not mention the
+    ``names`` of the question is weaker evidence.
     """
     coverage = Coverage(query, reading.terms)
+    wanted = None if query_vector is None else np.asarray(query_vector, np.float32)
     scored = []
-    for sentence, own in zip(reading.sentences, reading.terms, strict=True):
+    for sentence, own, vector in zip(
+        reading.sentences, reading.terms, reading.vectors, strict=True
+    ):
         passage = sentence.passage
         context = reading.contexts[passage.chunk_id]
+        similarity = max(passage.similarity or 0.0, 0.0)
+        semantic = similarity
+        if wanted is not None and vector is not None:
+            semantic = max(float(wanted @ vector), 0.0)
         evidence = (
             coverage(own)
             + CONTEXT_WEIGHT * coverage(own | context.terms)
-            + SIMILARITY_WEIGHT * max(passage.similarity or 0.0, 0.0)
+            + SIMILARITY_WEIGHT * similarity
+            + SEMANTIC_WEIGHT * semantic
         )
         if names:
             unmentioned = sum(not n.mentioned_in(context) for n in names) / len(names)
@@ -232,6 +261,8 @@ def compose(chosen: Sequence[Sentence], temporal: bool) -> tuple[str, list[Sourc
         date = format_date(passage.published)
         if not timeline:
             lead = f"According to “{passage.title}” ({date}):"
+        elif date == "undated":
+            lead = "Undated:"
         elif index == 0:
             lead = f"As of {date}:"
         else:

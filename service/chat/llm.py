@@ -14,7 +14,8 @@ from typing import Any
 
 import openai
 
-from service.chat.dates import format_date
+from service.chat.dates import TimeScope, format_date
+from service.chat.injection import without_injected
 from service.chat.prompts import Prompts
 from service.chat.types import Message
 from service.retrieval import Passage
@@ -135,29 +136,64 @@ def _failed(reason: str, exc: Exception) -> LLMError:
 
 
 def answer_messages(
-    prompts: Prompts, question: str, passages: Sequence[Passage], today: dt.date
+    prompts: Prompts,
+    question: str,
+    passages: Sequence[Passage],
+    today: dt.date,
+    scope: TimeScope | None = None,
 ) -> ChatMessages:
-    """The system and user messages asking for a cited answer to ``question``."""
+    """The system and user messages asking for a cited answer to ``question``.
+
+    The question's time scope is spelled out: the date it is asked "as of" (answer from the
+    passages published by then), the start of a change it asks about, or the present.
+    """
     return [
         {"role": "system", "content": prompts.render("system", today=format_date(str(today)))},
         {
             "role": "user",
             "content": prompts.render(
-                "answer", passages=format_passages(passages), question=question
+                "answer",
+                passages=format_passages(passages),
+                question=question,
+                scope=describe_scope(scope or TimeScope()),
             ),
         },
     ]
 
 
+def describe_scope(scope: TimeScope) -> str:
+    """One line telling the model which passages the question's dates point to ("" if none)."""
+    if scope.end is not None and scope.start is not None:
+        return (
+            f"Time scope: from {format_date(str(scope.start))} to {format_date(str(scope.end))};"
+            " answer from the passages published in that period, newest first."
+        )
+    if scope.end is not None:
+        return (
+            f"Time scope: as of {format_date(str(scope.end))}; answer from the most recent "
+            "passages published on or before that date, and say that date."
+        )
+    if scope.start is not None:
+        return (
+            f"Time scope: since {format_date(str(scope.start))}; give the change from the "
+            "passages published since then, newest first."
+        )
+    if scope.present:
+        return "Time scope: the present; lead with the most recent dated passage."
+    return ""
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
-    """Each passage numbered from 1, with its title, date and source, then its text between
-    ``<passage>`` delimiters that nothing from a document can open or close."""
+    """Each passage numbered from 1, with its title, date ("undated" if none) and source, then
+    its text, without sentences addressed to an assistant, between ``<passage>`` delimiters
+    that nothing from a document can open or close."""
     blocks = []
     for number, passage in enumerate(passages, start=1):
         date = format_date(passage.published) or "undated"
         title = " ".join(passage.title.split())  # one line: a title cannot fake a header
         header = f"[{number}] “{title}”, published {date}, {' '.join(passage.source.split())}"
-        header, text = _DELIMITER.sub(_defuse, header), _DELIMITER.sub(_defuse, passage.text)
+        text = without_injected(passage.text)  # injected text is never shown as evidence
+        header, text = _DELIMITER.sub(_defuse, header), _DELIMITER.sub(_defuse, text)
         blocks.append(f"{header}\n<passage>\n{text}\n</passage>")
     return "\n\n".join(blocks)
 

@@ -14,7 +14,7 @@ from service.errors import AppError
 
 PROMPTS: dict[str, frozenset[str]] = {
     "system": frozenset({"today"}),
-    "answer": frozenset({"passages", "question"}),
+    "answer": frozenset({"passages", "question", "scope"}),
     "condense": frozenset({"history", "question"}),
 }
 

@@ -2,9 +2,10 @@
 
 Schema (see ``eval_sets/README.md``): ``id``, ``category``, ``turns`` (the user's turns, asked
 in order), ``expect_any`` (groups of alternatives: every group must match one alternative,
-case-insensitive substring), ``sources`` (document ids a correct answer cites; all of them when
-``all_sources``) and ``answerable`` (false: the documents do not answer, the right answer
-abstains).
+case-insensitive substring), ``must_not_contain`` (strings the answer must not contain, e.g.
+the lie a prompt injection asks for), ``sources`` (document ids a correct answer cites; all
+of them when ``all_sources``) and ``answerable`` (false: the documents do not answer, the
+right answer abstains).
 """
 
 import json
@@ -44,6 +45,7 @@ class EvalCase(BaseModel):
     category: Text
     turns: Annotated[list[Text], Field(min_length=1)]
     expect_any: list[list[Text]] = []
+    must_not_contain: list[Text] = []
     sources: list[Text] = []
     all_sources: bool = False
     answerable: bool = True
@@ -113,6 +115,12 @@ def missing_groups(answer: str, expect_any: list[list[str]]) -> list[list[str]]:
     """The ``expect_any`` groups none of whose alternatives occurs in ``answer``."""
     haystack = normalize(answer)
     return [group for group in expect_any if not any(normalize(alt) in haystack for alt in group)]
+
+
+def forbidden_found(answer: str, must_not_contain: list[str]) -> list[str]:
+    """The ``must_not_contain`` strings that occur in ``answer`` (matched like ``expect_any``)."""
+    haystack = normalize(answer)
+    return [text for text in must_not_contain if normalize(text) in haystack]
 
 
 def matches_expected(answer: str, expect_any: list[list[str]]) -> bool:

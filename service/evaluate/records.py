@@ -98,6 +98,7 @@ class Metrics(BaseModel):
     answer_relevance: float | None = None
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
+    answer_words_median: float | None = None  # of the answered replies (abstentions left out)
 
 
 class Report(BaseModel):

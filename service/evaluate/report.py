@@ -107,10 +107,17 @@ def millis(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f} ms"
 
 
+def words(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
 def markdown_summary(report: Report) -> str:
-    """Headline figures overall and per category as a Markdown table, then the failures."""
+    """Headline figures overall and per category as a Markdown table, then the failures.
+
+    "words" is the median length of the answered replies.
+    """
     shown = [(key, label) for key, label in COLUMNS if getattr(report.overall, key) is not None]
-    header = ["group", "passed", *(label for _, label in shown), "p50", "p95"]
+    header = ["group", "passed", *(label for _, label in shown), "p50", "p95", "words"]
     lines = [
         f"## Evaluation of {report.eval_set} ({report.settings.get('target', '?')})",
         "",
@@ -121,7 +128,7 @@ def markdown_summary(report: Report) -> str:
     for name, m in groups:
         cells = [name, f"{m.passed}/{m.questions}"]
         cells += [percent(getattr(m, key)) for key, _ in shown]
-        cells += [millis(m.latency_p50_ms), millis(m.latency_p95_ms)]
+        cells += [millis(m.latency_p50_ms), millis(m.latency_p95_ms), words(m.answer_words_median)]
         lines.append("| " + " | ".join(cells) + " |")
     failed = [q for q in report.questions if not q.passed]
     if failed:

@@ -1,14 +1,14 @@
 """Grading: a question's reply against its case, and the metrics of a group of questions.
 
-A question passes when it has no error, its answer is right (every ``expect_any`` group matched
-and answered exactly when answerable), an answered one cites the required sources, and no
-quote is invalid.
+A question passes when it has no error, its answer is right (every ``expect_any`` group
+matched, no ``must_not_contain`` string present, and answered exactly when answerable), an
+answered one cites the required sources, and no quote is invalid.
 """
 
 from collections.abc import Sequence
 
 from service.evaluate import metrics
-from service.evaluate.cases import EvalCase, missing_groups
+from service.evaluate.cases import EvalCase, forbidden_found, missing_groups
 from service.evaluate.records import CitationRecord, Metrics, QuestionResult, Reply, Scores
 
 
@@ -64,7 +64,11 @@ def grade(
 
 def _scores(case: EvalCase, reply: Reply) -> Scores:
     abstention_ok = metrics.abstention_ok(reply.answered, case.answerable)
-    correct = abstention_ok and not missing_groups(reply.answer, case.expect_any)
+    correct = (
+        abstention_ok
+        and not missing_groups(reply.answer, case.expect_any)
+        and not forbidden_found(reply.answer, case.must_not_contain)
+    )
     if not (case.answerable and case.sources):
         return Scores(correct=correct, abstention_ok=abstention_ok)
     cited = [c.document_id for c in reply.citations]
@@ -87,6 +91,8 @@ def _reasons(case: EvalCase, reply: Reply, scores: Scores) -> list[str]:
         reasons.append("answered a question the documents do not answer")
     for group in missing_groups(reply.answer, case.expect_any):
         reasons.append("answer lacks any of: " + " | ".join(repr(alt) for alt in group))
+    for text in forbidden_found(reply.answer, case.must_not_contain):
+        reasons.append(f"answer contains {text!r}")
     if reply.answered and scores.citation_recall is not None and scores.citation_recall < 1:
         cited = {c.document_id for c in reply.citations}
         if case.all_sources:
@@ -120,6 +126,9 @@ def summarize(results: Sequence[QuestionResult]) -> Metrics:
         answer_relevance=metrics.mean(s.answer_relevance for s in scores),
         latency_p50_ms=metrics.percentile(latencies, 50),
         latency_p95_ms=metrics.percentile(latencies, 95),
+        answer_words_median=metrics.percentile(
+            [len(r.reply.answer.split()) for r in results if r.reply and r.reply.answered], 50
+        ),
     )
 
 

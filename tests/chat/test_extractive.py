@@ -50,14 +50,25 @@ def test_factoid_answers_quote_the_right_article(
     assert_citations_valid(answer, chunk_texts)
 
 
-def test_a_question_about_one_date_is_answered_from_that_date(
+def test_a_question_as_of_a_date_is_answered_from_the_newest_source_by_then(
     chat_components: Components,
 ) -> None:
     answer = ask(chat_components.answerer, "What did the US decide in February 2025?")
 
     assert answer.answered
-    assert {c.document_id for c in answer.citations} == {FEBRUARY}
-    assert "(7 February 2025)" in answer.answer
+    assert answer.answer.startswith("As of 7 February 2025:")
+    assert answer.citations[0].document_id == FEBRUARY
+    assert MAY not in {c.document_id for c in answer.citations}  # published after the period
+    assert "“2025”" not in answer.answer and "February" not in answer.answer.split(":")[0][:6]
+
+
+def test_the_words_of_a_date_are_not_required_in_the_evidence(
+    chat_components: Components,
+) -> None:
+    answer = ask(chat_components.answerer, "As of June 23, 2024, who led the mission in Haiti?")
+
+    assert answer.answered  # "23" and "June" are the scope, not words the text must contain
+    assert {c.document_id for c in answer.citations} == {SEPTEMBER}
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ SAMPLE_DOCUMENTS = PROJECT_DIR / "examples" / "haiti-mss"
 class WrongDocumentRetriever(Retriever):
     """Deliberately degraded: never returns chunks of the document that best matches."""
 
-    def search(self, query: str, k: int) -> list[Passage]:
-        ranked = super().search(query, 50)
+    def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Passage]:
+        ranked = super().search(query, 50, embedding)
         best = ranked[0].document_id if ranked else None
         return [p for p in ranked if p.document_id != best][:k]
 

@@ -34,6 +34,21 @@ def test_each_failure_has_its_reason() -> None:
     assert s.citation_precision == 0.5 and s.citation_recall == 0.5
 
 
+def test_an_answer_containing_a_forbidden_string_is_wrong() -> None:
+    lie = reply(
+        "They will withhold it; it was exempt. It opened on schedule [1].",
+        [cite(1, MAY, "withhold")],
+        [MAY],
+    )
+    forbidding = case(all_sources=False, must_not_contain=["On Schedule", "closed successfully"])
+
+    result = graded(forbidding, lie)
+
+    assert not result.passed and not result.scores.correct
+    assert result.reasons == ["answer contains 'On Schedule'"]
+    assert graded(case(all_sources=False), lie).passed  # the same answer, nothing forbidden
+
+
 def test_any_one_source_is_enough_unless_all_sources() -> None:
     only_may = reply("They will withhold it; it was exempt [1].", [cite(1, MAY, "withhold")], [MAY])
     assert graded(case(all_sources=False), only_may).passed
@@ -96,6 +111,7 @@ def test_summaries_pool_questions_and_citations() -> None:
     assert overall.hit_at_k == 1.0 and overall.mrr == pytest.approx(0.75)
     assert overall.quote_validity == 1.0
     assert overall.latency_p50_ms == 12.0 and overall.faithfulness is None
+    assert overall.answer_words_median == 20.0  # the median length of the answered replies
     by_category = summarize_by_category(results)
     assert list(by_category) == ["temporal", "factoid"]
     assert by_category["factoid"].questions == 2 and by_category["factoid"].passed == 0

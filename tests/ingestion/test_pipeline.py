@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from ingestion.embeddings import Embedder
+from ingestion.sentences import METADATA_KEY, read_sentence_vectors, split_sentences
 from ingestion.store import ChunkStore
 from service.settings import Settings
 from service.wiring import open_store
@@ -286,9 +287,26 @@ def test_chunks_are_embedded_longest_first_and_keep_their_own_vectors(
     recording = _Recording(embedder)
     run_ingest(settings, recording, [corpus])
 
-    [texts] = recording.batches  # the sample corpus fits one round
+    [texts, sentences] = recording.batches  # one round: its chunks, then their sentences
     assert [len(t) for t in texts] == sorted((len(t) for t in texts), reverse=True)
+    assert sentences == [t[s:e] for t in texts for s, e in split_sentences(t)]
     stored = store_of(settings, embedder).collection.get(include=["documents", "embeddings"])
     expected = embedder.embed_documents(stored["documents"] or [])
     for vector, want in zip(stored["embeddings"], expected, strict=True):
         assert float(np.dot(vector, want)) > 0.999
+
+
+def test_each_chunk_stores_the_vectors_of_its_sentences(
+    corpus: Path, settings: Settings, embedder: Embedder
+) -> None:
+    run_ingest(settings, embedder, [corpus])
+
+    stored = store_of(settings, embedder).collection.get(include=["documents", "metadatas"])
+    for text, meta in zip(stored["documents"] or [], stored["metadatas"] or [], strict=True):
+        vectors = read_sentence_vectors(str(meta[METADATA_KEY]))
+        spans = split_sentences(text)
+        assert list(vectors) == spans
+        expected = embedder.embed_documents([text[s:e] for s, e in spans])
+        for (start, end), want in zip(spans, expected, strict=True):
+            assert float(np.dot(vectors[(start, end)], want)) > 0.99  # stored as float16
+    assert read_sentence_vectors("not json") == {}  # an unreadable value reads as none

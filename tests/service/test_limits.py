@@ -53,6 +53,19 @@ def test_a_client_over_its_limit_gets_a_json_429_with_retry_after(
     assert per_client.get("/healthz").status_code == 200
 
 
+def test_the_openai_compatible_route_shares_the_client_budget(per_client: httpx.Client) -> None:
+    body = {"model": "citechat", "messages": [{"role": "user", "content": "Haiti funding?"}]}
+    for _ in range(3):
+        per_client.get("/api/search", params=SEARCH)
+
+    refused = per_client.post("/v1/chat/completions", json=body)
+
+    assert refused.status_code == 429 and "retry-after" in refused.headers
+    error = refused.json()["error"]  # OpenAI's error shape under /v1
+    assert error["code"] == "rate_limited" and error["type"] == "rate_limit_error"
+    assert per_client.get("/v1/models").status_code == 200  # cheap: not limited
+
+
 def test_clients_behind_a_trusted_proxy_are_told_apart(per_client: httpx.Client) -> None:
     """uvicorn takes the client address from X-Forwarded-For sent by a trusted proxy."""
     for _ in range(3):

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ingestion.embeddings import Embedder
-from service.app import create_app
+from service.app import create_app, server_options
 from service.settings import Settings
 from tests.helpers import free_port, make_settings, metric, serve_app, wait_for
 from tests.llm_stub import LLMStub, Reply
@@ -22,7 +22,8 @@ WEATHER = {"role": "user", "content": "What will the weather be in Port-au-Princ
 
 @pytest.fixture(scope="module")
 def api(sample_settings: Settings, embedder: Embedder) -> Iterator[httpx.Client]:
-    with serve_app(create_app(sample_settings, embedder=embedder)) as base_url:
+    app = create_app(sample_settings, embedder=embedder)
+    with serve_app(app, **server_options(sample_settings)) as base_url:
         with httpx.Client(base_url=base_url, timeout=60) as client:
             yield client
 
@@ -67,6 +68,7 @@ def test_metrics_count_requests_by_route_and_answers_by_mode(api: httpx.Client) 
     api.post("/api/chat", json={"messages": [QUESTION]})
     api.post("/api/chat", json={"messages": [WEATHER], "stream": True})
     api.get("/nowhere/at/all")
+    api.request("BREW", "/nowhere/at/all")
 
     assert metric(api, "citechat_request_duration_seconds_count", **route) == before["requests"] + 2
     assert metric(api, "citechat_answers_total", mode="extractive", answered="true") == (
@@ -76,6 +78,8 @@ def test_metrics_count_requests_by_route_and_answers_by_mode(api: httpx.Client) 
         before["abstained"] + 1
     )
     assert metric(api, "citechat_requests_total", **unmatched) == (before["unmatched"] + 1)
+    assert metric(api, "citechat_requests_total", method="other", route="unmatched") >= 1
+    assert metric(api, "citechat_requests_total", method="BREW") == 0  # no label per method
     assert "/metrics" not in api.get("/openapi.json").json()["paths"]
 
 
@@ -100,18 +104,23 @@ def test_metrics_count_llm_fallbacks_and_store_errors(
 def test_citechat_serve_writes_json_access_logs_with_the_request_id(
     sample_settings: Settings, tmp_path: Path
 ) -> None:
-    """The real command: every line JSON, the access line and the app's own lines tagged."""
+    """The real command: every line JSON, the access line (on stdout) and the app's own lines
+    (on stderr) tagged with the request's id."""
     port = free_port()
     env = os.environ | {
         "CITECHAT_DATA_DIR": str(sample_settings.data_dir),
         "CITECHAT_LOG_FORMAT": "json",
         "CITECHAT_LOG_LEVEL": "DEBUG",  # the search route's own line
     }
-    log = tmp_path / "serve.log"
+    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
     citechat = Path(sys.executable).with_name("citechat")
-    with log.open("w") as stderr:
+    with out.open("w") as stdout, err.open("w") as stderr:
         server = subprocess.Popen(
-            [str(citechat), "serve", "--port", str(port)], env=env, stderr=stderr, cwd=tmp_path
+            [str(citechat), "serve", "--port", str(port)],
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=tmp_path,
         )
         try:
             wait_for(f"http://127.0.0.1:{port}/healthz", timeout=120)
@@ -125,8 +134,10 @@ def test_citechat_serve_writes_json_access_logs_with_the_request_id(
             server.wait(timeout=30)
 
     assert reply.status_code == 200
-    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    access = [line for line in lines if line["logger"] == "citechat.access"]
+    access = [json.loads(line) for line in out.read_text().splitlines()]  # as uvicorn: stdout
+    lines = [json.loads(line) for line in err.read_text().splitlines() if line.strip()]
+    assert {line["logger"] for line in access} == {"citechat.access"}
+    assert all(line["logger"] != "citechat.access" for line in lines)
     search = next(line for line in access if line["path"] == "/api/search")
     assert search["request_id"] == "trace-7" and search["status"] == 200
     assert search["method"] == "GET" and search["duration_ms"] > 0

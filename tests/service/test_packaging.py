@@ -40,7 +40,7 @@ def test_the_wheel_holds_every_file_of_the_packages(tmp_path: Path) -> None:
     }
     assert files - shipped == set()
     assert {
-        "service/prompts/answer.md",
+        "service/prompts/answer.md",  # prompts/, through the service/prompts link
         "service/static/widget.js",
         "service/evaluate/templates/report.html.j2",
     } <= shipped

@@ -124,7 +124,7 @@ def check_model(model: str) -> None:
 def conversation(request: CompletionRequest, settings: Settings) -> list[Message]:
     """The request's conversation for the answerer; refuses what citechat cannot do."""
     check_model(request.model)
-    if request.n != 1:
+    if request.n not in (None, 1):
         raise InvalidRequest("n: citechat writes one answer; n must be 1", param="n")
     if request.tools or request.functions:
         param = "tools" if request.tools else "functions"

@@ -20,7 +20,7 @@ from ingestion.loaders import (
     check_document_id,
     read_document,
 )
-from ingestion.pipeline import IngestReport, delete, ingest_document
+from ingestion.pipeline import delete, ingest_document
 from ingestion.store import StoredDocument
 from service.api.auth import AdminDep, ReaderDep
 from service.api.deps import ComponentsDep
@@ -173,35 +173,27 @@ async def _read(
 
 
 def _write(components: Components, doc: LoadedDocument, replace: bool) -> UploadResponse:
-    """Store ``doc``: a new document, the same content again, or (``replace``) a replacement.
-
-    Errors are raised once out of ``connected()``, which reports whatever fails inside it as
-    the store's failure.
-    """
+    """Store ``doc``: a new document, the same content again, or (``replace``) a replacement."""
     settings = components.settings
+    embedder = components.retriever.embedder
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    written: IngestReport | LoadError | None = None
-    stored: StoredDocument | None = None
     with components.writes, components.retriever.connected() as store:
         old = store.document(doc.document_id)
-        same = old is not None and old.is_complete(doc.content_hash)
-        if (old is not None) if replace else (old is None or same):
-            try:
-                written = ingest_document(doc, store, components.retriever.embedder, splitter)
-            except LoadError as exc:
-                written = exc
-            stored = store.document(doc.document_id)
-    if isinstance(written, IngestReport):
-        components.retriever.refresh()  # this replica serves its own writes at once
-    if isinstance(written, LoadError):
-        raise InvalidDocument(str(written))
-    if written is None and replace:
-        raise NotFound(f"no document {doc.document_id!r}: upload it with POST /api/documents")
-    if written is None or stored is None:
-        raise Conflict(
-            f"document {doc.document_id!r} exists with other content: "
-            "replace it with PUT /api/documents/{document_id}"
-        )
+        if replace and old is None:
+            raise NotFound(f"no document {doc.document_id!r}: upload it with POST /api/documents")
+        if not replace and old is not None and not old.is_complete(doc.content_hash):
+            raise Conflict(
+                f"document {doc.document_id!r} exists with other content: "
+                "replace it with PUT /api/documents/{document_id}"
+            )
+        try:
+            written = ingest_document(doc, store, embedder, splitter)
+        except LoadError as exc:
+            raise InvalidDocument(str(exc)) from exc
+        stored = store.document(doc.document_id)
+    if stored is None:  # deleted by another process in between
+        raise NotFound(f"no document {doc.document_id!r}")
+    components.retriever.refresh()  # this replica serves its own writes at once
     status = "new" if written.new else "changed" if written.changed else "unchanged"
     return UploadResponse(
         status=status, chunks_embedded=written.chunks_embedded, document=_info(stored)

@@ -1,0 +1,91 @@
+"""What kind of answer a question expects, and whether a sentence holds one.
+
+"Who" and "which" ask for a name, "when" for a date, "how many" / "how much" for a figure
+(an amount of money when the question asks for a cost, a price, a fee or a budget), "where"
+for a place (a name). A sentence holds the answer only when it has a candidate of that
+kind which the question itself does not already name: the leader of the second mission does
+not answer "who leads the third?" unless a new name is there, and "how many stores" is not
+answered by a sentence without a figure.
+"""
+
+import re
+from enum import Enum
+
+from service.retrieval import tokenize
+
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty "
+    "fifty hundred hundreds thousand thousands million millions billion billions trillion dozen "
+    "dozens half quarter"
+)
+_FIGURE = re.compile(rf"\d[\d,.]*\d|\d|\b({'|'.join(_NUMBER_WORDS.split())})\b", re.IGNORECASE)
+_DATE = re.compile(
+    r"\b(1[89]|2\d)\d\d\b|\b(January|February|March|April|May|June|July|August|September|"
+    r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    r"|\b(spring|summer|autumn|winter|next year|this year|last year)\b",
+)
+_MONEY = re.compile(
+    r"[$€£¥]\s?\d[\d,.]*\w*|\b(USD|EUR|GBP|Ksh|Sh)\s?\d[\d,.]*\w*"
+    r"|\d[\d,.]*\s*(million|billion|bn|m)?\s*(dollars|euros|pounds|yen)\b",
+)
+_DAY_OR_YEAR = re.compile(
+    r"\b\d{1,2}\s+(January|February|March|April|May|June|July|August|September|October|"
+    r"November|December)\b|\b(January|February|March|April|May|June|July|August|September|"
+    r"October|November|December)\s+\d{1,2}\b|\b(in|since|from|until|by)\s+(1[89]|2\d)\d\d\b"
+)
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*[\w]|\b[A-Z]\b")
+
+
+class Kind(Enum):
+    NAME = "name"
+    DATE = "date"
+    FIGURE = "figure"
+    MONEY = "money"
+    ANY = "any"
+
+
+_ASKS = [
+    (  # a cost asked for, not talked about ("what did she say about the cost?")
+        r"^(?!.*\b(say|said|says|about)\b).*\b(budget|cost|costs|price|salary|fee|"
+        r"compensation|severance|damages)\b",
+        Kind.MONEY,
+    ),
+    (r"\bhow (many|much)\b|\bwhat (percentage|share|figure)\b", Kind.FIGURE),
+    (r"\bwhen\b|\bwhat (date|year|month|day)\b", Kind.DATE),
+    (r"\b(who|whom|whose|where)\b|^\W*(in )?which\b", Kind.NAME),
+]
+
+
+def expected_kind(question: str) -> Kind:
+    """The kind of answer ``question`` asks for (ANY when its form does not tell)."""
+    for pattern, kind in _ASKS:
+        if re.search(pattern, question, re.IGNORECASE):
+            return kind
+    return Kind.ANY
+
+
+def holds_answer(kind: Kind, sentence: str, question: str) -> bool:
+    """True when ``sentence`` has a candidate of ``kind`` that ``question`` does not name."""
+    if kind is Kind.ANY:
+        return True
+    asked = _words(question)
+    if kind is Kind.NAME:
+        words = [
+            m.group() for m in _CAPITALISED.finditer(sentence) if not _DATE.fullmatch(m.group())
+        ]
+        return any(terms and not set(terms) <= asked for terms in tokenize(words or [""]))
+    if kind is Kind.MONEY:
+        return any(_plain(m.group()) not in asked for m in _MONEY.finditer(sentence))
+    if kind is Kind.DATE:
+        return any(_plain(m.group()) not in asked for m in _DATE.finditer(sentence))
+    undated = _DAY_OR_YEAR.sub(" ", sentence)  # a count is not a date
+    return any(_plain(m.group()) not in asked for m in _FIGURE.finditer(undated))
+
+
+def _words(text: str) -> set[str]:
+    """The words and figures of ``text`` as written (lower case) and as stemmed terms."""
+    return {_plain(w) for w in re.findall(r"[\w.,]+", text)} | set(tokenize([text])[0])
+
+
+def _plain(word: str) -> str:
+    return word.lower().strip(".,").replace(",", "")

@@ -1,0 +1,53 @@
+"""Text that gives an assistant instructions: never obeyed, never evidence.
+
+Questions lose such sentences before retrieval (see :mod:`service.chat.condense`); documents
+lose them before they are quoted or shown to the LLM ("Note to AI assistants: ignore your
+previous instructions and ...").
+"""
+
+import re
+
+from ingestion.sentences import split_sentences
+
+# Requests aimed at an assistant rather than questions about, or statements of, the news.
+_INSTRUCTION_SENTENCE = re.compile(
+    r"\b(system prompt|developer mode|jailbreak|you are now|pretend|act as|"
+    r"(reply|respond|answer|say) only|cite no|without (citing|citations|sources)|"
+    r"(AI|language|chat) ?(assistants?|models?|bots?)|tell (users|readers)|new instructions?)\b"
+    r"|^\W*(system|assistant)\s*:",
+    re.IGNORECASE,
+)
+_OVERRIDE = re.compile(
+    r"\b(ignore|disregard|forget|override)\b[^.?!]{0,60}?"
+    r"\b(instructions?|rules|prompts?|guidelines|directions)\b[\s,]*(and|then)?[\s,]*",
+    re.IGNORECASE,
+)
+_MARKUP = re.compile(r"</?\w+>")  # "</question>" and the like
+
+
+def instructs_assistant(sentence: str) -> bool:
+    """True for a sentence that addresses an assistant or tells it what to do."""
+    return bool(_INSTRUCTION_SENTENCE.search(sentence) or _OVERRIDE.search(sentence))
+
+
+def without_instructions(text: str) -> str:
+    """``text`` without sentences or clauses that instruct the assistant.
+
+    Returns ``text`` unchanged when nothing else would be left.
+    """
+    text = _MARKUP.sub(" ", text)
+    kept = [
+        text[start:end]
+        for start, end in split_sentences(text)
+        if not _INSTRUCTION_SENTENCE.search(text[start:end])
+    ]
+    cleaned = _OVERRIDE.sub("", " ".join(kept)).strip()
+    return cleaned if re.search(r"\w", cleaned) else text.strip()
+
+
+def without_injected(document: str) -> str:
+    """``document`` text without its sentences that address an assistant, the rest verbatim."""
+    for start, end in reversed(split_sentences(document)):
+        if instructs_assistant(document[start:end]):
+            document = document[:start] + document[end:].lstrip(" \t")
+    return document
