@@ -51,8 +51,9 @@ bench: install
 bench-load: install
 	$(PY) benchmarks/load.py
 
-# Store, BM25 and serving at 5k/25k/100k chunks, on disk and on a Chroma server (about 30 min
-# on 2 busy cores; QUICK=1 for 1k/5k): test-output/bench-scale.json and a table.
+# Store, BM25 and serving at 5k/25k/100k chunks, on disk and on a Chroma server: about 35 min
+# per mode on 2 busy cores, mostly writing 100k chunks (QUICK=1: 1k/5k, a few minutes).
+# Writes test-output/bench-scale.json and prints a table.
 bench-scale: install
 	$(PY) benchmarks/bench_scale.py $(if $(QUICK),--quick)
 

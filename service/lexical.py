@@ -102,7 +102,8 @@ class LexicalIndex:
             return []
         scores = self._base.model.get_scores(known)
         scores[self._hidden] = 0.0
-        best = np.argsort(-scores, kind="stable")[:n]
+        top = np.argpartition(-scores, n)[:n] if len(scores) > n else np.arange(len(scores))
+        best = top[np.argsort(-scores[top], kind="stable")]  # only the n best are sorted
         return [(self._base.ids[i], float(scores[i])) for i in best if scores[i] > 0]
 
     def _search_delta(self, terms: list[str]) -> list[tuple[str, float]]:

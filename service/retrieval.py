@@ -114,7 +114,8 @@ class Retriever:
 
     Every write to the store changes its ``revision``. The retriever checks it at most every
     ``refresh_seconds`` (on the next search, or from a thread once :meth:`start` is called)
-    and, when it changed, builds a new BM25 index to the side and swaps it in whole. An
+    and, when it changed, updates its BM25 index with the documents the store's change log
+    names (or rebuilds it from the whole store), to the side, and swaps it in whole. An
     on-disk store is reopened too (``reopen_on_change``): a Chroma client keeps the vector
     index it loaded and never sees another process's writes. Chunks only BM25 found are read
     back from the store before they are served, so a chunk deleted meanwhile is never cited.

@@ -124,7 +124,7 @@ def serve_process(settings: Settings) -> Iterator[str]:
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{base_url}/readyz", timeout=120, process=process)
+        wait_for(f"{base_url}/readyz", timeout=300, process=process)  # a busy shared machine
         yield base_url
     finally:
         process.terminate()
