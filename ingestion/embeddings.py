@@ -78,7 +78,9 @@ class LocalEmbedder:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self._batch_size):
             batch = texts[start : start + self._batch_size]
-            encoded = self._model.encode(batch, batch_size=len(batch), normalize_embeddings=True)
+            encoded = self._model.encode(
+                batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False
+            )
             vectors += encoded.tolist()
         return vectors
 
@@ -100,6 +102,7 @@ class LocalEmbedder:
                 batch_size=len(batch),
                 output_value=None,
                 processing_kwargs={"text": {"return_offsets_mapping": True}},
+                show_progress_bar=False,
             )
             pooled = torch.stack([out["sentence_embedding"] for out in outputs])
             chunks = torch.nn.functional.normalize(pooled, p=2, dim=1).tolist()
@@ -108,7 +111,8 @@ class LocalEmbedder:
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        return self._model.encode([text], normalize_embeddings=True)[0].tolist()
+        vector = self._model.encode([text], normalize_embeddings=True, show_progress_bar=False)
+        return vector[0].tolist()
 
 
 class OpenAIEmbedder:
