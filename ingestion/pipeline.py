@@ -22,7 +22,7 @@ from ingestion.loaders import (
     load_document,
     shown,
 )
-from ingestion.sentences import METADATA_KEY, sentence_metadata
+from ingestion.sentences import METADATA_KEY, embed_with_sentences
 from ingestion.store import ChunkStore, StoredDocument
 
 BATCH = 256  # chunks embedded and written per round
@@ -193,8 +193,7 @@ def _write(
     for start in range(0, len(queue), BATCH):
         batch = queue[start : start + BATCH]
         texts = [chunk.text for _, chunk in batch]
-        vectors = embedder.embed_documents(texts)
-        sentences = sentence_metadata(texts, embedder)
+        vectors, sentences = embed_with_sentences(texts, embedder)
         store.upsert(
             ids=[chunk.chunk_id for _, chunk in batch],
             texts=texts,

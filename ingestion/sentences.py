@@ -3,7 +3,8 @@
 The answerer scores each retrieved sentence by its similarity to the question. Encoding
 sentences at query time costs about 16 ms each on one CPU thread, ten times a query, so they
 are encoded once at ingest and kept in the chunk's metadata (``sentences``: JSON with the
-sentence spans and their float16 vectors in base64).
+sentence spans and their float16 vectors in base64). With the local model they are pooled
+from the tokens of the chunk's own forward pass, so they cost next to nothing at ingest.
 """
 
 import base64
@@ -42,19 +43,23 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def sentence_metadata(texts: list[str], embedder: Embedder) -> list[str]:
-    """For each chunk text, its sentences' spans and vectors (one encoding call for all)."""
-    spans = [split_sentences(text) for text in texts]
-    sentences = [text[s:e] for text, pairs in zip(texts, spans, strict=True) for s, e in pairs]
-    vectors = np.asarray(embedder.embed_documents(sentences) if sentences else [], np.float16)
+def embed_with_sentences(
+    texts: list[str], embedder: Embedder
+) -> tuple[list[list[float]], list[str]]:
+    """The vectors of chunk ``texts``, and for each its sentences' spans and vectors to store.
+
+    With the local model both come from one encoding of the chunks (see
+    :meth:`ingestion.embeddings.LocalEmbedder.embed_chunks`). A sentence without a vector is
+    left out.
+    """
+    embedded = embedder.embed_chunks(texts, [split_sentences(text) for text in texts])
     encoded = []
-    offset = 0
-    for pairs in spans:
-        block = vectors[offset : offset + len(pairs)]
-        offset += len(pairs)
+    for vectors in embedded:
+        block = np.asarray(list(vectors.sentences.values()), np.float16)
         data = base64.b64encode(block.tobytes()).decode("ascii")
-        encoded.append(json.dumps({"spans": pairs, "vectors": data}, separators=(",", ":")))
-    return encoded
+        spans = list(vectors.sentences)
+        encoded.append(json.dumps({"spans": spans, "vectors": data}, separators=(",", ":")))
+    return [vectors.chunk for vectors in embedded], encoded
 
 
 def read_sentence_vectors(value: str) -> dict[tuple[int, int], np.ndarray]:

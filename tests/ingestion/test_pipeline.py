@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingestion.embeddings import Embedder
+from ingestion.embeddings import ChunkVectors, Embedder, LocalEmbedder, Span
 from ingestion.sentences import METADATA_KEY, read_sentence_vectors, split_sentences
 from ingestion.store import ChunkStore
 from service.settings import Settings
@@ -269,10 +269,16 @@ class _Recording:
         self.inner = inner
         self.name = inner.name
         self.batches: list[list[str]] = []
+        self.chunk_vectors: list[ChunkVectors] = []
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         self.batches.append(texts)
         return self.inner.embed_documents(texts)
+
+    def embed_chunks(self, texts: list[str], spans: list[list[Span]]) -> list[ChunkVectors]:
+        self.batches.append(texts)
+        self.chunk_vectors = self.inner.embed_chunks(texts, spans)
+        return self.chunk_vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
@@ -287,18 +293,32 @@ def test_chunks_are_embedded_longest_first_and_keep_their_own_vectors(
     recording = _Recording(embedder)
     run_ingest(settings, recording, [corpus])
 
-    [texts, sentences] = recording.batches  # one round: its chunks, then their sentences
+    [texts] = recording.batches  # one round, one encoding: sentences come from the same pass
     assert [len(t) for t in texts] == sorted((len(t) for t in texts), reverse=True)
-    assert sentences == [t[s:e] for t in texts for s, e in split_sentences(t)]
+    # the chunk vectors are exactly what embed_documents gives, so dense search is unchanged
+    assert [v.chunk for v in recording.chunk_vectors] == embedder.embed_documents(texts)
     stored = store_of(settings, embedder).collection.get(include=["documents", "embeddings"])
     expected = embedder.embed_documents(stored["documents"] or [])
     for vector, want in zip(stored["embeddings"], expected, strict=True):
         assert float(np.dot(vector, want)) > 0.999
 
 
-def test_each_chunk_stores_the_vectors_of_its_sentences(
+def _pooled_tokens(model: LocalEmbedder, text: str, span: Span) -> np.ndarray:
+    """Reference: the mean of the tokens of ``text`` inside ``span``, encoded on its own."""
+    encoder = model._model
+    tokens = encoder.encode(text, output_value="token_embeddings", convert_to_numpy=True)
+    offsets = encoder.tokenizer(
+        text, return_offsets_mapping=True, truncation=True, max_length=encoder.max_seq_length
+    )["offset_mapping"]
+    inside = [i for i, (s, e) in enumerate(offsets) if e > s and span[0] <= s < span[1]]
+    mean = np.asarray(tokens[inside], np.float32).mean(axis=0)
+    return mean / np.linalg.norm(mean)
+
+
+def test_each_chunk_stores_its_sentences_pooled_from_its_own_tokens(
     corpus: Path, settings: Settings, embedder: Embedder
 ) -> None:
+    assert isinstance(embedder, LocalEmbedder)
     run_ingest(settings, embedder, [corpus])
 
     stored = store_of(settings, embedder).collection.get(include=["documents", "metadatas"])
@@ -306,7 +326,7 @@ def test_each_chunk_stores_the_vectors_of_its_sentences(
         vectors = read_sentence_vectors(str(meta[METADATA_KEY]))
         spans = split_sentences(text)
         assert list(vectors) == spans
-        expected = embedder.embed_documents([text[s:e] for s, e in spans])
-        for (start, end), want in zip(spans, expected, strict=True):
-            assert float(np.dot(vectors[(start, end)], want)) > 0.99  # stored as float16
+        for span in spans:
+            want = _pooled_tokens(embedder, text, span)
+            assert float(np.dot(vectors[span], want)) > 0.99  # stored as float16
     assert read_sentence_vectors("not json") == {}  # an unreadable value reads as none
