@@ -21,6 +21,7 @@ import math
 import os
 import random
 import re
+import socket
 import statistics
 import tempfile
 import time
@@ -29,6 +30,7 @@ from itertools import cycle, islice
 from pathlib import Path
 from typing import Any
 
+import httpx
 from llama_index.core.node_parser import SentenceSplitter
 
 from ingestion.chunking import build_splitter, split_document
@@ -334,8 +336,8 @@ def latencies(components: Components, queries: list[str]) -> dict[str, Any]:
 
     figures: dict[str, Any] = {"queries": len(queries) * ROUNDS}
     for name, samples in timings.items():
-        figures[f"{name}_p50_ms"] = 1000 * _percentile(samples, 50)
-        figures[f"{name}_p95_ms"] = 1000 * _percentile(samples, 95)
+        figures[f"{name}_p50_ms"] = 1000 * percentile(samples, 50)
+        figures[f"{name}_p95_ms"] = 1000 * percentile(samples, 95)
     for name in ("search", "chat"):
         if name in timings:
             for p in ("p50", "p95"):
@@ -359,8 +361,31 @@ def _timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def _percentile(samples: list[float], percent: int) -> float:
+def percentile(samples: list[float], percent: int) -> float:
+    """The ``percent``-th percentile (inclusive method); a single sample is its own."""
+    if len(samples) == 1:
+        return samples[0]
     return statistics.quantiles(samples, n=100, method="inclusive")[percent - 1]
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers 200; raise :class:`TimeoutError` past ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not come up in {timeout} s")
 
 
 def print_table(results: dict[str, dict[str, Any]]) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from bench import free_port, percentile  # benchmarks/ is the script's path
 
 from ingestion.settings import IndexSettings
 from ingestion.store import ChunkStore, open_client
@@ -203,14 +204,6 @@ def replica(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Po
         process.wait(timeout=30)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def ready(base_url: str, process: subprocess.Popen[bytes]) -> bool:
     if process.poll() is not None:
         raise RuntimeError(f"the replica exited with {process.returncode}: see its log")
@@ -232,14 +225,6 @@ def wait_until(check: Any, timeout: float) -> float:
             raise TimeoutError(f"not within {timeout} s")
         time.sleep(0.05)
     return time.perf_counter() - started
-
-
-def percentile(values: list[float], q: int) -> float:
-    return (
-        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-        if len(values) > 1
-        else values[0]
-    )
 
 
 def timed(client: httpx.Client, method: str, path: str, **request: Any) -> float:

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench import QUERIES, SAMPLE_CORPUS, bench_settings, bench_splitter, generate_corpus
+from bench import (
+    QUERIES,
+    SAMPLE_CORPUS,
+    bench_settings,
+    bench_splitter,
+    free_port,
+    generate_corpus,
+    percentile,
+    wait_until_up,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOG = PROJECT_DIR / "test-output" / "bench-load-api.log"
@@ -151,26 +159,6 @@ def api_server(
 
 def run(command: list[Path | str], env: dict[str, str], cwd: Path) -> None:
     subprocess.run([str(c) for c in command], env=env, cwd=cwd, check=True, capture_output=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not come up in {timeout} s")
 
 
 def rss_mb(pid: int) -> float:
@@ -330,12 +318,6 @@ def fault_timings(results: list[Result], killed: float, restarted: float) -> dic
         },
         "errors_not_503": sum(1 for r in results if r.outcome not in ("200", "503")),
     }
-
-
-def percentile(sorted_values: list[float], percent: int) -> float:
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    return statistics.quantiles(sorted_values, n=100, method="inclusive")[percent - 1]
 
 
 def print_report(report: dict[str, Any], out: Path) -> None:

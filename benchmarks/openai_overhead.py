@@ -11,7 +11,6 @@ JSON and streamed (the whole stream read). Target: p50 ratio <= 1.05.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench import QUERIES, SAMPLE_CORPUS, _percentile  # benchmarks/ is the script's path
+
+# benchmarks/ is the script's path
+from bench import QUERIES, SAMPLE_CORPUS, free_port, percentile, wait_until_up
 
 TARGET = 1.05
 
@@ -74,7 +75,7 @@ def measure(base_url: str, questions: list[str], rounds: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"requests_per_route": len(questions) * rounds}
     for name, times in samples.items():
         figures[f"{name}_p50_ms"] = statistics.median(times) * 1000
-        figures[f"{name}_p95_ms"] = _percentile(times, 95) * 1000
+        figures[f"{name}_p95_ms"] = percentile(times, 95) * 1000
     for kind in ("json", "stream"):
         figures[f"{kind}_p50_ratio"] = figures[f"v1_{kind}_p50_ms"] / figures[f"api_{kind}_p50_ms"]
     return figures
@@ -96,7 +97,7 @@ def main() -> None:
         }
         citechat = str(Path(sys.executable).with_name("citechat"))
         subprocess.run([citechat, "ingest", str(SAMPLE_CORPUS)], env=env, check=True)
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(  # quiet: its access log would bury the report
             [citechat, "serve", "--port", str(port)],
             env=env,
@@ -105,7 +106,7 @@ def main() -> None:
         )
         try:
             base_url = f"http://127.0.0.1:{port}"
-            _wait_ready(base_url)
+            wait_until_up(f"{base_url}/readyz", timeout=120)
             figures = measure(base_url, QUERIES, args.rounds)
         finally:
             server.terminate()
@@ -120,24 +121,6 @@ def main() -> None:
         )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(base_url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{base_url} was not ready in {timeout} s")
 
 
 if __name__ == "__main__":

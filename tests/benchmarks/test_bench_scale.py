@@ -1,6 +1,7 @@
 """The scale benchmark's parts, on a tiny store: stand-in embeddings and one row of figures."""
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,10 +14,14 @@ from tests.helpers import PROJECT_DIR
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
     path = PROJECT_DIR / "benchmarks" / "bench_scale.py"
-    spec = importlib.util.spec_from_file_location("bench_scale", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(path.parent))  # bench_scale.py imports its sibling bench.py
+    try:
+        spec = importlib.util.spec_from_file_location("bench_scale", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
     return module
 
 
