@@ -44,7 +44,13 @@ _PARTS = {
     "first half of": (1, 6, 0),
     "second half of": (7, 12, 0),
 }
-_PART = re.compile(rf"\b({'|'.join(_PARTS)})[\s-]+(?:of\s+)?$", re.IGNORECASE)
+# A part opens the phrase of a date ("in early 2019", "as of spring 2018"): after a preposition
+# or "the", so that a verb ("did the population fall in 2022") is not read as a season.
+_PART = re.compile(
+    rf"(?:^|\b(?:in|of|the|at|by|on|since|from|until|till|before|after|during))\s+"
+    rf"({'|'.join(_PARTS)})[\s-]+(?:of\s+)?$",
+    re.IGNORECASE,
+)
 _OPENS = re.compile(r"\b(since|after)\s+(the\s+)?$", re.IGNORECASE)  # "since 2018"
 _CLOSES = re.compile(r"\b(before|until|till|by)\s+(the\s+)?$", re.IGNORECASE)  # "before 2025"
 _WITHIN = re.compile(r"\b(during|throughout|over)\s+(the\s+)?$", re.IGNORECASE)  # "during 2023"
@@ -97,7 +103,7 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
         before = question[: span[0]]
         if part := _PART.search(before):
             first, last = _part_of(part.group(1), first.year)
-            span = (part.start(), span[1])
+            span = (part.start(1), span[1])
         if _WITHIN.search(before):
             start, end = first, last
         elif _OPENS.search(before):

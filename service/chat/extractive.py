@@ -41,10 +41,11 @@ from service.retrieval import Passage
 CONTEXT_WEIGHT = 0.5  # coverage of the query by the sentence's passage, title and date
 SIMILARITY_WEIGHT = 0.5  # the passage's cosine similarity to the query
 SEMANTIC_WEIGHT = 0.5  # the sentence's cosine similarity to the query (its passage's if unknown)
-SCOPE_RATIO = 0.7  # the best sentence within the time scope must score this share of the best
+SCOPE_RATIO = 0.5  # the best sentence within the time scope must score this share of the best
 LEAD_BONUS = 0.15  # the first sentences of an article state its news
 LEAD_SENTENCES = 2
 MIN_EVIDENCE = 0.75  # below this the best sentence does not answer: abstain
+KIND_RATIO = 0.8  # the best sentence holding the kind of answer asked, against the best of all
 KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the best
 TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
 MAX_SENTENCES = 5
@@ -100,10 +101,11 @@ def answer(
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
-    if not ranked or ranked[0].evidence < MIN_EVIDENCE:
-        return abstain(question, passages, unknown)
-    if not holds_answer(expected_kind(asked), ranked[0].sentence.text, asked):
-        return abstain(question, passages, unknown)  # e.g. "how many" and the best has no figure
+    kind = expected_kind(asked)
+    answering = [s for s in ranked if holds_answer(kind, s.sentence.text, asked)]
+    if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
+        return abstain(question, passages, unknown)  # e.g. "how many" and no figure is there
+    ranked = answering
     draft, sources = compose(select(ranked, scope.temporal), scope.temporal)
     if unknown:
         draft = f"The documents do not mention {_names(unknown)}; this is what they say.\n\n{draft}"

@@ -130,6 +130,13 @@ def test_present_and_undated_questions() -> None:
     assert format_date("") == "undated"
 
 
+def test_a_season_word_used_as_a_verb_is_not_a_season() -> None:
+    scope = time_scope("By how much did the population fall in 2022?", TODAY)
+
+    assert scope.end == dt.date(2022, 12, 31)  # the year, not autumn 2022
+    assert "fall" in scope.without_dates("By how much did the population fall in 2022?")
+
+
 def test_follow_ups_lean_on_earlier_user_turns_only() -> None:
     history = [
         Message("user", "How much did the US pledge in 2023?"),
@@ -214,6 +221,11 @@ def test_a_document_cannot_close_or_open_the_passage_delimiter() -> None:
         ("Who runs Boeing now?", Kind.NAME),
         ("Which airline lost a door plug?", Kind.NAME),
         ("What did the official say about the cost of helping Haiti?", Kind.ANY),
+        # The question word of the main clause decides, not a later "when" or "cost".
+        ("Which loss cost the manager his job?", Kind.NAME),
+        ("What warning was added when the FDA approved it?", Kind.ANY),
+        ("In what year did the line open?", Kind.DATE),
+        ("Where was the rate at Christmas 2024?", Kind.PLACE),
     ],
 )
 def test_the_kind_of_answer_a_question_asks_for(question: str, kind: Kind) -> None:
@@ -230,6 +242,9 @@ def test_the_kind_of_answer_a_question_asks_for(question: str, kind: Kind) -> No
         (Kind.DATE, "It opened in May 2022.", True),
         (Kind.NAME, "Boeing said it would name a new chief.", False),  # only the asked name
         (Kind.NAME, "Boeing named Kelly Ortberg as its chief.", True),
+        (Kind.PLACE, "He will be based in Seattle.", True),
+        (Kind.PLACE, "The rate was cut to 4.75%.", True),  # a position on a scale
+        (Kind.PLACE, "Boeing said it would move.", False),
     ],
 )
 def test_a_sentence_holds_an_answer_only_with_a_new_candidate_of_its_kind(
