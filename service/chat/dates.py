@@ -94,9 +94,13 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
     """The time scope of ``question`` asked on ``today``.
 
     A date after today ("in 2027", "by 2050") is a fact asked about, not a scope: its words stay.
+    So is a date in a question about the present that is not "as of" it ("Is the launch still
+    due in October 2018?").
     """
     start = end = None
     spans = []
+    present = _PRESENT.search(question) is not None
+    as_of = re.search(r"\bas of\b", question, re.IGNORECASE) is not None
     for span, first, last in _periods(question, today):
         if first > today:
             continue
@@ -110,10 +114,12 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
             start = first if start is None else min(start, first)
         elif _CLOSES.search(before):
             end = first - dt.timedelta(days=1)
+        elif present and not as_of:
+            continue
         else:
             end = last if end is None else max(end, last)
         spans.append(span)
-    present = _PRESENT.search(question) is not None and end is None
+    present = present and end is None
     return TimeScope(start, end, present, _CHANGE.search(question) is not None, tuple(spans))
 
 
