@@ -94,8 +94,8 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
     """The time scope of ``question`` asked on ``today``.
 
     A date after today ("in 2027", "by 2050") is a fact asked about, not a scope: its words stay.
-    So is a date in a question about the present that is not "as of" it ("Is the launch still
-    due in October 2018?").
+    A date in a question about the present that is not "as of" it ("Is the launch still due in
+    October 2018?") is no scope either: the newest sources answer, whatever their words.
     """
     start = end = None
     spans = []
@@ -115,7 +115,7 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
         elif _CLOSES.search(before):
             end = first - dt.timedelta(days=1)
         elif present and not as_of:
-            continue
+            pass  # not a scope, nor words to match: the newest sources answer
         else:
             end = last if end is None else max(end, last)
         spans.append(span)

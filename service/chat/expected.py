@@ -65,11 +65,9 @@ _WHAT = [
 def expected_kind(question: str) -> Kind:
     """The kind of answer ``question`` asks for (ANY when its form does not tell)."""
     head = _HEAD.search(question)
-    if head is None:
-        return Kind.ANY
-    word = head.group().lower()
-    if word in ("what", "how much"):
-        rest = question[head.end() :]
+    word = head.group().lower() if head else ""
+    if word in ("", "what", "how much"):  # "how has the price changed?" asks for amounts too
+        rest = question[head.end() :] if head else question
         for pattern, kind in _WHAT:
             if re.search(pattern, rest, re.IGNORECASE):
                 return kind

@@ -22,7 +22,7 @@ import numpy as np
 
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone
-from service.chat.dates import TimeScope, format_date, recency_key
+from service.chat.dates import TimeScope, format_date, parse_date, recency_key
 from service.chat.evidence import (
     Coverage,
     Name,
@@ -45,6 +45,7 @@ SCOPE_RATIO = 0.5  # the best sentence within the time scope must score this sha
 LEAD_BONUS = 0.15  # the first sentences of an article state its news
 LEAD_SENTENCES = 2
 MIN_EVIDENCE = 0.75  # below this the best sentence does not answer: abstain
+ADDRESS_RATIO = 0.6  # a source addresses a question about time when its best scores this share
 KIND_RATIO = 0.8  # the best sentence holding the kind of answer asked, against the best of all
 KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the best
 TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
@@ -191,12 +192,32 @@ def rank(
     return sorted(scored, key=lambda s: -s.score)
 
 
+def _newest_first(ranked: Sequence[Scored]) -> list[Scored]:
+    """``ranked`` led by the best sentence of the newest dated source that addresses the
+    question (scores :data:`ADDRESS_RATIO` of the best dated one): the current position, not
+    the newest source that shares a word with the question. Undated sources never win on
+    recency, nor raise the bar."""
+    dated = [s for s in ranked if parse_date(s.sentence.passage.published) is not None]
+    if not dated:
+        return list(ranked)
+    bar = ADDRESS_RATIO * max(s.evidence for s in dated)
+    newest = min(
+        (s for s in dated if s.evidence >= bar),
+        key=lambda s: recency_key(s.sentence.passage.published),
+    )
+    lead = next(s for s in ranked if s.document_id == newest.document_id)
+    return [lead, *(s for s in ranked if s is not lead)]
+
+
 def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
     """The best sentence, the sentences scoring close to it, and the sentences continuing them.
 
-    On a question about time, the answer gives the history: the best sentence of every
-    document that scores close enough, and the lead of the most recent one (its news).
+    On a question about time, the newest source that addresses the question leads, and the
+    answer gives the history: the best sentence of every document that scores close enough,
+    and the lead of the most recent one (its news).
     """
+    if temporal:
+        ranked = _newest_first(ranked)
     best = ranked[0]
     chosen = [best]
     if temporal:
