@@ -33,7 +33,7 @@ lint: install
 	.venv/bin/ruff format --check .
 
 typecheck: install
-	.venv/bin/mypy service ingestion
+	.venv/bin/mypy
 
 fmt: install
 	.venv/bin/ruff check --fix .
