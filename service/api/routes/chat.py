@@ -9,7 +9,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 
 from service import metrics
 from service.api.auth import ReaderDep
-from service.api.deps import ComponentsDep
+from service.api.deps import AnswererDep, SettingsDep
 from service.api.schemas import ChatRequest, ChatResponse, CitationOut, RetrievedOut
 from service.api.validation import check_messages
 from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final
@@ -50,9 +50,10 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         503: {"description": "The vector store is unreachable"},
     },
 )
-async def chat(request: ChatRequest, components: ComponentsDep) -> Response | ChatResponse:
-    messages = check_messages(request.messages, components.settings)
-    answerer = components.answerer
+async def chat(
+    request: ChatRequest, answerer: AnswererDep, settings: SettingsDep
+) -> Response | ChatResponse:
+    messages = check_messages(request.messages, settings)
     if not request.stream:
         return to_response(metrics.count_answer(await run_in_threadpool(answerer.answer, messages)))
     turn = await run_in_threadpool(answerer.prepare, messages)

@@ -21,7 +21,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 
 from service import metrics
 from service.api.auth import ReaderDep
-from service.api.deps import ComponentsDep
+from service.api.deps import AnswererDep, SettingsDep
 from service.api.errors import openai_error
 from service.api.routes.chat import SSE_HEADERS, to_response
 from service.api.schemas import (
@@ -94,10 +94,9 @@ async def get_model(model: str) -> ModelCard:
     },
 )
 async def chat_completions(
-    request: CompletionRequest, components: ComponentsDep
+    request: CompletionRequest, answerer: AnswererDep, settings: SettingsDep
 ) -> Response | ChatCompletion:
-    messages = conversation(request, components.settings)
-    answerer = components.answerer
+    messages = conversation(request, settings)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not request.stream:
         answer = metrics.count_answer(await run_in_threadpool(answerer.answer, messages))
