@@ -6,7 +6,7 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint fmt bench bench-load bench-scale eval clean browser
+.PHONY: install serve ingest test lint typecheck fmt bench bench-load bench-scale eval clean browser
 
 install: $(VENV_STAMP)
 
@@ -32,11 +32,21 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
+# mypy --strict (pyproject.toml), and tsc on the widget's JavaScript (// @ts-check, JSDoc types;
+# tsconfig.json). tsc is pinned in package-lock.json; Node and npm come from Debian if missing.
+typecheck: install node_modules/.package-lock.json
+	.venv/bin/mypy
+	node_modules/.bin/tsc -p tsconfig.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	npm ci --no-audit --no-fund
+
 fmt: install
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-test: lint browser
+test: lint typecheck browser
 	$(PY) -m pytest
 
 # The widget's tests drive Debian's chromium (Playwright's own browser download does not work here).
@@ -72,4 +82,4 @@ eval: install
 	done
 
 clean:
-	rm -rf .venv data test-output
+	rm -rf .venv node_modules data test-output

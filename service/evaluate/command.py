@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from ingestion.embeddings import Embedder
+from ingestion.errors import AppError
 from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
-from service.errors import AppError
 from service.evaluate.cases import EvalCase
 from service.evaluate.judge import Judge, JudgeError, build_judge
 from service.evaluate.records import QuestionResult, Report
@@ -30,8 +30,10 @@ logger = logging.getLogger(__name__)
 API_TIMEOUT_SECONDS = 120.0
 
 
-class EvalSetupError(Exception):
+class EvalSetupError(AppError):
     """The evaluation cannot start; the message says why."""
+
+    code = "eval_setup_failed"
 
 
 def evaluate(
@@ -41,7 +43,7 @@ def evaluate(
     *,
     api: str | None = None,
     judge: bool = False,
-    on_result: Callable[[QuestionResult], None] | None = None,
+    on_result: Callable[[QuestionResult], object] | None = None,
     embedder: Embedder | None = None,
 ) -> Report:
     """Run ``cases`` in-process (or against the service at ``api``) and build the report.
@@ -63,9 +65,9 @@ def evaluate(
             results = _run(target, cases, _local_documents(settings), scorer, on_result)
         described = describe_run(target.description, results)
     else:
-        target, documents = _in_process(settings, embedder)
-        results = _run(target, cases, documents, scorer, on_result)
-        described = describe_run(target.description, results, settings)
+        local, documents = _in_process(settings, embedder)
+        results = _run(local, cases, documents, scorer, on_result)
+        described = describe_run(local.description, results, settings)
     return build_report(eval_set, results, described | extra)
 
 
@@ -74,7 +76,7 @@ def _run(
     cases: list[EvalCase],
     documents: dict[str, str] | None,
     scorer: Judge | None,
-    on_result: Callable[[QuestionResult], None] | None,
+    on_result: Callable[[QuestionResult], object] | None,
 ) -> list[QuestionResult]:
     return run_eval(
         target, cases, documents, judge=scorer.score if scorer else None, on_result=on_result
@@ -84,11 +86,8 @@ def _run(
 def _in_process(
     settings: Settings, embedder: Embedder | None
 ) -> tuple[InProcessTarget, dict[str, str]]:
-    try:
-        components = build_components(settings, embedder)
-        documents = load_documents(components.retriever.store)
-    except (StoreUnavailable, EmbeddingModelMismatch, AppError) as exc:  # e.g. a bad prompt
-        raise EvalSetupError(str(exc)) from exc
+    components = build_components(settings, embedder)
+    documents = load_documents(components.retriever.store)
     if not documents:
         raise EvalSetupError(
             f"the index at {components.retriever.where} holds no documents: "

@@ -6,6 +6,7 @@ answered one cites the required sources, and no quote is invalid.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from service.evaluate import metrics
 from service.evaluate.cases import EvalCase, forbidden_found, missing_groups
@@ -13,8 +14,8 @@ from service.evaluate.records import CitationRecord, Metrics, QuestionResult, Re
 
 
 def check_quotes(
-    citations: list[CitationRecord], documents: dict[str, str] | None
-) -> list[CitationRecord]:
+    citations: Sequence[CitationRecord], documents: dict[str, str] | None
+) -> Sequence[CitationRecord]:
     """The citations with ``quote_valid`` set; left None when ``documents`` is unknown."""
     if documents is None:
         return citations
@@ -36,7 +37,7 @@ def grade(
     documents: dict[str, str] | None = None,
 ) -> QuestionResult:
     """Score ``reply`` (the answer to the last turn) against ``case``."""
-    base = {
+    base: dict[str, Any] = {
         "id": case.id,
         "category": case.category,
         "turns": case.turns,
