@@ -138,6 +138,11 @@ class ChunkStore:
         self._embed_model = embed_model
         self._changed: set[str] = set()  # documents written since the last bump_revision()
 
+    @property
+    def identity(self) -> str:
+        """The collection's name and id: a collection deleted and created again gets a new one."""
+        return f"{self.collection.name}-{self.collection.id}"
+
     def close(self) -> None:
         """Release the client; on disk, the next client reads the store afresh from disk."""
         self.client.close()  # type: ignore[attr-defined]  # HttpClient and PersistentClient have it

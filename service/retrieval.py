@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from ingestion.embeddings import Embedder
@@ -19,6 +20,7 @@ from ingestion.store import (
     StoreUnavailable,
 )
 from service.lexical import LexicalChunk, LexicalIndex, tokenize
+from service.lexical_snapshots import SnapshotStore
 
 __all__ = ["IndexStatus", "Passage", "Retriever", "tokenize"]
 
@@ -129,8 +131,10 @@ class Retriever:
         mode: Literal["hybrid", "dense"] = "hybrid",
         refresh_seconds: float = 2.0,
         reopen_on_change: bool = False,
+        snapshots: SnapshotStore | None = None,
     ) -> None:
         self._open_store = open_store
+        self._snapshots = snapshots
         self._store: ChunkStore | None = None
         self.embedder = embedder
         self.where = where
@@ -235,22 +239,29 @@ class Retriever:
                     if self._store is not None:
                         self._store.close()
                         self._store = None
+            lexical = None
             if self.mode == "hybrid":
                 started = time.perf_counter()
                 with self.connected() as store:
-                    self._lexical = self._next_lexical(store, state)
+                    collection = store.identity
+                    self._lexical = lexical = self._next_lexical(store, state, collection)
                 seconds = time.perf_counter() - started
-                logger.info(
-                    "BM25 index updated to %d chunks in %.2f s", len(self._lexical), seconds
-                )
+                logger.info("BM25 index updated to %d chunks in %.2f s", len(lexical), seconds)
             self._revision = state.revision
             self._generation = state.generation
+            if self._snapshots is not None and lexical is not None and lexical.savable:
+                self._snapshots.save(collection, state.generation, state.revision, lexical)
 
-    def _next_lexical(self, store: ChunkStore, state: StoreState) -> LexicalIndex:
-        """The current index updated with the documents the change log names, or (log too
-        short, or the delta grown large) a new index over the whole store."""
-        current = self._lexical
-        changed = state.changed_since(self._generation) if current is not None else None
+    def _next_lexical(self, store: ChunkStore, state: StoreState, collection: str) -> LexicalIndex:
+        """The current index (at start, a saved snapshot) updated with the documents the
+        change log names, or (log too short, or the delta grown large) a new index over the
+        whole store."""
+        current, generation = self._lexical, self._generation
+        if current is None and self._snapshots is not None:
+            snapshot = self._snapshots.load(collection, partial(_can_follow, state))
+            if snapshot is not None:
+                current, generation = snapshot.index, snapshot.generation
+        changed = state.changed_since(generation) if current is not None else None
         if current is not None and changed is not None:
             chunks = store.chunks_of(sorted(changed))
             updated = current.updated(changed, [_lexical_chunk(c) for c in chunks])
@@ -274,6 +285,14 @@ class Retriever:
                 logger.exception("index refresh failed")
             self._first_round.set()
             self._stopped.wait(max(self._refresh_seconds, POLL_FLOOR_SECONDS))
+
+
+def _can_follow(state: StoreState, generation: int, revision: str) -> bool:
+    """True when an index read at ``generation``/``revision`` can be brought up to ``state``
+    by the change log."""
+    if revision == state.revision:
+        return True
+    return generation < state.generation and state.changed_since(generation) is not None
 
 
 def _lexical_chunk(chunk: StoredChunk) -> LexicalChunk:

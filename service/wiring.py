@@ -9,6 +9,7 @@ from ingestion.store import ChunkStore, describe, open_client
 from service.chat.answerer import Answerer, LanguageModel
 from service.chat.llm import ChatModel
 from service.chat.prompts import Prompts
+from service.lexical_snapshots import SnapshotStore
 from service.retrieval import Retriever
 from service.settings import Settings
 
@@ -38,6 +39,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
         mode=settings.retrieval_mode,
         refresh_seconds=settings.index_refresh_seconds,
         reopen_on_change=settings.chroma_host is None,
+        snapshots=SnapshotStore(settings.bm25_snapshot_path),
     )
     return Components(
         settings=settings,

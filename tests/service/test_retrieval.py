@@ -65,7 +65,7 @@ def test_the_change_log_names_the_documents_changed_since_a_generation(tmp_path:
 
 
 def test_a_starting_replica_answers_dense_only_while_bm25_loads(
-    sample_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sample_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     loading = threading.Event()
     iter_chunks = ChunkStore.iter_chunks
@@ -76,7 +76,8 @@ def test_a_starting_replica_answers_dense_only_while_bm25_loads(
         return iter_chunks(self, include_text)
 
     monkeypatch.setattr(ChunkStore, "iter_chunks", slow)
-    retriever = build_components(sample_settings, embedder).retriever
+    settings = sample_settings.model_copy(update={"bm25_snapshot_dir": tmp_path})  # none saved
+    retriever = build_components(settings, embedder).retriever
     retriever.start(wait_seconds=0)
     try:
         assert retriever.status().lexical == "loading"
