@@ -311,10 +311,10 @@ class RawEncodeFloor:
 def latencies(components: Components, queries: list[str]) -> dict[str, Any]:
     """Time search (and chat, if there is an answerer) interleaved with the floor."""
     retriever = components.retriever
-    store = retriever.store
 
     def floor(query: str) -> None:
-        store.query(retriever.embedder.embed_query(query), K)
+        with components.store.connected() as store:
+            store.query(retriever.embedder.embed_query(query), K)
 
     paths: dict[str, Callable[[str], object]] = {
         "floor": floor,

@@ -8,9 +8,12 @@ A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` 
 """
 
 import json
+import logging
 import sqlite3
+import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +24,8 @@ from chromadb.api.models.Collection import Collection
 from chromadb.errors import ChromaError
 
 from ingestion.settings import IndexSettings
+
+logger = logging.getLogger(__name__)
 
 PAGE = 1000
 # The change log kept in the collection's metadata lists at most this many document ids;
@@ -164,6 +169,14 @@ class ChunkStore:
         """The stored documents with their chunk counts per version, by id."""
         return _collect(chunk.metadata for chunk in self.iter_chunks())
 
+    def document_texts(self) -> dict[str, str]:
+        """The text of every stored document, put back together from its chunks' offsets."""
+        pieces: dict[str, list[tuple[int, str]]] = {}
+        for chunk in self.iter_chunks(include_text=True):
+            document_id = str(chunk.metadata["document_id"])
+            pieces.setdefault(document_id, []).append((int(chunk.metadata["start"]), chunk.text))
+        return {doc: merge_chunks(parts) for doc, parts in pieces.items()}
+
     def document(self, document_id: str) -> StoredDocument | None:
         """One stored document, or None."""
         page = self.collection.get(where={"document_id": document_id}, include=["metadatas"])
@@ -269,6 +282,106 @@ class ChunkStore:
             }
         )
         self._changed.clear()
+
+
+class _SwapGate:
+    """Many store calls at once, or one swap of the store connection with none in flight."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._users = 0
+        self._swapping = False
+
+    @contextmanager
+    def use(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._swapping)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def swap(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._swapping)
+            self._swapping = True
+            self._cond.wait_for(lambda: self._users == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._swapping = False
+                self._cond.notify_all()
+
+
+class StoreConnection:
+    """A process's one connection to the store, shared by its threads: opened on first use,
+    dropped on a failure (the next use reconnects), and reopened on demand with no call in
+    flight (:meth:`reopen`)."""
+
+    def __init__(self, open_store: Callable[[], ChunkStore], where: str) -> None:
+        self._open_store = open_store
+        self._store: ChunkStore | None = None
+        self.where = where
+        self._gate = _SwapGate()
+        self._open_lock = threading.Lock()  # one client is opened at a time, and only once
+
+    @contextmanager
+    def connected(self) -> Iterator[ChunkStore]:
+        """The store, connected on first use. A store failure inside the block is raised as
+        :class:`StoreUnavailable` and drops the connection, so the next call reconnects;
+        any other exception is a bug and passes through unchanged."""
+        with self._gate.use():
+            try:
+                yield self._connect()
+            except STORE_ERRORS as exc:
+                self._store = None
+                logger.warning("vector store at %s failed: %r", self.where, exc)
+                raise StoreUnavailable(f"vector store at {self.where} unavailable: {exc}") from exc
+            except StoreUnavailable:
+                self._store = None
+                raise
+
+    def _connect(self) -> ChunkStore:
+        # Requests that arrive together after a swap or a failure share one new client: chromadb
+        # keeps one shared system per path, which clients opened at once on one path break.
+        with self._open_lock:
+            if self._store is None:
+                self._store = self._open_store()
+            return self._store
+
+    def reopen(self) -> None:
+        """Close the client once no call uses it; the next call opens a new one (on disk,
+        that reads the store afresh: a client never sees another process's writes)."""
+        with self._gate.swap():
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def check(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the store answers."""
+        with self.connected() as store:
+            store.collection.count()
+
+    def documents(self) -> dict[str, StoredDocument]:
+        """The stored documents, by id."""
+        with self.connected() as store:
+            return store.documents()
+
+
+def merge_chunks(parts: Iterable[tuple[int, str]]) -> str:
+    """Rebuild a text from ``(start offset, text)`` pieces that overlap or abut."""
+    text = ""
+    for start, piece in sorted(parts):
+        if start > len(text):
+            text += " " * (start - len(text))  # a gap the chunks do not cover
+        if start + len(piece) > len(text):
+            text = text[:start] + piece
+    return text
 
 
 def _collect(metadatas: Iterable[dict[str, Any]]) -> dict[str, StoredDocument]:

@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from ingestion.embeddings import Embedder
     from ingestion.store import ChunkStore
 
 from service.settings import Settings
 
+# Commands that embed take the embedding model from the context's ``obj`` when one is given
+# (tests pass their loaded model: ``CliRunner().invoke(app, args, obj=embedder)``).
 app = typer.Typer(help="Answer questions about articles, with citations.", no_args_is_help=True)
 
 
@@ -32,6 +35,12 @@ def _settings() -> Settings:
         raise
 
 
+def _given_embedder(ctx: typer.Context) -> "Embedder | None":
+    """The embedding model the caller passed as the context's ``obj``, if any."""
+    embedder: Embedder | None = ctx.obj
+    return embedder
+
+
 def _open_store(settings: Settings, embed_model: str) -> "ChunkStore":
     from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
     from service.wiring import open_store
@@ -45,6 +54,7 @@ def _open_store(settings: Settings, embed_model: str) -> "ChunkStore":
 
 @app.command()
 def ingest(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
     prune: Annotated[
         bool,
@@ -57,11 +67,11 @@ def ingest(
     from tqdm import tqdm
 
     from ingestion.chunking import build_splitter
-    from ingestion.embeddings import build_embedder
     from ingestion.pipeline import ingest as run_ingest
+    from service.wiring import embedder_for
 
     settings = _settings()
-    embedder = build_embedder(settings)
+    embedder = embedder_for(settings, _given_embedder(ctx))
     store = _open_store(settings, embedder.name)
     try:
         report = run_ingest(
@@ -128,7 +138,10 @@ def serve(
 
 
 @app.command()
-def ask(question: Annotated[str, typer.Argument(help="The question to answer.")]) -> None:
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question to answer.")],
+) -> None:
     """Answer a question from the stored documents, then list the numbered sources."""
     from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
     from service.api.validation import check_text
@@ -140,7 +153,8 @@ def ask(question: Annotated[str, typer.Argument(help="The question to answer.")]
     settings = _settings()
     try:
         text = check_text("question", question, settings.max_question_chars)
-        answer = build_components(settings).answerer.answer([Message("user", text)])
+        components = build_components(settings, _given_embedder(ctx))
+        answer = components.answerer.answer([Message("user", text)])
     except AppError as exc:
         _fail(exc.detail, 2 if exc.status_code == 422 else 1)
         raise
@@ -159,6 +173,7 @@ def ask(question: Annotated[str, typer.Argument(help="The question to answer.")]
 
 @app.command("eval")
 def eval_set(
+    ctx: typer.Context,
     eval_set: Annotated[Path, typer.Argument(help="The question set (JSON lines).")],
     api: Annotated[
         str | None, typer.Option(help="Base URL of a running service; default: in-process.")
@@ -193,7 +208,13 @@ def eval_set(
     with tqdm(total=len(cases), unit="question", desc="evaluating", disable=None) as bar:
         try:
             report = evaluate(
-                settings, eval_set, cases, api=api, judge=judge, on_result=lambda _: bar.update()
+                settings,
+                eval_set,
+                cases,
+                api=api,
+                judge=judge,
+                on_result=lambda _: bar.update(),
+                embedder=_given_embedder(ctx),
             )
         except EvalSetupError as exc:
             _fail(str(exc))

@@ -3,22 +3,13 @@
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
 from ingestion.embeddings import Embedder
 from ingestion.sentences import METADATA_KEY
-from ingestion.store import (
-    STORE_ERRORS,
-    ChunkStore,
-    StoredChunk,
-    StoredDocument,
-    StoreState,
-    StoreUnavailable,
-)
+from ingestion.store import ChunkStore, StoreConnection, StoredChunk, StoreState, StoreUnavailable
 from service.lexical import LexicalChunk, LexicalIndex, tokenize
 from service.lexical_snapshots import SnapshotStore
 
@@ -68,40 +59,6 @@ class Passage:
         )
 
 
-class _SwapGate:
-    """Many store calls at once, or one swap of the store connection with none in flight."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._users = 0
-        self._swapping = False
-
-    @contextmanager
-    def use(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._swapping)
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._users -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def swap(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._swapping)
-            self._swapping = True
-            self._cond.wait_for(lambda: self._users == 0)
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._swapping = False
-                self._cond.notify_all()
-
-
 @dataclass(frozen=True)
 class IndexStatus:
     """What a replica serves: the store revision it follows and the state of its BM25 index."""
@@ -125,67 +82,31 @@ class Retriever:
 
     def __init__(
         self,
-        open_store: Callable[[], ChunkStore],
+        store: StoreConnection,
         embedder: Embedder,
-        where: str,
         mode: Literal["hybrid", "dense"] = "hybrid",
         refresh_seconds: float = 2.0,
         reopen_on_change: bool = False,
         snapshots: SnapshotStore | None = None,
     ) -> None:
-        self._open_store = open_store
-        self._snapshots = snapshots
-        self._store: ChunkStore | None = None
+        self.store = store
         self.embedder = embedder
-        self.where = where
         self.mode = mode
         self._refresh_seconds = refresh_seconds
         self._reopen_on_change = reopen_on_change
+        self._snapshots = snapshots
         self._checked_at = float("-inf")
         self._revision: str | None = None
         self._generation = 0
         self._lexical: LexicalIndex | None = None
-        self._gate = _SwapGate()
         self._refresh_lock = threading.Lock()
-        self._open_lock = threading.Lock()  # one client is opened at a time, and only once
         self._stopped = threading.Event()
         self._first_round = threading.Event()
         self._poller: threading.Thread | None = None
 
-    @contextmanager
-    def connected(self) -> Iterator[ChunkStore]:
-        """The store, connected on first use. A store failure inside the block is raised as
-        :class:`StoreUnavailable` and drops the connection, so the next call reconnects;
-        any other exception is a bug and passes through unchanged."""
-        with self._gate.use():
-            try:
-                yield self._connect()
-            except STORE_ERRORS as exc:
-                self._store = None
-                logger.warning("vector store at %s failed: %r", self.where, exc)
-                raise StoreUnavailable(f"vector store at {self.where} unavailable: {exc}") from exc
-            except StoreUnavailable:
-                self._store = None
-                raise
-
-    def _connect(self) -> ChunkStore:
-        # Requests that arrive together after a swap or a failure share one new client: chromadb
-        # keeps one shared system per path, which clients opened at once on one path break.
-        with self._open_lock:
-            if self._store is None:
-                self._store = self._open_store()
-            return self._store
-
-    @property
-    def store(self) -> ChunkStore:
-        """The chunk store, connected on first use (and again after a failure)."""
-        with self.connected() as store:
-            return store
-
     def status(self) -> IndexStatus:
         """What this retriever serves; raises :class:`StoreUnavailable` unless the store answers."""
-        with self.connected() as store:
-            store.collection.count()
+        self.store.check()
         lexical = self._lexical
         state: Literal["ready", "loading", "off"] = "ready"
         if self.mode == "dense":
@@ -194,11 +115,6 @@ class Retriever:
             state = "loading"
         return IndexStatus(self._revision, state, len(lexical) if lexical else 0)
 
-    def documents(self) -> dict[str, StoredDocument]:
-        """The stored documents, by id."""
-        with self.connected() as store:
-            return store.documents()
-
     def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Passage]:
         """The ``k`` best passages for ``query`` (embedded unless ``embedding`` is), best first."""
         embedding = embedding or self.embedder.embed_query(query)
@@ -206,7 +122,7 @@ class Retriever:
         if self._poller is None:
             self._refresh_if_due()
         lexical = self._lexical  # one snapshot, even if swapped meanwhile
-        with self.connected() as store:
+        with self.store.connected() as store:
             dense = store.query(embedding, n)
             if self.mode == "dense" or lexical is None:
                 return [Passage.from_chunk(c, s, s) for c, s in dense[:k]]
@@ -230,19 +146,16 @@ class Retriever:
     def refresh(self) -> None:
         """Catch up with the store now, if its revision changed."""
         with self._refresh_lock:
-            with self.connected() as store:
+            with self.store.connected() as store:
                 state = store.state()
             if state.revision == self._revision:
                 return
             if self._reopen_on_change and self._revision is not None:
-                with self._gate.swap():
-                    if self._store is not None:
-                        self._store.close()
-                        self._store = None
+                self.store.reopen()
             lexical = None
             if self.mode == "hybrid":
                 started = time.perf_counter()
-                with self.connected() as store:
+                with self.store.connected() as store:
                     collection = store.identity
                     self._lexical = lexical = self._next_lexical(store, state, collection)
                 seconds = time.perf_counter() - started

@@ -37,7 +37,9 @@ def test_a_one_document_change_updates_bm25_without_reading_the_whole_store(
     run_ingest(settings, embedder, [corpus])
     retriever.refresh()
     assert retriever.search("zebrafish harbour", 3)[0].document_id == "z.md"
-    assert retriever.status().chunks == sum(1 for _ in iter_chunks(retriever.store))
+    assert retriever.status().chunks == sum(
+        1 for _ in iter_chunks(open_store(settings, embedder.name))
+    )
 
     store = open_store(settings, embedder.name)
     store.delete_document(MAY)

@@ -21,12 +21,11 @@ from ingestion.loaders import (
     read_document,
 )
 from ingestion.pipeline import delete, ingest_document
-from ingestion.store import StoredDocument
+from ingestion.store import StoreConnection, StoredDocument
 from service.api.auth import AdminDep, ReaderDep
 from service.api.deps import ComponentsDep
 from service.api.schemas import DocumentInfo, DocumentsResponse, UploadResponse
 from service.errors import Conflict, FileTooLarge, InvalidDocument, NotFound, UnsupportedFileType
-from service.retrieval import Retriever
 from service.wiring import Components
 
 router = APIRouter(prefix="/api", tags=["documents"])
@@ -57,7 +56,7 @@ async def list_documents(
     limit: Annotated[int, Query(ge=1, le=1000, description="Documents per page.")] = 100,
     offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
 ) -> DocumentsResponse:
-    stored = await run_in_threadpool(components.retriever.documents)
+    stored = await run_in_threadpool(components.store.documents)
     ordered = sorted(stored.values(), key=lambda d: d.document_id)
     end = offset + limit
     return DocumentsResponse(
@@ -75,7 +74,7 @@ async def list_documents(
     responses={404: {"description": "No such document"}},
 )
 async def get_document(document_id: str, components: ComponentsDep) -> DocumentInfo:
-    stored = await run_in_threadpool(_one_document, components.retriever, document_id)
+    stored = await run_in_threadpool(_one_document, components.store, document_id)
     if stored is None:
         raise NotFound(f"no document {document_id!r}")
     return _info(stored)
@@ -177,7 +176,7 @@ def _write(components: Components, doc: LoadedDocument, replace: bool) -> Upload
     settings = components.settings
     embedder = components.retriever.embedder
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    with components.writes, components.retriever.connected() as store:
+    with components.writes, components.store.connected() as store:
         old = store.document(doc.document_id)
         if replace and old is None:
             raise NotFound(f"no document {doc.document_id!r}: upload it with POST /api/documents")
@@ -201,14 +200,14 @@ def _write(components: Components, doc: LoadedDocument, replace: bool) -> Upload
 
 
 def _delete(components: Components, document_id: str) -> bool:
-    with components.writes, components.retriever.connected() as store:
+    with components.writes, components.store.connected() as store:
         deleted = delete(store, document_id)
     components.retriever.refresh()  # this replica serves its own writes at once
     return deleted
 
 
-def _one_document(retriever: Retriever, document_id: str) -> StoredDocument | None:
-    with retriever.connected() as store:
+def _one_document(connection: StoreConnection, document_id: str) -> StoredDocument | None:
+    with connection.connected() as store:
         return store.document(document_id)
 
 
