@@ -9,12 +9,13 @@ its length, whatever its content.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ingestion.loaders import LoadedDocument
 
 if TYPE_CHECKING:  # llama-index takes seconds to import: only when a document is split
     from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.core.schema import TextNode
 
 BLOCK_CHUNKS = 16  # characters per block = BLOCK_CHUNKS * chunk_size (tokens)
 _BOUNDARIES = ("\n\n", "\n", ". ", " ")
@@ -46,7 +47,9 @@ def split_document(doc: LoadedDocument, splitter: "SentenceSplitter") -> list[Ch
     prefix = f"{doc.document_id}::{doc.content_hash[:16]}"
     chunks: list[Chunk] = []
     for offset, block in blocks(doc.text, BLOCK_CHUNKS * splitter.chunk_size):
-        for node in splitter.get_nodes_from_documents([Document(text=block)]):
+        # A text splitter makes text nodes (its declared return type is their base class).
+        nodes = cast("list[TextNode]", splitter.get_nodes_from_documents([Document(text=block)]))
+        for node in nodes:
             start = node.start_char_idx if node.start_char_idx is not None else 0
             end = node.end_char_idx if node.end_char_idx is not None else start + len(node.text)
             chunks.append(

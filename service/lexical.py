@@ -23,9 +23,10 @@ _ROWS_FILE = "rows.json"  # beside bm25s's own files in a saved index
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stemmed content words, English stop words removed."""
-    return bm25s.tokenize(
+    tokens: list[list[str]] = bm25s.tokenize(
         texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
     )
+    return tokens
 
 
 @dataclass(frozen=True)
