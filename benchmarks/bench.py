@@ -314,7 +314,11 @@ def latencies(components: Components, queries: list[str]) -> dict[str, Any]:
 
     def floor(query: str) -> None:
         with components.store.connected() as store:
-            store.query(retriever.embedder.embed_query(query), K)
+            store.collection.query(  # the K nearest passages, ready to cite
+                query_embeddings=[retriever.embedder.embed_query(query)],
+                n_results=K,
+                include=["documents", "metadatas", "distances"],
+            )
 
     paths: dict[str, Callable[[str], object]] = {
         "floor": floor,

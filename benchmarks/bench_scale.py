@@ -5,8 +5,8 @@ For each size, on disk and on a Chroma server (``chroma run``), one row of figur
 ``lexical_s`` (until its BM25 index is loaded too), ``rss_mb`` (the replica's resident memory),
 ``search_p50_ms``/``search_p95_ms`` (sequential), ``search_p95_ms_concurrent`` (20 clients),
 ``chat_p95_ms`` (extractive), ``refresh_s`` (one new article written until the running replica
-finds it), ``disk_mb``, and ``restart_ready_s``/``restart_lexical_s``: a second replica
-started afterwards, which loads the BM25 snapshot the first one saved.
+finds it), ``disk_mb``, and ``restart_ready_s``/``restart_lexical_s``/``restart_rss_mb``: a
+second replica started afterwards, which loads the BM25 snapshot the first one saved.
 
 Chunks are generated (seeded) with stand-in embeddings, a hashed bag of words projected to 384
 dimensions, computed with numpy and served to the replica by an in-process OpenAI-compatible
@@ -52,7 +52,7 @@ REFRESH_SECONDS = 0.5
 FIELDS = [
     "mode", "chunks", "load_s", "ready_s", "lexical_s", "rss_mb", "search_p50_ms",
     "search_p95_ms", "chat_p95_ms", "search_p95_ms_concurrent", "refresh_s", "disk_mb",
-    "restart_ready_s", "restart_lexical_s",
+    "restart_ready_s", "restart_lexical_s", "restart_rss_mb",
 ]  # fmt: skip
 TOPICS = (
     "haiti mission funding kenya police gangs port-au-prince security council aid freeze "
@@ -281,6 +281,7 @@ def measure_row(
                 lambda: lexical(base_url), 600
             )
             assert found(base_url, new), "the restarted replica misses the new article"
+            row["restart_rss_mb"] = rss_mb(process.pid)
         row["disk_mb"] = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
     return row
 

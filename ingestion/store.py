@@ -221,24 +221,16 @@ class ChunkStore:
                 chunks.append(StoredChunk(chunk_id, text or "", dict(meta)))
         return chunks
 
-    def query(self, embedding: Sequence[float], n: int) -> list[tuple[StoredChunk, float]]:
-        """The ``n`` nearest chunks with their cosine similarity, best first."""
+    def query(self, embedding: Sequence[float], n: int) -> list[tuple[str, float]]:
+        """The ids of the ``n`` nearest chunks with their cosine similarity, best first; read
+        their texts and metadata with :meth:`get_chunks`, which also leaves out a chunk deleted
+        by another process since this client loaded its vector index (on disk, until the
+        reader reopens the store)."""
         result = self.collection.query(
-            query_embeddings=[embedding],
-            n_results=n,
-            include=["documents", "metadatas", "distances"],
+            query_embeddings=[embedding], n_results=n, include=["distances"]
         )
-        ids = result["ids"][0]
-        texts = (result["documents"] or [[]])[0]
-        metas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
-        # A chunk deleted by another process since this client loaded its vector index comes
-        # back without its row (on disk, until the reader reopens the store): skip it.
-        return [
-            (StoredChunk(i, t or "", dict(m)), 1.0 - float(d))
-            for i, t, m, d in zip(ids, texts, metas, distances, strict=True)
-            if m is not None
-        ]
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], distances, strict=True)]
 
     def get_chunks(self, ids: list[str]) -> list[StoredChunk]:
         """The stored chunks among ``ids``, in that order; ids no longer stored are left out."""

@@ -125,8 +125,18 @@ class Retriever:
         with self.store.connected() as store:
             dense = store.query(embedding, n)
             if self.mode == "dense" or lexical is None:
-                return [Passage.from_chunk(c, s, s) for c, s in dense[:k]]
-            return _fuse(store, dense, lexical.search(query, n), k)
+                ranked = dense
+            else:
+                ranked = _fuse(dense, lexical.search(query, n))
+            # Texts and metadata of the best only (reading them for every candidate costs more
+            # than the vector search): a chunk deleted meanwhile is left out, the next one used.
+            best = ranked[: 2 * k]
+            chunks = store.get_chunks([chunk_id for chunk_id, _ in best])
+        scores, similarities = dict(best), dict(dense)
+        return [
+            Passage.from_chunk(c, scores[c.chunk_id], similarities.get(c.chunk_id))
+            for c in chunks[:k]
+        ]
 
     def start(self, wait_seconds: float = START_WAIT_SECONDS) -> None:
         """Follow the store from a thread, which builds BM25 first and then checks for changes
@@ -213,20 +223,12 @@ def _lexical_chunk(chunk: StoredChunk) -> LexicalChunk:
 
 
 def _fuse(
-    store: ChunkStore,
-    dense: list[tuple[StoredChunk, float]],
-    sparse: list[tuple[str, float]],
-    k: int,
-) -> list[Passage]:
-    """Reciprocal rank fusion. Chunks only BM25 found are read from the store, which leaves
-    out any deleted since the BM25 index was built."""
+    dense: list[tuple[str, float]], sparse: list[tuple[str, float]]
+) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion of two rankings of chunk ids: the ids with their fused scores,
+    best first."""
     scores: dict[str, float] = {}
-    for ranking in ([chunk.chunk_id for chunk, _ in dense], [cid for cid, _ in sparse]):
-        for rank, chunk_id in enumerate(ranking):
+    for ranking in (dense, sparse):
+        for rank, (chunk_id, _) in enumerate(ranking):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-    ranked = sorted(scores, key=lambda cid: -scores[cid])
-    found: dict[str, tuple[StoredChunk, float | None]] = {c.chunk_id: (c, s) for c, s in dense}
-    missing = [cid for cid in ranked[: 2 * k] if cid not in found]
-    found |= {chunk.chunk_id: (chunk, None) for chunk in store.get_chunks(missing)}
-    best = [cid for cid in ranked if cid in found][:k]
-    return [Passage.from_chunk(found[cid][0], scores[cid], found[cid][1]) for cid in best]
+    return sorted(scores.items(), key=lambda item: -item[1])
