@@ -79,10 +79,15 @@ class SnapshotStore:
                 shutil.rmtree(path, ignore_errors=True)  # a reader's mapped files stay valid
 
     def _listed(self, collection: str) -> list[tuple[int, str, Path]]:
-        """The collection's snapshots, newest first."""
+        """The collection's snapshots, newest first (none if the folder cannot be read)."""
         found = []
         folder = self.root / collection
-        for path in folder.iterdir() if folder.is_dir() else []:
+        try:
+            paths = list(folder.iterdir()) if folder.is_dir() else []
+        except OSError as exc:
+            logger.warning("BM25 snapshots in %s unreadable: %r", folder, exc)
+            return []
+        for path in paths:
             generation, _, revision = path.name.partition("-")
             if generation.isdigit() and revision:
                 found.append((int(generation), revision, path))

@@ -74,10 +74,10 @@ class Retriever:
     Every write to the store changes its ``revision``. The retriever checks it at most every
     ``refresh_seconds`` (on the next search, or from a thread once :meth:`start` is called)
     and, when it changed, updates its BM25 index with the documents the store's change log
-    names (or rebuilds it from the whole store), to the side, and swaps it in whole. An
-    on-disk store is reopened too (``reopen_on_change``): a Chroma client keeps the vector
-    index it loaded and never sees another process's writes. Chunks only BM25 found are read
-    back from the store before they are served, so a chunk deleted meanwhile is never cited.
+    names (or rebuilds it from the whole store, or at start loads a saved snapshot), to the
+    side, and swaps it in whole. An on-disk store is reopened too (``reopen_on_change``): a
+    Chroma client keeps the vector index it loaded and never sees another process's writes.
+    Passages are read from the store after ranking, so a chunk deleted meanwhile is never cited.
     """
 
     def __init__(
