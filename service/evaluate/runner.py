@@ -8,7 +8,7 @@ from typing import Protocol
 
 import httpx
 
-from service.chat.types import ChatAnswer, Message
+from service.chat.types import ChatAnswer, ChatResponse, Message
 from service.evaluate.cases import EvalCase
 from service.evaluate.records import QuestionResult, Reply
 from service.evaluate.scoring import grade
@@ -41,7 +41,8 @@ class InProcessTarget:
         self._answerer = answerer
 
     def ask(self, messages: list[Message]) -> Reply:
-        return Reply.model_validate(asdict(self._answerer.answer(messages)))
+        answer = self._answerer.answer(messages)
+        return Reply.of_response(ChatResponse.of(answer), answer.question)
 
 
 class ApiTarget:
@@ -66,7 +67,7 @@ class ApiTarget:
             raise TargetError(f"request failed: {exc}") from exc
         if response.status_code != 200:
             raise TargetError(f"HTTP {response.status_code}: {response.text[:300]}")
-        return Reply.model_validate(response.json())
+        return Reply.of_response(ChatResponse.model_validate(response.json()))
 
 
 def run_case(

@@ -3,8 +3,7 @@
 from collections.abc import Callable
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ingestion.embeddings import Embedder
 from service.cli import app
