@@ -22,7 +22,7 @@ RUN pip install -c constraints.txt . && pip check
 
 FROM python:3.11-slim-bookworm
 RUN useradd --create-home --uid 10001 citechat \
-    && mkdir /data && chown citechat:citechat /data
+    && mkdir -p /data/bm25 && chown -R citechat:citechat /data
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY examples/ examples/

@@ -25,7 +25,7 @@ import socket
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import cycle, islice
 from pathlib import Path
@@ -312,10 +312,15 @@ class RawEncodeFloor:
 def latencies(components: Components, queries: list[str]) -> dict[str, Any]:
     """Time search (and chat, if there is an answerer) interleaved with the floor."""
     retriever = components.retriever
-    store = retriever.store
 
     def floor(query: str) -> None:
-        store.query(retriever.embedder.embed_query(query), K)
+        vector: Sequence[float] = retriever.embedder.embed_query(query)
+        with components.store.connected() as store:
+            store.collection.query(  # the K nearest passages, ready to cite
+                query_embeddings=[vector],
+                n_results=K,
+                include=["documents", "metadatas", "distances"],
+            )
 
     paths: dict[str, Callable[[str], object]] = {
         "floor": floor,

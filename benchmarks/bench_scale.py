@@ -5,7 +5,8 @@ For each size, on disk and on a Chroma server (``chroma run``), one row of figur
 ``lexical_s`` (until its BM25 index is loaded too), ``rss_mb`` (the replica's resident memory),
 ``search_p50_ms``/``search_p95_ms`` (sequential), ``search_p95_ms_concurrent`` (20 clients),
 ``chat_p95_ms`` (extractive), ``refresh_s`` (one new article written until the running replica
-finds it) and ``disk_mb``.
+finds it), ``disk_mb``, and ``restart_ready_s``/``restart_lexical_s``/``restart_rss_mb``: a
+second replica started afterwards, which loads the BM25 snapshot the first one saved.
 
 Chunks are generated (seeded) with stand-in embeddings, a hashed bag of words projected to 384
 dimensions, computed with numpy and served to the replica by an in-process OpenAI-compatible
@@ -51,6 +52,7 @@ REFRESH_SECONDS = 0.5
 FIELDS = [
     "mode", "chunks", "load_s", "ready_s", "lexical_s", "rss_mb", "search_p50_ms",
     "search_p95_ms", "chat_p95_ms", "search_p95_ms_concurrent", "refresh_s", "disk_mb",
+    "restart_ready_s", "restart_lexical_s", "restart_rss_mb",
 ]  # fmt: skip
 TOPICS = (
     "haiti mission funding kenya police gangs port-au-prince security council aid freeze "
@@ -266,17 +268,22 @@ def measure_row(
         row: dict[str, Any] = {"mode": mode, "chunks": store.collection.count()}
         row["load_s"] = time.perf_counter() - started
         with replica(env, work / f"replica-{mode}-{chunks}.log") as (base_url, process):
-            started = time.perf_counter()
             row["ready_s"] = wait_until(lambda: ready(base_url, process), 600)
-            row["lexical_s"] = row["ready_s"] + wait_until(
-                lambda: "detail" not in httpx.get(f"{base_url}/readyz", timeout=30).json(), 600
-            )
+            row["lexical_s"] = row["ready_s"] + wait_until(lambda: lexical(base_url), 600)
+            wait_until(lambda: any(path.glob("bm25/*/*/manifest.json")), 600)  # saved
             row |= serving_latencies(base_url, rounds)
             row["rss_mb"] = rss_mb(process.pid)
             new = chunks // CHUNKS_PER_ARTICLE + 1
             write_articles(store, embedder, new, 1)
-            started = time.perf_counter()
             row["refresh_s"] = wait_until(lambda: found(base_url, new), 120)
+        # A replica started later loads the first one's BM25 snapshot, plus the new article.
+        with replica(env, work / f"replica-{mode}-{chunks}-2.log") as (base_url, process):
+            row["restart_ready_s"] = wait_until(lambda: ready(base_url, process), 600)
+            row["restart_lexical_s"] = row["restart_ready_s"] + wait_until(
+                lambda: lexical(base_url), 600
+            )
+            assert found(base_url, new), "the restarted replica misses the new article"
+            row["restart_rss_mb"] = rss_mb(process.pid)
         row["disk_mb"] = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
     return row
 
@@ -284,6 +291,11 @@ def measure_row(
 @contextmanager
 def _no_server() -> Iterator[None]:
     yield None
+
+
+def lexical(base_url: str) -> bool:
+    """True once the replica's BM25 index is loaded (``/readyz`` without a ``detail``)."""
+    return "detail" not in httpx.get(f"{base_url}/readyz", timeout=30).json()
 
 
 def found(base_url: str, index: int) -> bool:

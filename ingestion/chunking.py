@@ -9,13 +9,13 @@ its length, whatever its content.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import cast
-
-from llama_index.core import Document
-from llama_index.core.node_parser import SentenceSplitter
-from llama_index.core.schema import TextNode
+from typing import TYPE_CHECKING, cast
 
 from ingestion.loaders import LoadedDocument
+
+if TYPE_CHECKING:  # llama-index takes seconds to import: only when a document is split
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.core.schema import TextNode
 
 BLOCK_CHUNKS = 16  # characters per block = BLOCK_CHUNKS * chunk_size (tokens)
 _BOUNDARIES = ("\n\n", "\n", ". ", " ")
@@ -31,15 +31,19 @@ class Chunk:
     end: int
 
 
-def build_splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
+def build_splitter(chunk_size: int, chunk_overlap: int) -> "SentenceSplitter":
+    from llama_index.core.node_parser import SentenceSplitter
+
     return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
 
 
-def split_document(doc: LoadedDocument, splitter: SentenceSplitter) -> list[Chunk]:
+def split_document(doc: LoadedDocument, splitter: "SentenceSplitter") -> list[Chunk]:
     """Split ``doc`` into chunks whose ids are stable for the same content.
 
     Raises ``ValueError`` when the splitter cannot fit a piece of text into a chunk.
     """
+    from llama_index.core import Document
+
     prefix = f"{doc.document_id}::{doc.content_hash[:16]}"
     chunks: list[Chunk] = []
     for offset, block in blocks(doc.text, BLOCK_CHUNKS * splitter.chunk_size):

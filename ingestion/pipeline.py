@@ -8,9 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
-
-from llama_index.core.node_parser import SentenceSplitter
+from typing import TYPE_CHECKING, Any
 
 from ingestion.chunking import Chunk, split_document
 from ingestion.embeddings import Embedder
@@ -24,6 +22,9 @@ from ingestion.loaders import (
 )
 from ingestion.sentences import METADATA_KEY, embed_with_sentences
 from ingestion.store import ChunkStore, StoredDocument
+
+if TYPE_CHECKING:  # imported when a splitter is built (ingestion.chunking)
+    from llama_index.core.node_parser import SentenceSplitter
 
 BATCH = 256  # chunks embedded and written per round
 SORT_WINDOW = 1024  # chunks put in length order together, so embedding batches need little padding
@@ -62,7 +63,7 @@ def ingest(
     paths: list[Path],
     store: ChunkStore,
     embedder: Embedder,
-    splitter: SentenceSplitter,
+    splitter: "SentenceSplitter",
     *,
     max_file_bytes: int,
     prune: bool = False,
@@ -113,7 +114,7 @@ def ingest(
 
 
 def ingest_document(
-    doc: LoadedDocument, store: ChunkStore, embedder: Embedder, splitter: SentenceSplitter
+    doc: LoadedDocument, store: ChunkStore, embedder: Embedder, splitter: "SentenceSplitter"
 ) -> IngestReport:
     """Store one document that has no file (an upload), the same way :func:`ingest` does.
 
@@ -133,7 +134,7 @@ def _plan(
     doc: LoadedDocument,
     folder: str,
     old: StoredDocument | None,
-    splitter: SentenceSplitter,
+    splitter: "SentenceSplitter",
     report: IngestReport,
 ) -> _Pending | None:
     """The chunks to write for ``doc``, or None when exactly this version is stored."""

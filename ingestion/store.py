@@ -8,9 +8,12 @@ A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` 
 """
 
 import json
+import logging
 import sqlite3
+import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +26,8 @@ from chromadb.errors import ChromaError
 
 from ingestion.errors import AppError
 from ingestion.settings import IndexSettings
+
+logger = logging.getLogger(__name__)
 
 PAGE = 1000
 # The change log kept in the collection's metadata lists at most this many document ids;
@@ -151,6 +156,11 @@ class ChunkStore:
         self._embed_model = embed_model
         self._changed: set[str] = set()  # documents written since the last bump_revision()
 
+    @property
+    def identity(self) -> str:
+        """The collection's name and id: a collection deleted and created again gets a new one."""
+        return f"{self.collection.name}-{self.collection.id}"
+
     def close(self) -> None:
         """Release the client; on disk, the next client reads the store afresh from disk."""
         self.client.close()  # type: ignore[attr-defined]  # HttpClient and PersistentClient have it
@@ -171,6 +181,14 @@ class ChunkStore:
     def documents(self) -> dict[str, StoredDocument]:
         """The stored documents with their chunk counts per version, by id."""
         return _collect(chunk.metadata for chunk in self.iter_chunks())
+
+    def document_texts(self) -> dict[str, str]:
+        """The text of every stored document, put back together from its chunks' offsets."""
+        pieces: dict[str, list[tuple[int, str]]] = {}
+        for chunk in self.iter_chunks(include_text=True):
+            document_id = str(chunk.metadata["document_id"])
+            pieces.setdefault(document_id, []).append((int(chunk.metadata["start"]), chunk.text))
+        return {doc: merge_chunks(parts) for doc, parts in pieces.items()}
 
     def document(self, document_id: str) -> StoredDocument | None:
         """One stored document, or None."""
@@ -215,24 +233,16 @@ class ChunkStore:
                 chunks.append(StoredChunk(chunk_id, text or "", dict(meta)))
         return chunks
 
-    def query(self, embedding: Sequence[float], n: int) -> list[tuple[StoredChunk, float]]:
-        """The ``n`` nearest chunks with their cosine similarity, best first."""
+    def query(self, embedding: Sequence[float], n: int) -> list[tuple[str, float]]:
+        """The ids of the ``n`` nearest chunks with their cosine similarity, best first; read
+        their texts and metadata with :meth:`get_chunks`, which also leaves out a chunk deleted
+        by another process since this client loaded its vector index (on disk, until the
+        reader reopens the store)."""
         result = self.collection.query(
-            query_embeddings=[embedding],
-            n_results=n,
-            include=["documents", "metadatas", "distances"],
+            query_embeddings=[embedding], n_results=n, include=["distances"]
         )
-        ids = result["ids"][0]
-        texts = (result["documents"] or [[]])[0]
-        metas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
-        # A chunk deleted by another process since this client loaded its vector index comes
-        # back without its row (on disk, until the reader reopens the store): skip it.
-        return [
-            (StoredChunk(i, t or "", dict(m)), 1.0 - float(d))
-            for i, t, m, d in zip(ids, texts, metas, distances, strict=True)
-            if m is not None
-        ]
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], distances, strict=True)]
 
     def get_chunks(self, ids: list[str]) -> list[StoredChunk]:
         """The stored chunks among ``ids``, in that order; ids no longer stored are left out."""
@@ -279,6 +289,106 @@ class ChunkStore:
             }
         )
         self._changed.clear()
+
+
+class _SwapGate:
+    """Many store calls at once, or one swap of the store connection with none in flight."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._users = 0
+        self._swapping = False
+
+    @contextmanager
+    def use(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._swapping)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def swap(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._swapping)
+            self._swapping = True
+            self._cond.wait_for(lambda: self._users == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._swapping = False
+                self._cond.notify_all()
+
+
+class StoreConnection:
+    """A process's one connection to the store, shared by its threads: opened on first use,
+    dropped on a failure (the next use reconnects), and reopened on demand with no call in
+    flight (:meth:`reopen`)."""
+
+    def __init__(self, open_store: Callable[[], ChunkStore], where: str) -> None:
+        self._open_store = open_store
+        self._store: ChunkStore | None = None
+        self.where = where
+        self._gate = _SwapGate()
+        self._open_lock = threading.Lock()  # one client is opened at a time, and only once
+
+    @contextmanager
+    def connected(self) -> Iterator[ChunkStore]:
+        """The store, connected on first use. A store failure inside the block is raised as
+        :class:`StoreUnavailable` and drops the connection, so the next call reconnects;
+        any other exception is a bug and passes through unchanged."""
+        with self._gate.use():
+            try:
+                yield self._connect()
+            except STORE_ERRORS as exc:
+                self._store = None
+                logger.warning("vector store at %s failed: %r", self.where, exc)
+                raise StoreUnavailable(f"vector store at {self.where} unavailable: {exc}") from exc
+            except StoreUnavailable:
+                self._store = None
+                raise
+
+    def _connect(self) -> ChunkStore:
+        # Requests that arrive together after a swap or a failure share one new client: chromadb
+        # keeps one shared system per path, which clients opened at once on one path break.
+        with self._open_lock:
+            if self._store is None:
+                self._store = self._open_store()
+            return self._store
+
+    def reopen(self) -> None:
+        """Close the client once no call uses it; the next call opens a new one (on disk,
+        that reads the store afresh: a client never sees another process's writes)."""
+        with self._gate.swap():
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def check(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the store answers."""
+        with self.connected() as store:
+            store.collection.count()
+
+    def documents(self) -> dict[str, StoredDocument]:
+        """The stored documents, by id."""
+        with self.connected() as store:
+            return store.documents()
+
+
+def merge_chunks(parts: Iterable[tuple[int, str]]) -> str:
+    """Rebuild a text from ``(start offset, text)`` pieces that overlap or abut."""
+    text = ""
+    for start, piece in sorted(parts):
+        if start > len(text):
+            text += " " * (start - len(text))  # a gap the chunks do not cover
+        if start + len(piece) > len(text):
+            text = text[:start] + piece
+    return text
 
 
 def _collect(metadatas: Iterable[dict[str, Any]]) -> dict[str, StoredDocument]:

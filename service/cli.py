@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    from ingestion.embeddings import Embedder
     from ingestion.store import ChunkStore
 
 from ingestion.errors import AppError
 from service.settings import Settings
 
+# Commands that embed take the embedding model from the context's ``obj`` when one is given
+# (tests pass their loaded model: ``CliRunner().invoke(app, args, obj=embedder)``).
 app = typer.Typer(help="Answer questions about articles, with citations.", no_args_is_help=True)
 
 
@@ -43,6 +46,12 @@ def _settings() -> Settings:
         _fail(f"invalid settings: {problems}", 2)
 
 
+def _given_embedder(ctx: typer.Context) -> "Embedder | None":
+    """The embedding model the caller passed as the context's ``obj``, if any."""
+    embedder: Embedder | None = ctx.obj
+    return embedder
+
+
 def _open_store(settings: Settings, embed_model: str) -> "ChunkStore":
     from service.wiring import open_store
 
@@ -53,6 +62,7 @@ def _open_store(settings: Settings, embed_model: str) -> "ChunkStore":
 
 @app.command()
 def ingest(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
     prune: Annotated[
         bool,
@@ -65,11 +75,11 @@ def ingest(
     from tqdm import tqdm
 
     from ingestion.chunking import build_splitter
-    from ingestion.embeddings import build_embedder
     from ingestion.pipeline import ingest as run_ingest
+    from service.wiring import embedder_for
 
     settings = _settings()
-    embedder = build_embedder(settings)
+    embedder = embedder_for(settings, _given_embedder(ctx))
     store = _open_store(settings, embedder.name)
     try:
         report = run_ingest(
@@ -135,7 +145,10 @@ def serve(
 
 
 @app.command()
-def ask(question: Annotated[str, typer.Argument(help="The question to answer.")]) -> None:
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question to answer.")],
+) -> None:
     """Answer a question from the stored documents, then list the numbered sources."""
     from service.api.validation import check_text
     from service.chat.dates import format_date
@@ -145,7 +158,8 @@ def ask(question: Annotated[str, typer.Argument(help="The question to answer.")]
     settings = _settings()
     with _reported():
         text = check_text("question", question, settings.max_question_chars)
-        answer = build_components(settings).answerer.answer([Message("user", text)])
+        components = build_components(settings, _given_embedder(ctx))
+        answer = components.answerer.answer([Message("user", text)])
     typer.echo(answer.answer)
     if answer.notice:
         typer.echo(f"\nNote: {answer.notice}")
@@ -158,6 +172,7 @@ def ask(question: Annotated[str, typer.Argument(help="The question to answer.")]
 
 @app.command("eval")
 def eval_set(
+    ctx: typer.Context,
     eval_set: Annotated[Path, typer.Argument(help="The question set (JSON lines).")],
     api: Annotated[
         str | None, typer.Option(help="Base URL of a running service; default: in-process.")
@@ -188,7 +203,13 @@ def eval_set(
         saved = load_report(baseline) if baseline else None
         with tqdm(total=len(cases), unit="question", desc="evaluating", disable=None) as bar:
             report = evaluate(
-                settings, eval_set, cases, api=api, judge=judge, on_result=lambda _: bar.update()
+                settings,
+                eval_set,
+                cases,
+                api=api,
+                judge=judge,
+                on_result=lambda _: bar.update(),
+                embedder=_given_embedder(ctx),
             )
     if out:
         write_json(report, out)

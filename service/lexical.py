@@ -6,9 +6,11 @@ one-article change costs a few chunks, not the collection. Every update returns 
 and leaves the old one as it was, so searches running meanwhile see one consistent index.
 """
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -16,6 +18,7 @@ import Stemmer
 
 _STEMMER = Stemmer.Stemmer("english")
 K1, B = 1.5, 0.75  # bm25s's defaults, used for the delta too
+_ROWS_FILE = "rows.json"  # beside bm25s's own files in a saved index
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
@@ -43,28 +46,72 @@ class _DeltaChunk:
 class _Base:
     """bm25s over the chunks of one full read of the store."""
 
-    def __init__(self, chunks: list[LexicalChunk]) -> None:
-        self.ids = [c.chunk_id for c in chunks]
+    def __init__(
+        self, model: bm25s.BM25, ids: list[str], documents: list[str], avg_length: float
+    ) -> None:
+        self.model = model
+        self.ids = ids
+        self.documents = documents  # the document id of each row
         self.rows: dict[str, list[int]] = {}
-        for row, chunk in enumerate(chunks):
-            self.rows.setdefault(chunk.document_id, []).append(row)
-        tokens = tokenize([c.text for c in chunks])
-        self.avg_length = sum(map(len, tokens)) / max(len(tokens), 1)
-        self.model = bm25s.BM25(k1=K1, b=B)
-        self.model.index(tokens, show_progress=False)
-        counts = np.diff(self.model.scores["indptr"])  # chunks per token id (bm25s adds "")
+        for row, document_id in enumerate(documents):
+            self.rows.setdefault(document_id, []).append(row)
+        self.avg_length = avg_length
+        counts = np.diff(model.scores["indptr"])  # chunks per token id (bm25s adds "")
         self.frequency = {
-            token: int(counts[i]) for token, i in self.model.vocab_dict.items() if i < len(counts)
+            token: int(counts[i]) for token, i in model.vocab_dict.items() if i < len(counts)
         }
+
+    @classmethod
+    def build(cls, chunks: list[LexicalChunk]) -> "_Base":
+        tokens = tokenize([c.text for c in chunks])
+        model = bm25s.BM25(k1=K1, b=B)
+        model.index(tokens, show_progress=False)
+        avg_length = sum(map(len, tokens)) / max(len(tokens), 1)
+        return cls(model, [c.chunk_id for c in chunks], [c.document_id for c in chunks], avg_length)
+
+    def save(self, directory: Path) -> None:
+        self.model.save(str(directory), show_progress=False)
+        rows = {"ids": self.ids, "documents": self.documents, "avg_length": self.avg_length}
+        (directory / _ROWS_FILE).write_text(json.dumps(rows))
+
+    @classmethod
+    def load(cls, directory: Path) -> "_Base":
+        model = bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
+        rows = json.loads((directory / _ROWS_FILE).read_text())
+        ids, documents = list(map(str, rows["ids"])), list(map(str, rows["documents"]))
+        if not len(ids) == len(documents) == model.scores["num_docs"] > 0:
+            raise ValueError(f"{directory}: the rows do not match the BM25 index")
+        return cls(model, ids, documents, float(rows["avg_length"]))
 
 
 class LexicalIndex:
     """BM25 over a fixed set of chunks; never changed once built (see :meth:`updated`)."""
 
     def __init__(self, chunks: list[LexicalChunk]) -> None:
-        self._base = _Base(chunks) if chunks else None
+        self._base = _Base.build(chunks) if chunks else None
         self._hidden = np.zeros(len(chunks), dtype=bool)  # base rows of changed documents
         self._delta: dict[str, list[_DeltaChunk]] = {}  # document id -> its current chunks
+
+    def save(self, directory: Path) -> None:
+        """Write the base index to an empty ``directory``, memory-mappable by :meth:`load`;
+        only an index fresh from a full build (no changes applied) can be saved."""
+        if self._base is None or not self.savable:
+            raise ValueError("only a freshly built, non-empty index can be saved")
+        self._base.save(directory)
+
+    @classmethod
+    def load(cls, directory: Path) -> "LexicalIndex":
+        """An index saved by :meth:`save`, its score matrix memory-mapped (shared by the
+        processes that load it); raises ``OSError`` or ``ValueError`` if it is broken."""
+        index = cls([])
+        index._base = _Base.load(directory)
+        index._hidden = np.zeros(len(index._base.ids), dtype=bool)
+        return index
+
+    @property
+    def savable(self) -> bool:
+        """True for a non-empty index fresh from a full build."""
+        return self._base is not None and not self._delta and not self._hidden.any()
 
     def __len__(self) -> int:
         base = len(self._hidden) - int(self._hidden.sum())

@@ -3,22 +3,15 @@
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from ingestion.embeddings import Embedder
 from ingestion.sentences import METADATA_KEY
-from ingestion.store import (
-    STORE_ERRORS,
-    ChunkStore,
-    StoredChunk,
-    StoredDocument,
-    StoreState,
-    StoreUnavailable,
-)
+from ingestion.store import ChunkStore, StoreConnection, StoredChunk, StoreState, StoreUnavailable
 from service.lexical import LexicalChunk, LexicalIndex, tokenize
+from service.lexical_snapshots import SnapshotStore
 
 __all__ = ["IndexStatus", "Passage", "Retriever", "tokenize"]
 
@@ -66,40 +59,6 @@ class Passage:
         )
 
 
-class _SwapGate:
-    """Many store calls at once, or one swap of the store connection with none in flight."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._users = 0
-        self._swapping = False
-
-    @contextmanager
-    def use(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._swapping)
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._users -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def swap(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._swapping)
-            self._swapping = True
-            self._cond.wait_for(lambda: self._users == 0)
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._swapping = False
-                self._cond.notify_all()
-
-
 @dataclass(frozen=True)
 class IndexStatus:
     """What a replica serves: the store revision it follows and the state of its BM25 index."""
@@ -115,73 +74,39 @@ class Retriever:
     Every write to the store changes its ``revision``. The retriever checks it at most every
     ``refresh_seconds`` (on the next search, or from a thread once :meth:`start` is called)
     and, when it changed, updates its BM25 index with the documents the store's change log
-    names (or rebuilds it from the whole store), to the side, and swaps it in whole. An
-    on-disk store is reopened too (``reopen_on_change``): a Chroma client keeps the vector
-    index it loaded and never sees another process's writes. Chunks only BM25 found are read
-    back from the store before they are served, so a chunk deleted meanwhile is never cited.
+    names (or rebuilds it from the whole store, or at start loads a saved snapshot), to the
+    side, and swaps it in whole. An on-disk store is reopened too (``reopen_on_change``): a
+    Chroma client keeps the vector index it loaded and never sees another process's writes.
+    Passages are read from the store after ranking, so a chunk deleted meanwhile is never cited.
     """
 
     def __init__(
         self,
-        open_store: Callable[[], ChunkStore],
+        store: StoreConnection,
         embedder: Embedder,
-        where: str,
         mode: Literal["hybrid", "dense"] = "hybrid",
         refresh_seconds: float = 2.0,
         reopen_on_change: bool = False,
+        snapshots: SnapshotStore | None = None,
     ) -> None:
-        self._open_store = open_store
-        self._store: ChunkStore | None = None
+        self.store = store
         self.embedder = embedder
-        self.where = where
         self.mode = mode
         self._refresh_seconds = refresh_seconds
         self._reopen_on_change = reopen_on_change
+        self._snapshots = snapshots
         self._checked_at = float("-inf")
         self._revision: str | None = None
         self._generation = 0
         self._lexical: LexicalIndex | None = None
-        self._gate = _SwapGate()
         self._refresh_lock = threading.Lock()
-        self._open_lock = threading.Lock()  # one client is opened at a time, and only once
         self._stopped = threading.Event()
         self._first_round = threading.Event()
         self._poller: threading.Thread | None = None
 
-    @contextmanager
-    def connected(self) -> Iterator[ChunkStore]:
-        """The store, connected on first use. A store failure inside the block is raised as
-        :class:`StoreUnavailable` and drops the connection, so the next call reconnects;
-        any other exception is a bug and passes through unchanged."""
-        with self._gate.use():
-            try:
-                yield self._connect()
-            except STORE_ERRORS as exc:
-                self._store = None
-                logger.warning("vector store at %s failed: %r", self.where, exc)
-                raise StoreUnavailable(f"vector store at {self.where} unavailable: {exc}") from exc
-            except StoreUnavailable:
-                self._store = None
-                raise
-
-    def _connect(self) -> ChunkStore:
-        # Requests that arrive together after a swap or a failure share one new client: chromadb
-        # keeps one shared system per path, which clients opened at once on one path break.
-        with self._open_lock:
-            if self._store is None:
-                self._store = self._open_store()
-            return self._store
-
-    @property
-    def store(self) -> ChunkStore:
-        """The chunk store, connected on first use (and again after a failure)."""
-        with self.connected() as store:
-            return store
-
     def status(self) -> IndexStatus:
         """What this retriever serves; raises :class:`StoreUnavailable` unless the store answers."""
-        with self.connected() as store:
-            store.collection.count()
+        self.store.check()
         lexical = self._lexical
         state: Literal["ready", "loading", "off"] = "ready"
         if self.mode == "dense":
@@ -190,11 +115,6 @@ class Retriever:
             state = "loading"
         return IndexStatus(self._revision, state, len(lexical) if lexical else 0)
 
-    def documents(self) -> dict[str, StoredDocument]:
-        """The stored documents, by id."""
-        with self.connected() as store:
-            return store.documents()
-
     def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Passage]:
         """The ``k`` best passages for ``query`` (embedded unless ``embedding`` is), best first."""
         embedding = embedding or self.embedder.embed_query(query)
@@ -202,11 +122,21 @@ class Retriever:
         if self._poller is None:
             self._refresh_if_due()
         lexical = self._lexical  # one snapshot, even if swapped meanwhile
-        with self.connected() as store:
+        with self.store.connected() as store:
             dense = store.query(embedding, n)
             if self.mode == "dense" or lexical is None:
-                return [Passage.from_chunk(c, s, s) for c, s in dense[:k]]
-            return _fuse(store, dense, lexical.search(query, n), k)
+                ranked = dense
+            else:
+                ranked = _fuse(dense, lexical.search(query, n))
+            # Texts and metadata of the best only (reading them for every candidate costs more
+            # than the vector search): a chunk deleted meanwhile is left out, the next one used.
+            best = ranked[: 2 * k]
+            chunks = store.get_chunks([chunk_id for chunk_id, _ in best])
+        scores, similarities = dict(best), dict(dense)
+        return [
+            Passage.from_chunk(c, scores[c.chunk_id], similarities.get(c.chunk_id))
+            for c in chunks[:k]
+        ]
 
     def start(self, wait_seconds: float = START_WAIT_SECONDS) -> None:
         """Follow the store from a thread, which builds BM25 first and then checks for changes
@@ -226,31 +156,35 @@ class Retriever:
     def refresh(self) -> None:
         """Catch up with the store now, if its revision changed."""
         with self._refresh_lock:
-            with self.connected() as store:
+            with self.store.connected() as store:
                 state = store.state()
             if state.revision == self._revision:
                 return
             if self._reopen_on_change and self._revision is not None:
-                with self._gate.swap():
-                    if self._store is not None:
-                        self._store.close()
-                        self._store = None
+                self.store.reopen()
+            lexical = None
             if self.mode == "hybrid":
                 started = time.perf_counter()
-                with self.connected() as store:
-                    self._lexical = self._next_lexical(store, state)
+                with self.store.connected() as store:
+                    collection = store.identity
+                    self._lexical = lexical = self._next_lexical(store, state, collection)
                 seconds = time.perf_counter() - started
-                logger.info(
-                    "BM25 index updated to %d chunks in %.2f s", len(self._lexical), seconds
-                )
+                logger.info("BM25 index updated to %d chunks in %.2f s", len(lexical), seconds)
             self._revision = state.revision
             self._generation = state.generation
+            if self._snapshots is not None and lexical is not None and lexical.savable:
+                self._snapshots.save(collection, state.generation, state.revision, lexical)
 
-    def _next_lexical(self, store: ChunkStore, state: StoreState) -> LexicalIndex:
-        """The current index updated with the documents the change log names, or (log too
-        short, or the delta grown large) a new index over the whole store."""
-        current = self._lexical
-        changed = state.changed_since(self._generation) if current is not None else None
+    def _next_lexical(self, store: ChunkStore, state: StoreState, collection: str) -> LexicalIndex:
+        """The current index (at start, a saved snapshot) updated with the documents the
+        change log names, or (log too short, or the delta grown large) a new index over the
+        whole store."""
+        current, generation = self._lexical, self._generation
+        if current is None and self._snapshots is not None:
+            snapshot = self._snapshots.load(collection, partial(_can_follow, state))
+            if snapshot is not None:
+                current, generation = snapshot.index, snapshot.generation
+        changed = state.changed_since(generation) if current is not None else None
         if current is not None and changed is not None:
             chunks = store.chunks_of(sorted(changed))
             updated = current.updated(changed, [_lexical_chunk(c) for c in chunks])
@@ -276,25 +210,25 @@ class Retriever:
             self._stopped.wait(max(self._refresh_seconds, POLL_FLOOR_SECONDS))
 
 
+def _can_follow(state: StoreState, generation: int, revision: str) -> bool:
+    """True when an index read at ``generation``/``revision`` can be brought up to ``state``
+    by the change log."""
+    if revision == state.revision:
+        return True
+    return generation < state.generation and state.changed_since(generation) is not None
+
+
 def _lexical_chunk(chunk: StoredChunk) -> LexicalChunk:
     return LexicalChunk(chunk.chunk_id, str(chunk.metadata["document_id"]), chunk.text)
 
 
 def _fuse(
-    store: ChunkStore,
-    dense: list[tuple[StoredChunk, float]],
-    sparse: list[tuple[str, float]],
-    k: int,
-) -> list[Passage]:
-    """Reciprocal rank fusion. Chunks only BM25 found are read from the store, which leaves
-    out any deleted since the BM25 index was built."""
+    dense: list[tuple[str, float]], sparse: list[tuple[str, float]]
+) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion of two rankings of chunk ids: the ids with their fused scores,
+    best first."""
     scores: dict[str, float] = {}
-    for ranking in ([chunk.chunk_id for chunk, _ in dense], [cid for cid, _ in sparse]):
-        for rank, chunk_id in enumerate(ranking):
+    for ranking in (dense, sparse):
+        for rank, (chunk_id, _) in enumerate(ranking):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-    ranked = sorted(scores, key=lambda cid: -scores[cid])
-    found: dict[str, tuple[StoredChunk, float | None]] = {c.chunk_id: (c, s) for c, s in dense}
-    missing = [cid for cid in ranked[: 2 * k] if cid not in found]
-    found |= {chunk.chunk_id: (chunk, None) for chunk in store.get_chunks(missing)}
-    best = [cid for cid in ranked if cid in found][:k]
-    return [Passage.from_chunk(found[cid][0], scores[cid], found[cid][1]) for cid in best]
+    return sorted(scores.items(), key=lambda item: -item[1])

@@ -36,6 +36,8 @@ class Settings(IndexSettings):
     retrieval_mode: Literal["hybrid", "dense"] = "hybrid"
     max_query_chars: int = Field(default=2000, ge=1)
     index_refresh_seconds: float = Field(default=2.0, ge=0)
+    # Where replicas save and load BM25 snapshots (README, Scaling); default: <data_dir>/bm25.
+    bm25_snapshot_dir: Path | None = None
 
     llm_base_url: str | None = None
     llm_api_key: SecretStr = SecretStr("")
@@ -74,6 +76,10 @@ class Settings(IndexSettings):
     # Bearer keys, comma-separated (or a JSON list); see service/api/auth.py.
     api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: the read routes are public
     admin_api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: no changes over HTTP
+
+    @property
+    def bm25_snapshot_path(self) -> Path:
+        return self.bm25_snapshot_dir or self.data_dir / "bm25"
 
     @field_validator("llm_base_url", "judge_base_url")
     @classmethod

@@ -1,14 +1,19 @@
-"""Builds the service's components from settings: the only place that creates clients."""
+"""Builds the clients (store, embedding model, LLMs) from settings: the only place that does.
+
+The CLI, the API and the eval command build through here; tests pass a ready ``embedder``.
+"""
 
 import threading
 from dataclasses import dataclass, field
 from functools import partial
 
 from ingestion.embeddings import Embedder, LocalEmbedder, build_embedder
-from ingestion.store import ChunkStore, describe, open_client
+from ingestion.settings import IndexSettings
+from ingestion.store import ChunkStore, StoreConnection, describe, open_client
 from service.chat.answerer import Answerer, LanguageModel
 from service.chat.llm import ChatModel
 from service.chat.prompts import Prompts
+from service.lexical_snapshots import SnapshotStore
 from service.retrieval import Retriever
 from service.settings import Settings
 
@@ -16,45 +21,56 @@ from service.settings import Settings
 @dataclass
 class Components:
     settings: Settings
+    store: StoreConnection
     retriever: Retriever
     answerer: Answerer
     writes: threading.Lock = field(default_factory=threading.Lock)  # one upload at a time
 
 
 def open_store(settings: Settings, embed_model: str) -> ChunkStore:
+    """A connection to the collection the settings name, made now."""
     return ChunkStore(open_client(settings), settings.collection, embed_model)
+
+
+def embedder_for(settings: IndexSettings, embedder: Embedder | None = None) -> Embedder:
+    """``embedder`` (a test's, already loaded), else the model the settings name, whose
+    weights load on first use (or on ``load()``)."""
+    return embedder or build_embedder(settings)
 
 
 def build_components(settings: Settings, embedder: Embedder | None = None) -> Components:
     """Load the embedding model (unless given) and prepare a lazily connected retriever."""
-    embedder = embedder or build_embedder(settings)
+    embedder = embedder_for(settings, embedder)
     embedder.load()
     if isinstance(embedder, LocalEmbedder):
         embedder.use_threads(1)  # queries come one at a time; see LocalEmbedder.use_threads
+    store = StoreConnection(partial(open_store, settings, embedder.name), describe(settings))
     retriever = Retriever(
-        partial(open_store, settings, embedder.name),
+        store,
         embedder,
-        where=describe(settings),
         mode=settings.retrieval_mode,
         refresh_seconds=settings.index_refresh_seconds,
         reopen_on_change=settings.chroma_host is None,
+        snapshots=SnapshotStore(settings.bm25_snapshot_path),
     )
     return Components(
         settings=settings,
+        store=store,
         retriever=retriever,
         answerer=Answerer(retriever, settings.top_k, build_language_model(settings)),
     )
+
+
+def build_chat_model(settings: Settings, base_url: str, api_key: str, model: str) -> ChatModel:
+    """An OpenAI-compatible chat client with the settings' timeout and retries."""
+    return ChatModel(base_url, api_key, model, settings.llm_timeout, settings.llm_max_retries)
 
 
 def build_language_model(settings: Settings) -> LanguageModel | None:
     """The LLM of LLM mode (prompts checked now), or None for extractive mode."""
     if settings.llm_base_url is None:
         return None
-    model = ChatModel(
-        settings.llm_base_url,
-        settings.llm_api_key.get_secret_value(),
-        settings.llm_model,
-        settings.llm_timeout,
-        settings.llm_max_retries,
+    model = build_chat_model(
+        settings, settings.llm_base_url, settings.llm_api_key.get_secret_value(), settings.llm_model
     )
     return LanguageModel(model, Prompts.load(settings.prompts_dir), settings.llm_deadline)

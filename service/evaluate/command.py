@@ -14,14 +14,7 @@ from service.evaluate.cases import EvalCase
 from service.evaluate.judge import Judge, JudgeError, build_judge
 from service.evaluate.records import QuestionResult, Report
 from service.evaluate.report import build_report, describe_run
-from service.evaluate.runner import (
-    ApiTarget,
-    InProcessTarget,
-    Target,
-    TargetError,
-    load_documents,
-    run_eval,
-)
+from service.evaluate.runner import ApiTarget, InProcessTarget, Target, TargetError, run_eval
 from service.settings import Settings
 from service.wiring import build_components, open_store
 
@@ -87,11 +80,11 @@ def _in_process(
     settings: Settings, embedder: Embedder | None
 ) -> tuple[InProcessTarget, dict[str, str]]:
     components = build_components(settings, embedder)
-    documents = load_documents(components.retriever.store)
+    with components.store.connected() as store:
+        documents = store.document_texts()
     if not documents:
         raise EvalSetupError(
-            f"the index at {components.retriever.where} holds no documents: "
-            "run `citechat ingest` first"
+            f"the index at {components.store.where} holds no documents: run `citechat ingest` first"
         )
     return InProcessTarget(components.answerer), documents
 
@@ -102,7 +95,7 @@ def _local_documents(settings: Settings) -> dict[str, str] | None:
         documents = None
     else:
         try:
-            documents = load_documents(open_store(settings, settings.embed_model)) or None
+            documents = open_store(settings, settings.embed_model).document_texts() or None
         except (StoreUnavailable, EmbeddingModelMismatch) as exc:
             logger.warning("cannot read the local index: %s", exc)
             documents = None

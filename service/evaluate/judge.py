@@ -15,6 +15,7 @@ from service.chat.llm import ChatModel, Deadline, LLMError
 from service.chat.prompts import PromptError, Prompts
 from service.evaluate.records import QuestionResult, Reply
 from service.settings import Settings
+from service.wiring import build_chat_model
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +102,7 @@ def build_judge(settings: Settings) -> Judge:
     if not base_url:
         raise JudgeError("--judge needs CITECHAT_JUDGE_BASE_URL (or CITECHAT_LLM_BASE_URL)")
     api_key = settings.judge_api_key.get_secret_value() or settings.llm_api_key.get_secret_value()
-    model = ChatModel(
-        base_url,
-        api_key,
-        settings.judge_model or settings.llm_model,
-        settings.llm_timeout,
-        settings.llm_max_retries,
+    model = build_chat_model(
+        settings, base_url, api_key, settings.judge_model or settings.llm_model
     )
     return Judge(model, settings.prompts_dir, settings.llm_deadline)

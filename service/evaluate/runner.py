@@ -2,13 +2,12 @@
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Protocol
 
 import httpx
 
-from ingestion.store import ChunkStore
 from service.chat.types import ChatAnswer, ChatResponse, Message
 from service.evaluate.cases import EvalCase
 from service.evaluate.records import QuestionResult, Reply
@@ -69,26 +68,6 @@ class ApiTarget:
         if response.status_code != 200:
             raise TargetError(f"HTTP {response.status_code}: {response.text[:300]}")
         return Reply.of_response(ChatResponse.model_validate(response.json()))
-
-
-def load_documents(store: ChunkStore) -> dict[str, str]:
-    """The text of every stored document, put back together from its chunks' offsets."""
-    pieces: dict[str, list[tuple[int, str]]] = {}
-    for chunk in store.iter_chunks(include_text=True):
-        document_id = str(chunk.metadata["document_id"])
-        pieces.setdefault(document_id, []).append((int(chunk.metadata["start"]), chunk.text))
-    return {doc: merge_chunks(parts) for doc, parts in pieces.items()}
-
-
-def merge_chunks(parts: Iterable[tuple[int, str]]) -> str:
-    """Rebuild a text from ``(start offset, text)`` pieces that overlap or abut."""
-    text = ""
-    for start, piece in sorted(parts):
-        if start > len(text):
-            text += " " * (start - len(text))  # a gap the chunks do not cover
-        if start + len(piece) > len(text):
-            text = text[:start] + piece
-    return text
 
 
 def run_case(

@@ -44,3 +44,4 @@ def test_a_row_on_a_tiny_store_has_every_figure(bench: ModuleType, tmp_path: Pat
     assert 0 < row["ready_s"] <= row["lexical_s"]
     assert 0 < row["search_p50_ms"] <= row["search_p95_ms"]
     assert row["rss_mb"] > 0 and row["disk_mb"] > 0 and row["refresh_s"] > 0
+    assert 0 < row["restart_ready_s"] <= row["restart_lexical_s"]

@@ -16,5 +16,5 @@ def chat_components(sample_settings: Settings, embedder: Embedder) -> Components
 @pytest.fixture(scope="session")
 def chunk_texts(chat_components: Components) -> dict[str, str]:
     """The text of every stored chunk, by chunk id: what quotes must be taken from."""
-    store = chat_components.retriever.store
-    return {chunk.chunk_id: chunk.text for chunk in store.iter_chunks(include_text=True)}
+    with chat_components.store.connected() as store:
+        return {chunk.chunk_id: chunk.text for chunk in store.iter_chunks(include_text=True)}

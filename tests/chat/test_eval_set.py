@@ -6,7 +6,7 @@ matches every ``expect_any`` group and no ``must_not_contain`` string, ``answere
 """
 
 from service.evaluate.cases import load_eval_set
-from service.evaluate.runner import InProcessTarget, load_documents, run_eval
+from service.evaluate.runner import InProcessTarget, run_eval
 from service.evaluate.scoring import summarize
 from service.wiring import Components
 from tests.chat.chat_checks import assert_citations_valid
@@ -36,7 +36,8 @@ def test_extractive_answers_pass_at_least_90_percent(
     chat_components: Components, chunk_texts: dict[str, str]
 ) -> None:
     target = InProcessTarget(chat_components.answerer)
-    documents = load_documents(chat_components.retriever.store)
+    with chat_components.store.connected() as store:
+        documents = store.document_texts()
     results = run_eval(target, load_eval_set(EVAL_SET), documents)
 
     for result in results:

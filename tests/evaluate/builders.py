@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ingestion.embeddings import Embedder
 from service.chat.types import RetrievedOut
 from service.cli import app
 from service.evaluate.cases import EvalCase
@@ -71,9 +72,12 @@ def graded(c: EvalCase, r: Reply | None, error: str | None = None) -> QuestionRe
     return grade(c, r, history=[], latencies_ms=[12.0], error=error, documents=DOCUMENTS)
 
 
-def run_eval_cli(data_dir: Path, *args: object) -> tuple[int, str, str]:
-    """``citechat eval ARGS`` on the index in ``data_dir``: exit code, stdout, stderr."""
+def run_eval_cli(
+    data_dir: Path, *args: object, embedder: Embedder | None = None
+) -> tuple[int, str, str]:
+    """``citechat eval ARGS`` on the index in ``data_dir`` (with ``embedder`` as its model):
+    exit code, stdout, stderr."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CITECHAT_DATA_DIR", str(data_dir))
-        result = CliRunner().invoke(app, ["eval", *map(str, args)])
+        result = CliRunner().invoke(app, ["eval", *map(str, args)], obj=embedder)
     return result.exit_code, result.stdout, result.stderr

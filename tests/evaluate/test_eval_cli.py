@@ -25,9 +25,9 @@ def baseline(
 ) -> Path:
     """A report of the subset in-process on the sample index (the session's model reused)."""
     out = tmp_path_factory.mktemp("baseline") / "baseline.json"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("service.wiring.build_embedder", lambda settings: embedder)
-        code, stdout, stderr = run_eval_cli(sample_settings.data_dir, subset, "--out", out)
+    code, stdout, stderr = run_eval_cli(
+        sample_settings.data_dir, subset, "--out", out, embedder=embedder
+    )
     assert code == 0, stderr
     assert stdout.startswith(f"## Evaluation of {subset} (in-process)")
     return out
@@ -76,11 +76,11 @@ def test_in_process_report_records_questions_settings_and_metrics(
 def test_the_gate_passes_on_the_same_configuration(
     baseline: Path, subset: Path, sample_settings: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("service.wiring.build_embedder", lambda settings: embedder)
-        code, out, err = run_eval_cli(
-            sample_settings.data_dir, subset, "--baseline", baseline, "--html", tmp_path / "r.html"
-        )
+    code, out, err = run_eval_cli(
+        sample_settings.data_dir,
+        *(subset, "--baseline", baseline, "--html", tmp_path / "r.html"),
+        embedder=embedder,
+    )
     assert code == 0, out + err
     assert f"## Regression gate against {baseline}: PASSED" in out
     assert "<svg" in (tmp_path / "r.html").read_text()
@@ -150,8 +150,7 @@ def test_an_unreachable_service_or_bad_baseline_fails_clearly(tmp_path: Path, su
 
 
 def test_an_empty_index_is_refused_in_process(
-    tmp_path: Path, subset: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, subset: Path, embedder: Embedder
 ) -> None:
-    monkeypatch.setattr("service.wiring.build_embedder", lambda settings: embedder)
-    code, _, err = run_eval_cli(tmp_path / "data", subset)
+    code, _, err = run_eval_cli(tmp_path / "data", subset, embedder=embedder)
     assert code == 1 and "holds no documents: run `citechat ingest` first" in err

@@ -24,11 +24,6 @@ def judged_set(tmp_path: Path, subset: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def cli_with_model(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("service.wiring.build_embedder", lambda settings: embedder)
-
-
 @pytest.mark.parametrize(
     ("text", "score"),
     [
@@ -49,7 +44,7 @@ def test_verdicts_become_scores_between_zero_and_one(text: str, score: float | N
 def test_judge_scores_faithfulness_and_relevance(
     judged_set: Path,
     sample_settings: Settings,
-    cli_with_model: None,
+    embedder: Embedder,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -58,7 +53,7 @@ def test_judge_scores_faithfulness_and_relevance(
         monkeypatch.setenv("CITECHAT_JUDGE_BASE_URL", stub.url)
         monkeypatch.setenv("CITECHAT_JUDGE_MODEL", "judge-model")
         code, stdout, stderr = run_eval_cli(
-            sample_settings.data_dir, judged_set, "--judge", "--out", out
+            sample_settings.data_dir, judged_set, "--judge", "--out", out, embedder=embedder
         )
     assert code == 0, stderr
     report = load_report(out)
@@ -80,7 +75,7 @@ def test_judge_scores_faithfulness_and_relevance(
 def test_a_failing_judge_leaves_scores_undefined_and_the_run_goes_on(
     judged_set: Path,
     sample_settings: Settings,
-    cli_with_model: None,
+    embedder: Embedder,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -89,7 +84,7 @@ def test_a_failing_judge_leaves_scores_undefined_and_the_run_goes_on(
         stub.script(Reply(garbage=True), "I would say five.")
         monkeypatch.setenv("CITECHAT_JUDGE_BASE_URL", stub.url)
         code, _, stderr = run_eval_cli(
-            sample_settings.data_dir, judged_set, "--judge", "--out", out
+            sample_settings.data_dir, judged_set, "--judge", "--out", out, embedder=embedder
         )
     assert code == 0, stderr
     report = load_report(out)

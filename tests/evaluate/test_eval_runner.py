@@ -11,7 +11,7 @@ from service.evaluate.cases import EvalCase, load_eval_set
 from service.evaluate.gate import compare, gate_markdown
 from service.evaluate.records import Report
 from service.evaluate.report import build_report
-from service.evaluate.runner import InProcessTarget, load_documents, run_eval
+from service.evaluate.runner import InProcessTarget, run_eval
 from service.retrieval import Passage, Retriever
 from service.settings import Settings
 from service.wiring import build_components
@@ -35,7 +35,8 @@ def cases(subset: Path) -> list[EvalCase]:
 
 
 def evaluate(retriever: Retriever, settings: Settings, cases: list[EvalCase]) -> Report:
-    documents = load_documents(retriever.store)
+    with retriever.store.connected() as store:
+        documents = store.document_texts()
     results = run_eval(InProcessTarget(Answerer(retriever, settings.top_k)), cases, documents)
     return build_report(Path("haiti-mss.jsonl"), results, {"target": "in-process"})
 
@@ -48,7 +49,8 @@ def current(sample_settings: Settings, embedder: Embedder, cases: list[EvalCase]
 def test_documents_are_rebuilt_verbatim_from_their_chunks(
     sample_settings: Settings, embedder: Embedder
 ) -> None:
-    documents = load_documents(build_components(sample_settings, embedder).retriever.store)
+    with build_components(sample_settings, embedder).store.connected() as store:
+        documents = store.document_texts()
     assert len(documents) == 3
     for document_id, text in documents.items():
         assert text == load_document(SAMPLE_DOCUMENTS / document_id, document_id, 10**6).text
@@ -73,9 +75,7 @@ def test_the_gate_fails_when_the_retriever_returns_unrelated_chunks(
     current: Report, sample_settings: Settings, embedder: Embedder, cases: list[EvalCase]
 ) -> None:
     retriever = build_components(sample_settings, embedder).retriever
-    degraded_retriever = WrongDocumentRetriever(
-        lambda: retriever.store, embedder, where=retriever.where, refresh_seconds=0
-    )
+    degraded_retriever = WrongDocumentRetriever(retriever.store, embedder, refresh_seconds=0)
     degraded = evaluate(degraded_retriever, sample_settings, cases)
     result = compare(current, degraded, max_drop=0.02)
     assert not result.passed

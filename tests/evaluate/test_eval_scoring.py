@@ -1,6 +1,6 @@
 import pytest
 
-from service.evaluate.runner import merge_chunks
+from ingestion.store import merge_chunks
 from service.evaluate.scoring import grade, summarize, summarize_by_category
 from tests.evaluate.builders import FEB, GOOD, MAY, SEP, case, cite, graded, reply
 

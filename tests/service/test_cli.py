@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,19 +13,27 @@ FEB = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The CLI on a fresh data dir, with the session's model instead of a second load."""
     monkeypatch.setenv("CITECHAT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr("ingestion.embeddings.build_embedder", lambda settings: embedder)
     return copy_corpus(tmp_path / "corpus")
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+Run = Callable[..., tuple[int, str, str]]
 
 
-def test_ingest_documents_delete_round_trip(cli_env: Path) -> None:
+@pytest.fixture
+def run(embedder: Embedder) -> Run:
+    """``citechat ARGS`` with the session's model: exit code, stdout, stderr."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(app, list(args), obj=embedder)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+def test_ingest_documents_delete_round_trip(run: Run, cli_env: Path) -> None:
     code, out, _ = run("ingest", str(cli_env))
     assert code == 0
     assert "files: 3 new, 0 changed, 0 unchanged, 0 failed, 0 pruned" in out
@@ -41,7 +50,7 @@ def test_ingest_documents_delete_round_trip(cli_env: Path) -> None:
     assert FEB not in out
 
 
-def test_ingest_reports_failed_files_and_exits_non_zero(cli_env: Path) -> None:
+def test_ingest_reports_failed_files_and_exits_non_zero(run: Run, cli_env: Path) -> None:
     (cli_env / "bad.md").write_text("---\npublished: 2025-13-01\n---\ntext\n")
     code, out, err = run("ingest", str(cli_env))
     assert code == 1
@@ -49,14 +58,14 @@ def test_ingest_reports_failed_files_and_exits_non_zero(cli_env: Path) -> None:
     assert "bad.md: impossible date" in err
 
 
-def test_delete_of_unknown_document_fails_clearly(cli_env: Path) -> None:
+def test_delete_of_unknown_document_fails_clearly(run: Run, cli_env: Path) -> None:
     code, _, err = run("delete", "nope.md")
     assert code == 1
     assert "no document 'nope.md'" in err
 
 
 def test_an_unreachable_store_fails_with_its_address(
-    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+    run: Run, cli_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port = free_port()
     monkeypatch.setenv("CITECHAT_CHROMA_HOST", "127.0.0.1")
@@ -67,7 +76,7 @@ def test_an_unreachable_store_fails_with_its_address(
 
 
 def test_invalid_settings_fail_before_any_work(
-    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+    run: Run, cli_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CITECHAT_CHUNK_SIZE", "lots")
     code, _, err = run("ingest", str(cli_env))
@@ -75,7 +84,7 @@ def test_invalid_settings_fail_before_any_work(
     assert "invalid settings: chunk_size" in err
 
 
-def test_ingest_of_a_missing_path_with_prune_changes_nothing(cli_env: Path) -> None:
+def test_ingest_of_a_missing_path_with_prune_changes_nothing(run: Run, cli_env: Path) -> None:
     assert run("ingest", str(cli_env))[0] == 0
     code, out, err = run("ingest", f"{cli_env}s", "--prune")  # a typo
     assert code == 2
@@ -84,7 +93,7 @@ def test_ingest_of_a_missing_path_with_prune_changes_nothing(cli_env: Path) -> N
     assert "3 documents" in run("documents")[2]
 
 
-def test_ingest_reports_spoofing_names_escaped(cli_env: Path) -> None:
+def test_ingest_reports_spoofing_names_escaped(run: Run, cli_env: Path) -> None:
     (cli_env / "evil-\u202egpj.md").write_text("text")
     (cli_env / "outside.md").symlink_to("/etc/hostname")
     code, out, err = run("ingest", str(cli_env))
@@ -96,7 +105,7 @@ def test_ingest_reports_spoofing_names_escaped(cli_env: Path) -> None:
 
 
 def test_documents_escapes_what_an_older_index_may_hold(
-    cli_env: Path, embedder: Embedder, tmp_path: Path
+    run: Run, cli_env: Path, embedder: Embedder, tmp_path: Path
 ) -> None:
     store = open_store(make_settings(tmp_path / "data"), embedder.name)
     meta = {

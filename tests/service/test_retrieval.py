@@ -37,7 +37,9 @@ def test_a_one_document_change_updates_bm25_without_reading_the_whole_store(
     run_ingest(settings, embedder, [corpus])
     retriever.refresh()
     assert retriever.search("zebrafish harbour", 3)[0].document_id == "z.md"
-    assert retriever.status().chunks == sum(1 for _ in iter_chunks(retriever.store))
+    assert retriever.status().chunks == sum(
+        1 for _ in iter_chunks(open_store(settings, embedder.name))
+    )
 
     store = open_store(settings, embedder.name)
     store.delete_document(MAY)
@@ -65,7 +67,7 @@ def test_the_change_log_names_the_documents_changed_since_a_generation(tmp_path:
 
 
 def test_a_starting_replica_answers_dense_only_while_bm25_loads(
-    sample_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sample_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     loading = threading.Event()
     iter_chunks = ChunkStore.iter_chunks
@@ -76,7 +78,8 @@ def test_a_starting_replica_answers_dense_only_while_bm25_loads(
         return iter_chunks(self, include_text)
 
     monkeypatch.setattr(ChunkStore, "iter_chunks", slow)
-    retriever = build_components(sample_settings, embedder).retriever
+    settings = sample_settings.model_copy(update={"bm25_snapshot_dir": tmp_path})  # none saved
+    retriever = build_components(settings, embedder).retriever
     retriever.start(wait_seconds=0)
     try:
         assert retriever.status().lexical == "loading"

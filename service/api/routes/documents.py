@@ -22,7 +22,7 @@ from ingestion.loaders import (
     read_document,
 )
 from ingestion.pipeline import delete, ingest_document
-from ingestion.store import StoredDocument
+from ingestion.store import StoreConnection, StoredDocument
 from service.api.auth import AdminDep, ReaderDep
 from service.api.deps import RetrieverDep, SettingsDep, WriteLockDep
 from service.api.schemas import DocumentInfo, DocumentsResponse, UploadResponse, UploadStatus
@@ -58,7 +58,7 @@ async def list_documents(
     limit: Annotated[int, Query(ge=1, le=1000, description="Documents per page.")] = 100,
     offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
 ) -> DocumentsResponse:
-    stored = await run_in_threadpool(retriever.documents)
+    stored = await run_in_threadpool(retriever.store.documents)
     ordered = sorted(stored.values(), key=lambda d: d.document_id)
     end = offset + limit
     return DocumentsResponse(
@@ -76,7 +76,7 @@ async def list_documents(
     responses={404: {"description": "No such document"}},
 )
 async def get_document(document_id: str, retriever: RetrieverDep) -> DocumentInfo:
-    stored = await run_in_threadpool(_one_document, retriever, document_id)
+    stored = await run_in_threadpool(_one_document, retriever.store, document_id)
     if stored is None:
         raise NotFound(f"no document {document_id!r}")
     return _info(stored)
@@ -187,7 +187,7 @@ def _write(
 ) -> UploadResponse:
     """Store ``doc``: a new document, the same content again, or (``replace``) a replacement."""
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    with writes, retriever.connected() as store:
+    with writes, retriever.store.connected() as store:
         old = store.document(doc.document_id)
         if replace and old is None:
             raise NotFound(f"no document {doc.document_id!r}: upload it with POST /api/documents")
@@ -211,14 +211,14 @@ def _write(
 
 
 def _delete(retriever: Retriever, writes: threading.Lock, document_id: str) -> bool:
-    with writes, retriever.connected() as store:
+    with writes, retriever.store.connected() as store:
         deleted = delete(store, document_id)
     retriever.refresh()  # this replica serves its own writes at once
     return deleted
 
 
-def _one_document(retriever: Retriever, document_id: str) -> StoredDocument | None:
-    with retriever.connected() as store:
+def _one_document(connection: StoreConnection, document_id: str) -> StoredDocument | None:
+    with connection.connected() as store:
         return store.document(document_id)
 
 
