@@ -101,6 +101,7 @@ class ChatResponse(BaseModel):
 
     @classmethod
     def of(cls, answer: ChatAnswer) -> "ChatResponse":
+        """What clients are sent of ``answer``."""
         return cls(
             answer=answer.answer,
             answered=answer.answered,

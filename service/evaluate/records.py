@@ -42,6 +42,7 @@ class Reply(ChatResponse):
 
     @classmethod
     def of_response(cls, response: ChatResponse, question: str = "") -> "Reply":
+        """``response`` as a record, its quotes not yet checked."""
         return cls.model_validate(response.model_dump() | {"question": question})
 
 

@@ -5,9 +5,6 @@ from playwright.sync_api import Locator, Page, Request, expect
 DEMO_TITLE = "Ask our newsroom"
 QUESTION = "Is the US still funding the Haiti mission?"
 MAY_SOURCE = "https://theamericansdigest.com/haiti-calls-for-regional-help-to-battle-gangs-as-u-s-delays-funding"
-SEPTEMBER_SOURCE = (
-    "https://www.kenyans.co.ke/news/93219-us-offers-ksh-14b-kenya-police-mission-haiti"
-)
 
 
 def embedding_page(script_url: str, *, head: str = "", attributes: str = "") -> str:
