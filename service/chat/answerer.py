@@ -189,7 +189,13 @@ class Answerer:
         )
 
     def _extractive(self, turn: Turn) -> ChatAnswer:
-        return extractive.answer(turn.question, turn.passages, turn.scope, turn.query_vector)
+        return extractive.answer(
+            turn.question,
+            turn.passages,
+            turn.scope,
+            turn.query_vector,
+            self._retriever.embedder.embed_documents,
+        )
 
     def _fallback(self, turn: Turn, reason: str) -> ChatAnswer:
         logger.info("falling back to an extractive answer: %s", reason)

@@ -8,14 +8,15 @@ The question's dates are its time scope (:mod:`service.chat.dates`), never words
 "as of" a date, the sources published by then answer when they answer well enough. The answer
 abstains when even the best sentence is weak evidence or lacks the kind of answer asked for
 (a figure for "how many", a date for "when", a name for "who": :mod:`service.chat.expected`),
-or when the question names something no passage mentions (unless it asks "why": then the
-premise is corrected). Sources with different dates, and questions about the present or about
-change, are answered newest first: "As of 23 May 2025: ... Earlier, on 7 February 2025: ...".
+or when the question names something no passage mentions and no retrieved title is close to
+(unless it asks "why": then the premise is corrected). Sources with different dates, and
+questions about the present or about change, are answered newest first: "As of 23 May 2025:
+... Earlier, on 7 February 2025: ...".
 """
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +52,12 @@ KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the
 TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
 MAX_SENTENCES = 5
 NAME_PENALTY = 0.5  # evidence lost when the passage mentions none of the question's names
+# A name no passage mentions still refers to a retrieved document when its vector is this close
+# to the document's title ("Britain's" to "Bank of England ..."); unrelated names score lower.
+TITLE_SIMILARITY = 0.25
 MAX_PER_DOCUMENT = 2
+
+Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
 
 NOT_IN_DOCUMENTS = "The documents do not answer this question."
 # Questions that take something for granted; a premise the documents lack gets corrected.
@@ -82,22 +88,26 @@ def answer(
     passages: Sequence[Passage],
     scope: TimeScope | None = None,
     query_vector: Sequence[float] | None = None,
+    embed: Embed | None = None,
 ) -> ChatAnswer:
     """Answer ``question`` from ``passages`` by quoting them, or abstain.
 
     ``scope`` is the question's time scope: its dates are not content words, and the evidence
-    comes from the sources published within it when they answer well enough.
+    comes from the sources published within it when they answer well enough. ``embed`` (the
+    index's embedder) tells whether a name the passages do not use refers to one of their
+    documents (see :func:`unrecognised`); without it such a name is unknown.
     """
     scope = scope or TimeScope()
     asked = scope.without_dates(question.question)
     reading = read(passages)
     contexts = reading.contexts
     names = names_in(asked)
-    unknown = [n for n in names if not any(n.mentioned_in(c) for c in contexts.values())]
+    absent = [n for n in names if not any(n.mentioned_in(c) for c in contexts.values())]
+    unknown = unrecognised(asked, absent, passages, embed)
     if unknown and not _PRESUPPOSES.match(asked):
         return abstain(question, passages, unknown)
-    query = Query.from_turns(asked, question.context, ignore=unknown)
-    known = [n for n in names if n not in unknown]
+    query = Query.from_turns(asked, question.context, ignore=absent)
+    known = [n for n in names if n not in absent]
     ranked = rank(query, reading, known, query_vector)
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
@@ -120,6 +130,42 @@ def answer(
         question=question.text,
         retrieved=list(passages),
     )
+
+
+def unrecognised(
+    question: str, absent: Sequence[Name], passages: Sequence[Passage], embed: Embed | None
+) -> list[Name]:
+    """The names of ``absent`` (mentioned by no passage) that refer to no retrieved document.
+
+    A name written in other words than the documents' ("Britain's" for the Bank of England,
+    "Nairobi" for Kenya) can still be what a document is about: a run of adjacent absent words
+    whose vector is within :data:`TITLE_SIMILARITY` of a retrieved document's title is
+    recognised. Figures never are. MiniLM links few such names (not "Threadneedle Street").
+    """
+    words = [n for n in absent if n.terms]
+    titles = list(dict.fromkeys(p.title for p in passages))
+    if embed is None or not words or not titles:
+        return list(absent)
+    runs: list[list[Name]] = []
+    for name in words:
+        previous = runs[-1][-1].text if runs else None
+        if previous is not None and re.search(
+            rf"{re.escape(previous)}\s+{re.escape(name.text)}", question
+        ):
+            runs[-1].append(name)
+        else:
+            runs.append([name])
+    phrases = [" ".join(n.text for n in run) for run in runs]
+    vectors = np.asarray(embed(phrases + titles), np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    closest = (vectors[len(phrases) :] @ vectors[: len(phrases)].T).max(axis=0)
+    recognised = {
+        id(n)
+        for run, sim in zip(runs, closest, strict=True)
+        if sim >= TITLE_SIMILARITY
+        for n in run
+    }
+    return [n for n in absent if id(n) not in recognised]
 
 
 def abstain(

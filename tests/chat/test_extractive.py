@@ -99,6 +99,19 @@ def test_it_abstains_on_a_name_no_document_mentions(chat_components: Components)
     assert "They do not mention “Canada”." in answer.answer
 
 
+def test_a_name_in_other_words_than_the_documents_is_recognised_by_their_titles(
+    chat_components: Components, chunk_texts: dict[str, str]
+) -> None:
+    # No document says "Nairobi"; its vector is close to the titles naming Kenya.
+    question = "How many police officers was Nairobi going to send to Haiti?"
+    answer = ask(chat_components.answerer, question)
+
+    assert answer.answered
+    assert "1000 police" in answer.answer and "Nairobi" not in answer.answer
+    assert SEPTEMBER in {c.document_id for c in answer.citations}
+    assert_citations_valid(answer, chunk_texts)
+
+
 @pytest.mark.parametrize(
     ("question", "correction", "unsupported"),
     [
