@@ -6,7 +6,7 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint fmt bench bench-load bench-scale eval clean browser
+.PHONY: install serve ingest test lint typecheck fmt bench bench-load bench-scale eval clean browser
 
 install: $(VENV_STAMP)
 
@@ -32,11 +32,14 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
+typecheck: install
+	.venv/bin/mypy service ingestion
+
 fmt: install
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-test: lint browser
+test: lint typecheck browser
 	$(PY) -m pytest
 
 # The widget's tests drive Debian's chromium (Playwright's own browser download does not work here).

@@ -9,9 +9,11 @@ its length, whatever its content.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from llama_index.core import Document
 from llama_index.core.node_parser import SentenceSplitter
+from llama_index.core.schema import TextNode
 
 from ingestion.loaders import LoadedDocument
 
@@ -41,7 +43,9 @@ def split_document(doc: LoadedDocument, splitter: SentenceSplitter) -> list[Chun
     prefix = f"{doc.document_id}::{doc.content_hash[:16]}"
     chunks: list[Chunk] = []
     for offset, block in blocks(doc.text, BLOCK_CHUNKS * splitter.chunk_size):
-        for node in splitter.get_nodes_from_documents([Document(text=block)]):
+        # A text splitter makes text nodes (its declared return type is their base class).
+        nodes = cast("list[TextNode]", splitter.get_nodes_from_documents([Document(text=block)]))
+        for node in nodes:
             start = node.start_char_idx if node.start_char_idx is not None else 0
             end = node.end_char_idx if node.end_char_idx is not None else start + len(node.text)
             chunks.append(

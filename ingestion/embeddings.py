@@ -3,7 +3,7 @@
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -97,12 +97,16 @@ class LocalEmbedder:
         vectors: list[ChunkVectors] = []
         for start in range(0, len(texts), self._batch_size):
             batch = texts[start : start + self._batch_size]
-            outputs: list[dict[str, Any]] = self._model.encode(
-                batch,
-                batch_size=len(batch),
-                output_value=None,
-                processing_kwargs={"text": {"return_offsets_mapping": True}},
-                show_progress_bar=False,
+            # output_value=None: one dict of tensors per text (encode declares a union)
+            outputs = cast(
+                "list[dict[str, Any]]",
+                self._model.encode(
+                    batch,
+                    batch_size=len(batch),
+                    output_value=None,
+                    processing_kwargs={"text": {"return_offsets_mapping": True}},
+                    show_progress_bar=False,
+                ),
             )
             pooled = torch.stack([out["sentence_embedding"] for out in outputs])
             chunks = torch.nn.functional.normalize(pooled, p=2, dim=1).tolist()
@@ -112,7 +116,8 @@ class LocalEmbedder:
 
     def embed_query(self, text: str) -> list[float]:
         vector = self._model.encode([text], normalize_embeddings=True, show_progress_bar=False)
-        return vector[0].tolist()
+        values: list[float] = vector[0].tolist()
+        return values
 
 
 class OpenAIEmbedder:

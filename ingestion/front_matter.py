@@ -7,12 +7,12 @@ safe loader with aliases refused and nesting depth bounded.
 
 from typing import Any
 
-import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 MAX_HEADER_CHARS = 64 * 1024
 MAX_DEPTH = 20
-_HANDLER = frontmatter.YAMLHandler()
+_HANDLER = YAMLHandler()
 
 
 class FrontMatterError(Exception):

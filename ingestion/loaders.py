@@ -12,8 +12,10 @@ import os
 import re
 import stat
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
+from typing import Any
 
 from ingestion.front_matter import FrontMatterError, split_front_matter
 from ingestion.html_tags import strip_html
@@ -280,7 +282,7 @@ def _read_pdf(raw: bytes) -> dict[str, str]:
     try:
         reader = PdfReader(io.BytesIO(raw))
         text = "\n".join(page.extract_text() or "" for page in reader.pages)
-        info = reader.metadata or {}
+        info: Mapping[str, Any] = reader.metadata or {}
     except Exception as exc:  # pypdf raises many types on damaged files
         raise LoadError(f"unreadable PDF: {exc}") from exc
     return {"title": str(info.get("/Title") or ""), "source": "", "published": "", "text": text}

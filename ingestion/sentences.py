@@ -71,4 +71,4 @@ def read_sentence_vectors(value: str) -> dict[tuple[int, int], np.ndarray]:
         vectors = vectors.reshape(len(spans), -1).astype(np.float32)
     except (ValueError, KeyError, TypeError):
         return {}
-    return dict(zip(spans, vectors, strict=True))  # type: ignore[arg-type]
+    return dict(zip(spans, vectors, strict=True))

@@ -10,7 +10,7 @@ A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` 
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ import chromadb
 import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Metadata
 from chromadb.errors import ChromaError
 
 from ingestion.settings import IndexSettings
@@ -94,7 +95,7 @@ def open_client(settings: IndexSettings) -> ClientAPI:
     Every call of an HTTP client gives up after ``store_timeout`` seconds, so a frozen server
     makes requests fail fast instead of holding a worker.
     """
-    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    chroma_settings = chromadb.config.Settings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
             # chromadb's HttpClient calls the server with no timeout, even while it is built:
@@ -108,7 +109,7 @@ def open_client(settings: IndexSettings) -> ClientAPI:
             return client
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-    except (*STORE_ERRORS, ValueError) as exc:  # chromadb: ValueError when it finds no server
+    except STORE_ERRORS + (ValueError,) as exc:  # chromadb: ValueError when it finds no server
         raise StoreUnavailable(f"vector store at {describe(settings)} unreachable: {exc}") from exc
 
 
@@ -171,13 +172,15 @@ class ChunkStore:
         embeddings: list[list[float]],
         metadatas: list[dict[str, Any]],
     ) -> None:
-        self.collection.upsert(ids=ids, documents=texts, embeddings=embeddings, metadatas=metadatas)
+        vectors: list[Sequence[float]] = [*embeddings]  # the element types chromadb declares
+        metas: list[Metadata] = [*metadatas]
+        self.collection.upsert(ids=ids, documents=texts, embeddings=vectors, metadatas=metas)
         self._changed.update(str(meta["document_id"]) for meta in metadatas)
 
     def set_folder(self, document_id: str, folder: str) -> None:
         """Record that a document's file now lives under ``folder``."""
         page = self.collection.get(where={"document_id": document_id}, include=["metadatas"])
-        metadatas = [{**meta, "folder": folder} for meta in page["metadatas"] or []]
+        metadatas: list[Metadata] = [{**meta, "folder": folder} for meta in page["metadatas"] or []]
         self.collection.update(ids=page["ids"], metadatas=metadatas)
 
     def delete_document(self, document_id: str, keep_hash: str | None = None) -> None:
@@ -200,7 +203,7 @@ class ChunkStore:
                 chunks.append(StoredChunk(chunk_id, text or "", dict(meta)))
         return chunks
 
-    def query(self, embedding: list[float], n: int) -> list[tuple[StoredChunk, float]]:
+    def query(self, embedding: Sequence[float], n: int) -> list[tuple[StoredChunk, float]]:
         """The ``n`` nearest chunks with their cosine similarity, best first."""
         result = self.collection.query(
             query_embeddings=[embedding],

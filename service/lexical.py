@@ -20,9 +20,10 @@ K1, B = 1.5, 0.75  # bm25s's defaults, used for the delta too
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stemmed content words, English stop words removed."""
-    return bm25s.tokenize(
+    tokens: list[list[str]] = bm25s.tokenize(
         texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
     )
+    return tokens
 
 
 @dataclass(frozen=True)

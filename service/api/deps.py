@@ -8,7 +8,8 @@ from service.wiring import Components
 
 
 def get_components(request: Request) -> Components:
-    return request.state.components
+    components: Components = request.state.components
+    return components
 
 
 ComponentsDep = Annotated[Components, Depends(get_components)]

@@ -6,6 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.settings import MESSAGES_CEILING
 
+UploadStatus = Literal["new", "changed", "unchanged"]
+
 
 class SearchResult(BaseModel):
     document_id: str
@@ -36,7 +38,7 @@ class DocumentsResponse(BaseModel):
 
 
 class UploadResponse(BaseModel):
-    status: Literal["new", "changed", "unchanged"] = Field(
+    status: UploadStatus = Field(
         description="unchanged: this exact content was stored already; nothing was embedded."
     )
     chunks_embedded: int

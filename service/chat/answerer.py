@@ -19,6 +19,7 @@ from service.chat.condense import Standalone, standalone
 from service.chat.dates import TimeScope, time_scope
 from service.chat.llm import (
     NO_ANSWER,
+    ChatMessages,
     ChatModel,
     Deadline,
     LLMError,
@@ -166,7 +167,7 @@ class Answerer:
             raise LLMError("the model's standalone question was unusable")
         return condensed
 
-    def _answer_messages(self, turn: Turn) -> list[dict[str, str]]:
+    def _answer_messages(self, turn: Turn) -> ChatMessages:
         assert self._llm is not None
         return answer_messages(
             self._llm.prompts, turn.asked, turn.passages, self._clock(), turn.scope

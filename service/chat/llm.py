@@ -8,11 +8,12 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TypeVar
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from service.chat.dates import TimeScope, format_date
 from service.chat.injection import without_injected
@@ -29,7 +30,8 @@ RETRIED_STATUSES = {408, 409, 429} | set(range(500, 600))
 _DELIMITER = re.compile(r"<\s*/?\s*passage\b", re.IGNORECASE)
 RETRY_PAUSE = 0.5  # seconds before the first retry, growing with each
 
-ChatMessages = list[dict[str, str]]
+ChatMessages = list[ChatCompletionMessageParam]
+T = TypeVar("T")
 
 
 class LLMError(Exception):
@@ -65,7 +67,12 @@ class ChatModel:
     def complete(self, messages: ChatMessages, deadline: Deadline) -> str:
         """The model's whole reply."""
         with _llm_errors():
-            response = self._create(messages, deadline, stream=False)
+            response = self._retrying(
+                deadline,
+                lambda client: client.chat.completions.create(
+                    model=self.model, messages=messages, temperature=0, stream=False
+                ),
+            )
             content = response.choices[0].message.content
         if not content or not content.strip():
             raise LLMError("the model returned an empty reply")
@@ -74,7 +81,12 @@ class ChatModel:
     def stream(self, messages: ChatMessages, deadline: Deadline) -> Iterator[str]:
         """The model's reply in pieces, as they arrive, until the deadline."""
         with _llm_errors():
-            chunks = self._create(messages, deadline, stream=True)
+            chunks = self._retrying(
+                deadline,
+                lambda client: client.chat.completions.create(
+                    model=self.model, messages=messages, temperature=0, stream=True
+                ),
+            )
             with chunks:
                 for chunk in chunks:
                     if deadline.remaining() <= 0:
@@ -82,7 +94,8 @@ class ChatModel:
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
 
-    def _create(self, messages: ChatMessages, deadline: Deadline, stream: bool) -> Any:
+    def _retrying(self, deadline: Deadline, call: Callable[[openai.OpenAI], T]) -> T:
+        """``call`` on a client whose timeout ends by the deadline, retried as the class says."""
         attempt = 0
         while True:
             remaining = deadline.remaining()
@@ -90,12 +103,7 @@ class ChatModel:
                 raise _failed("the model did not answer in time", TimeoutError())
             client = self._client.with_options(timeout=min(self._timeout, remaining))
             try:
-                return client.chat.completions.create(
-                    model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
-                    temperature=0,
-                    stream=stream,
-                )
+                return call(client)
             except openai.APIError as exc:
                 if attempt == self._max_retries or not _retried(exc):
                     raise

@@ -41,7 +41,7 @@ def evaluate(
     *,
     api: str | None = None,
     judge: bool = False,
-    on_result: Callable[[QuestionResult], None] | None = None,
+    on_result: Callable[[QuestionResult], object] | None = None,
     embedder: Embedder | None = None,
 ) -> Report:
     """Run ``cases`` in-process (or against the service at ``api``) and build the report.
@@ -63,9 +63,9 @@ def evaluate(
             results = _run(target, cases, _local_documents(settings), scorer, on_result)
         described = describe_run(target.description, results)
     else:
-        target, documents = _in_process(settings, embedder)
-        results = _run(target, cases, documents, scorer, on_result)
-        described = describe_run(target.description, results, settings)
+        local, documents = _in_process(settings, embedder)
+        results = _run(local, cases, documents, scorer, on_result)
+        described = describe_run(local.description, results, settings)
     return build_report(eval_set, results, described | extra)
 
 
@@ -74,7 +74,7 @@ def _run(
     cases: list[EvalCase],
     documents: dict[str, str] | None,
     scorer: Judge | None,
-    on_result: Callable[[QuestionResult], None] | None,
+    on_result: Callable[[QuestionResult], object] | None,
 ) -> list[QuestionResult]:
     return run_eval(
         target, cases, documents, judge=scorer.score if scorer else None, on_result=on_result

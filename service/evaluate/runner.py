@@ -126,7 +126,7 @@ def run_eval(
     cases: list[EvalCase],
     documents: dict[str, str] | None = None,
     judge: Callable[[QuestionResult], QuestionResult] | None = None,
-    on_result: Callable[[QuestionResult], None] | None = None,
+    on_result: Callable[[QuestionResult], object] | None = None,
 ) -> list[QuestionResult]:
     """Run every case in order, scored by ``judge`` if given; ``on_result`` sees each result."""
     results = []

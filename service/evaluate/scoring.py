@@ -6,6 +6,7 @@ answered one cites the required sources, and no quote is invalid.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from service.evaluate import metrics
 from service.evaluate.cases import EvalCase, forbidden_found, missing_groups
@@ -36,7 +37,7 @@ def grade(
     documents: dict[str, str] | None = None,
 ) -> QuestionResult:
     """Score ``reply`` (the answer to the last turn) against ``case``."""
-    base = {
+    base: dict[str, Any] = {
         "id": case.id,
         "category": case.category,
         "turns": case.turns,

@@ -1,6 +1,6 @@
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
@@ -97,5 +97,5 @@ def sse_stream(events: Iterator[ChatEvent]) -> Iterator[bytes]:
         yield _event("error", {"code": "internal_error", "detail": "internal server error"})
 
 
-def _event(name: str, data: dict[str, object]) -> bytes:
+def _event(name: str, data: Mapping[str, object]) -> bytes:
     return format_sse_event(event=name, data_str=json.dumps(data, ensure_ascii=False))

@@ -24,7 +24,7 @@ from ingestion.pipeline import delete, ingest_document
 from ingestion.store import StoredDocument
 from service.api.auth import AdminDep, ReaderDep
 from service.api.deps import ComponentsDep
-from service.api.schemas import DocumentInfo, DocumentsResponse, UploadResponse
+from service.api.schemas import DocumentInfo, DocumentsResponse, UploadResponse, UploadStatus
 from service.errors import Conflict, FileTooLarge, InvalidDocument, NotFound, UnsupportedFileType
 from service.retrieval import Retriever
 from service.wiring import Components
@@ -194,7 +194,7 @@ def _write(components: Components, doc: LoadedDocument, replace: bool) -> Upload
     if stored is None:  # deleted by another process in between
         raise NotFound(f"no document {doc.document_id!r}")
     components.retriever.refresh()  # this replica serves its own writes at once
-    status = "new" if written.new else "changed" if written.changed else "unchanged"
+    status: UploadStatus = "new" if written.new else "changed" if written.changed else "unchanged"
     return UploadResponse(
         status=status, chunks_embedded=written.chunks_embedded, document=_info(stored)
     )
