@@ -80,7 +80,7 @@ def compose(
     """
     kind = expected_kind(asked)
     quotes = [_trimmed(q, terms, kind, asked) for q in _quotes(chosen, scope.temporal)]
-    lead = _lead(quotes, kind, asked, scope.temporal)
+    lead = _lead(quotes, kind, asked, scope)
     rest = [q for q in quotes if q is not lead]
     budget, start = MAX_WORDS, None
     if scope.temporal:  # the history: one quote per earlier document, newest first
@@ -159,19 +159,24 @@ def _informative(clause: str, terms: set[str], kind: Kind, asked: str) -> bool:
     )
 
 
-def _lead(quotes: list[Quote], kind: Kind, asked: str, temporal: bool) -> Quote:
-    """The quote that answers first (the best one when none holds an answer of ``kind``).
+def _lead(quotes: list[Quote], kind: Kind, asked: str, scope: TimeScope) -> Quote:
+    """The best quote holding an answer of ``kind`` (the best one when none does).
 
-    On a question about time, the newest dated document that answers leads, with its news
-    when that answers; otherwise the best answering quote leads.
+    On a question about time the best dated one leads; on one about the present or a
+    change, its source's news (its first sentences) when that holds an answer too.
     """
     answering = [q for q in quotes if holds_answer(kind, q.passage_text, asked)] or quotes
-    if not temporal:
+    if not scope.temporal:
         return answering[0]
-    dated = [q for q in answering if parse_date(q.published) is not None] or answering
-    newest = min(dated, key=lambda q: recency_key(q.published)).document_id
-    own = [q for q in dated if q.document_id == newest]
-    return next((q for q in own if opens_article(q.sentences[0])), own[0])
+    best = next((q for q in answering if parse_date(q.published)), answering[0])
+    if not (scope.present or scope.change):
+        return best
+    news = (q for q in answering if q.document_id == best.document_id and _is_news(q))
+    return next(news, best)
+
+
+def _is_news(quote: Quote) -> bool:
+    return opens_article(quote.sentences[0])
 
 
 def _starting_point(quotes: list[Quote], scope: TimeScope) -> Quote | None:

@@ -44,7 +44,13 @@ _PARTS = {
     "first half of": (1, 6, 0),
     "second half of": (7, 12, 0),
 }
-_PART = re.compile(rf"\b({'|'.join(_PARTS)})[\s-]+(?:of\s+)?$", re.IGNORECASE)
+# A part opens the phrase of a date ("in early 2019", "as of spring 2018"): after a preposition
+# or "the", so that a verb ("did the population fall in 2022") is not read as a season.
+_PART = re.compile(
+    rf"(?:^|\b(?:in|of|the|at|by|on|since|from|until|till|before|after|during))\s+"
+    rf"({'|'.join(_PARTS)})[\s-]+(?:of\s+)?$",
+    re.IGNORECASE,
+)
 _OPENS = re.compile(r"\b(since|after)\s+(the\s+)?$", re.IGNORECASE)  # "since 2018"
 _CLOSES = re.compile(r"\b(before|until|till|by)\s+(the\s+)?$", re.IGNORECASE)  # "before 2025"
 _WITHIN = re.compile(r"\b(during|throughout|over)\s+(the\s+)?$", re.IGNORECASE)  # "during 2023"
@@ -88,26 +94,32 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
     """The time scope of ``question`` asked on ``today``.
 
     A date after today ("in 2027", "by 2050") is a fact asked about, not a scope: its words stay.
+    A date in a question about the present that is not "as of" it ("Is the launch still due in
+    October 2018?") is no scope either: the newest sources answer, whatever their words.
     """
     start = end = None
     spans = []
+    present = _PRESENT.search(question) is not None
+    as_of = re.search(r"\bas of\b", question, re.IGNORECASE) is not None
     for span, first, last in _periods(question, today):
         if first > today:
             continue
         before = question[: span[0]]
         if part := _PART.search(before):
             first, last = _part_of(part.group(1), first.year)
-            span = (part.start(), span[1])
+            span = (part.start(1), span[1])
         if _WITHIN.search(before):
             start, end = first, last
         elif _OPENS.search(before):
             start = first if start is None else min(start, first)
         elif _CLOSES.search(before):
             end = first - dt.timedelta(days=1)
+        elif present and not as_of:
+            pass  # not a scope, nor words to match: the newest sources answer
         else:
             end = last if end is None else max(end, last)
         spans.append(span)
-    present = _PRESENT.search(question) is not None and end is None
+    present = present and end is None
     return TimeScope(start, end, present, _CHANGE.search(question) is not None, tuple(spans))
 
 

@@ -38,30 +38,40 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*[\w]|\b[A-Z]\b")
 
 class Kind(Enum):
     NAME = "name"
+    PLACE = "place"  # a name, or a figure for a position on a scale ("where was the rate?")
     DATE = "date"
     FIGURE = "figure"
     MONEY = "money"
     ANY = "any"
 
 
-_ASKS = [
-    (  # a cost asked for, not talked about ("what did she say about the cost?")
-        r"^(?!.*\b(say|said|says|about)\b).*\b(budget|cost|costs|price|salary|fee|"
-        r"compensation|severance|damages)\b",
+# The question word that opens the question's main clause decides; a later "when" or "cost"
+# belongs to a subordinate clause ("what was added when the FDA ...", "which loss cost ...").
+_HEAD = re.compile(r"\b(how many|how much|when|where|who|whom|whose|which|what)\b", re.IGNORECASE)
+_HEADS = {"who": Kind.NAME, "whom": Kind.NAME, "whose": Kind.NAME, "which": Kind.NAME}
+_HEADS |= {"when": Kind.DATE, "where": Kind.PLACE, "how many": Kind.FIGURE, "how much": Kind.FIGURE}
+# What "what" or "how much" asks for, from the noun that follows it ("what year", "what price").
+_WHAT = [
+    (
+        r"^(?!.*\b(say|said|says|about)\b).*\b(budget|cost|costs|price|salary|fee|compensation|"
+        r"severance|damages)\b",
         Kind.MONEY,
     ),
-    (r"\bhow (many|much)\b|\bwhat (percentage|share|figure)\b", Kind.FIGURE),
-    (r"\bwhen\b|\bwhat (date|year|month|day)\b", Kind.DATE),
-    (r"\b(who|whom|whose|where)\b|^\W*(in )?which\b", Kind.NAME),
+    (r"^\W*(date|year|month|day)\b", Kind.DATE),
+    (r"^\W*(percentage|share|figure|number)\b", Kind.FIGURE),
 ]
 
 
 def expected_kind(question: str) -> Kind:
     """The kind of answer ``question`` asks for (ANY when its form does not tell)."""
-    for pattern, kind in _ASKS:
-        if re.search(pattern, question, re.IGNORECASE):
-            return kind
-    return Kind.ANY
+    head = _HEAD.search(question)
+    word = head.group().lower() if head else ""
+    if word in ("", "what", "how much"):  # "how has the price changed?" asks for amounts too
+        rest = question[head.end() :] if head else question
+        for pattern, kind in _WHAT:
+            if re.search(pattern, rest, re.IGNORECASE):
+                return kind
+    return _HEADS.get(word, Kind.ANY)
 
 
 def holds_answer(kind: Kind, sentence: str, question: str) -> bool:
@@ -69,6 +79,10 @@ def holds_answer(kind: Kind, sentence: str, question: str) -> bool:
     if kind is Kind.ANY:
         return True
     asked = _words(question)
+    if kind is Kind.PLACE:
+        return holds_answer(Kind.NAME, sentence, question) or holds_answer(
+            Kind.FIGURE, sentence, question
+        )
     if kind is Kind.NAME:
         words = [
             m.group() for m in _CAPITALISED.finditer(sentence) if not _DATE.fullmatch(m.group())

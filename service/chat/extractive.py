@@ -23,7 +23,7 @@ import numpy as np
 from service.chat.citations import MarkerRewriter, cite
 from service.chat.compose import compose, continues, opens_article
 from service.chat.condense import Standalone
-from service.chat.dates import TimeScope, format_date, recency_key
+from service.chat.dates import TimeScope, format_date, parse_date, recency_key
 from service.chat.evidence import (
     Coverage,
     Name,
@@ -41,9 +41,11 @@ from service.retrieval import Passage
 CONTEXT_WEIGHT = 0.5  # coverage of the query by the sentence's passage, title and date
 SIMILARITY_WEIGHT = 0.5  # the passage's cosine similarity to the query
 SEMANTIC_WEIGHT = 0.5  # the sentence's cosine similarity to the query (its passage's if unknown)
-SCOPE_RATIO = 0.7  # the best sentence within the time scope must score this share of the best
+SCOPE_RATIO = 0.5  # the best sentence within the time scope must score this share of the best
 LEAD_BONUS = 0.15  # the first sentences of an article state its news
 MIN_EVIDENCE = 0.75  # below this the best sentence does not answer: abstain
+ADDRESS_RATIO = 0.6  # a source addresses a question about time when its best scores this share
+KIND_RATIO = 0.8  # the best sentence holding the kind of answer asked, against the best of all
 KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the best
 TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
 MAX_SENTENCES = 5
@@ -91,12 +93,12 @@ def answer(
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
-    if not ranked or ranked[0].evidence < MIN_EVIDENCE:
-        return abstain(question, passages, unknown)
-    if not holds_answer(expected_kind(asked), ranked[0].sentence.text, asked):
-        return abstain(question, passages, unknown)  # e.g. "how many" and the best has no figure
-    chosen = select(ranked, scope.temporal)
-    draft, sources = compose(chosen, asked, set(query.weights), scope)
+    kind = expected_kind(asked)
+    answering = [s for s in ranked if holds_answer(kind, s.sentence.text, asked)]
+    if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
+        return abstain(question, passages, unknown)  # e.g. "how many" and no figure is there
+    ranked = answering
+    draft, sources = compose(select(ranked, scope.temporal), asked, set(query.weights), scope)
     if unknown:
         draft = f"The documents do not mention {_names(unknown)}; this is what they say.\n\n{draft}"
     rewriter = MarkerRewriter(len(sources))
@@ -181,12 +183,32 @@ def rank(
     return sorted(scored, key=lambda s: -s.score)
 
 
+def _newest_first(ranked: Sequence[Scored]) -> list[Scored]:
+    """``ranked`` led by the best sentence of the newest dated source that addresses the
+    question (scores :data:`ADDRESS_RATIO` of the best dated one): the current position, not
+    the newest source that shares a word with the question. Undated sources never win on
+    recency, nor raise the bar."""
+    dated = [s for s in ranked if parse_date(s.sentence.passage.published) is not None]
+    if not dated:
+        return list(ranked)
+    bar = ADDRESS_RATIO * max(s.evidence for s in dated)
+    newest = min(
+        (s for s in dated if s.evidence >= bar),
+        key=lambda s: recency_key(s.sentence.passage.published),
+    )
+    lead = next(s for s in ranked if s.document_id == newest.document_id)
+    return [lead, *(s for s in ranked if s is not lead)]
+
+
 def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
     """The best sentence, the sentences scoring close to it, and the sentences continuing them.
 
-    On a question about time, the answer gives the history: the best sentence of every
-    document that scores close enough, and the lead of the most recent one (its news).
+    On a question about time, the newest source that addresses the question leads, and the
+    answer gives the history: the best sentence of every document that scores close enough,
+    and the lead of the most recent one (its news).
     """
+    if temporal:
+        ranked = _newest_first(ranked)
     best = ranked[0]
     chosen = [best]
     if temporal:

@@ -13,7 +13,8 @@ from ingestion.sentences import split_sentences
 _INSTRUCTION_SENTENCE = re.compile(
     r"\b(system prompt|developer mode|jailbreak|you are now|pretend|act as|"
     r"(reply|respond|answer|say) only|cite no|without (citing|citations|sources)|"
-    r"(AI|language|chat) ?(assistants?|models?|bots?)|tell (users|readers)|new instructions?)\b"
+    r"(AI|language|chat) ?(assistants?|models?|bots?)|tell (users|readers)|new instructions?|"
+    r"you (must|should|will|need to|have to) (state|say|tell|claim|answer|reply|confirm))\b"
     r"|^\W*(system|assistant)\s*:",
     re.IGNORECASE,
 )

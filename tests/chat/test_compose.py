@@ -44,6 +44,7 @@ RATES = [
         "2021-12-16",
     ),
     passage("The Bank's rate is set by a committee of nine members.", "explainer.md", ""),
+    passage("The Bank cut its rate to 4.75% on Thursday.", "2024-11.md", "2024-11-07"),
 ]
 
 
@@ -73,8 +74,8 @@ def test_a_quote_is_cut_after_its_last_informative_clause_and_stays_verbatim() -
     assert draft == f"7 August 2025: {quotes[0]}… [1]"
 
 
-def test_on_a_question_about_the_present_the_newest_source_leads_and_undated_never_does() -> None:
-    chosen = firsts([RATES[3], RATES[1], RATES[0]])  # best evidence first: the undated one
+def test_on_a_question_about_the_present_a_dated_source_leads_and_the_history_follows() -> None:
+    chosen = firsts([RATES[3], RATES[0], RATES[1]])  # as select() gives them: undated first
 
     draft, documents, _ = write("What is the Bank's rate now?", chosen)
 
@@ -84,7 +85,7 @@ def test_on_a_question_about_the_present_the_newest_source_leads_and_undated_nev
 
 
 def test_a_change_since_a_date_cites_its_starting_point_within_the_citation_limit() -> None:
-    chosen = firsts([RATES[1], RATES[0], RATES[3], RATES[2]])
+    chosen = firsts([RATES[0], RATES[1], RATES[4], RATES[3], RATES[2]])  # the start last
 
     draft, documents, _ = write("How has the Bank's rate changed since December 2021?", chosen)
 
