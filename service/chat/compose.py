@@ -86,9 +86,10 @@ def compose(
     if scope.temporal:  # the history: one quote per earlier document, newest first
         budget = MAX_HISTORY_WORDS
         firsts = {q.document_id: q for q in reversed(rest)}
-        rest.sort(
+        rest.sort(  # a source newer than the lead did not address the question: last
             key=lambda q: (
                 q.document_id == lead.document_id or firsts[q.document_id] is not q,
+                recency_key(q.published) < recency_key(lead.published),
                 recency_key(q.published),
             )
         )
