@@ -32,8 +32,15 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-typecheck: install
-	.venv/bin/mypy service ingestion
+# mypy --strict (pyproject.toml), and tsc on the widget's JavaScript (// @ts-check, JSDoc types;
+# tsconfig.json). tsc is pinned in package-lock.json; Node and npm come from Debian if missing.
+typecheck: install node_modules/.package-lock.json
+	.venv/bin/mypy
+	node_modules/.bin/tsc -p tsconfig.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	npm ci --no-audit --no-fund
 
 fmt: install
 	.venv/bin/ruff check --fix .
@@ -75,4 +82,4 @@ eval: install
 	done
 
 clean:
-	rm -rf .venv data test-output
+	rm -rf .venv node_modules data test-output

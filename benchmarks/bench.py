@@ -26,6 +26,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from itertools import cycle, islice
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,7 @@ def bench_settings(data_dir: Path) -> Settings:
     """Settings for one corpus: a fresh on-disk index, the local model, hybrid search, extractive
     chat. Other ``CITECHAT_*`` variables in the environment (chunking, batch size) apply."""
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=data_dir,
         chroma_host=None,
         embed_backend="local",
@@ -332,7 +333,7 @@ def latencies(components: Components, queries: list[str]) -> dict[str, Any]:
             names = list(paths)
             shift = (i + round_) % len(names)  # rotate the order so no path always goes first
             for name in names[shift:] + names[:shift]:
-                timings[name].append(_timed(lambda run=paths[name], query=query: run(query)))
+                timings[name].append(_timed(partial(paths[name], query)))
 
     figures: dict[str, Any] = {"queries": len(queries) * ROUNDS}
     for name, samples in timings.items():
@@ -389,7 +390,7 @@ def wait_until_up(url: str, timeout: float = 60.0) -> None:
 
 
 def print_table(results: dict[str, dict[str, Any]]) -> None:
-    rows = [
+    rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("documents / chunks", lambda r: f"{r['documents']} / {r['chunks']}"),
         ("ingest runs timed", lambda r: str(r["ingest_runs"])),
         ("raw encode (chunks/s)", lambda r: f"{r['raw_encode_chunks_per_s']:.1f}"),

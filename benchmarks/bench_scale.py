@@ -73,7 +73,8 @@ QUERIES = [
 def words_table() -> np.ndarray:
     rng = np.random.default_rng(SEED)
     table = rng.standard_normal((TABLE_ROWS, DIM)).astype(np.float32)
-    return table / np.sqrt(DIM)
+    scaled: np.ndarray = table / np.sqrt(DIM)
+    return scaled
 
 
 class HashedEmbedder:
@@ -89,7 +90,8 @@ class HashedEmbedder:
             if rows:
                 vectors[row] = self._table[rows].sum(axis=0)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-9)
+        normalised: np.ndarray = vectors / np.maximum(norms, 1e-9)
+        return normalised
 
 
 @contextmanager
@@ -257,7 +259,7 @@ def measure_row(
             data_dir=path,
             chroma_host=env.get("CITECHAT_CHROMA_HOST"),
             chroma_port=port or 8000,
-        )  # type: ignore[call-arg]
+        )
         store = ChunkStore(open_client(settings), "citechat", MODEL)
         started = time.perf_counter()
         write_articles(store, embedder, 0, chunks // CHUNKS_PER_ARTICLE)

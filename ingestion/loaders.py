@@ -177,9 +177,7 @@ def shown(value: Path | str) -> str:
     """A path or name as safe to print: undecodable bytes, control and bidi characters
     escaped; shortened in the middle past 300 characters."""
     text = os.fsencode(value).decode("utf-8", "backslashreplace")
-    text = "".join(
-        char.encode("unicode_escape").decode() if _unsafe(char) else char for char in text
-    )
+    text = "".join(_escaped(char) if _unsafe(char) else char for char in text)
     if len(text) > _SHOWN_CHARS:
         half = _SHOWN_CHARS // 2
         text = f"{text[:half]}...{text[-half:]}"

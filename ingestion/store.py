@@ -21,6 +21,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Metadata
 from chromadb.errors import ChromaError
 
+from ingestion.errors import AppError
 from ingestion.settings import IndexSettings
 
 PAGE = 1000
@@ -33,12 +34,23 @@ CHANGE_LOG_LIMIT = 500
 STORE_ERRORS: tuple[type[Exception], ...] = (ChromaError, httpx.HTTPError, OSError, sqlite3.Error)
 
 
-class StoreUnavailable(Exception):
-    """The vector store cannot be reached; the message says where it was looked for."""
+class StoreUnavailable(AppError):
+    """The vector store cannot be reached. The message says where it was looked for; a client
+    is told only that it is unavailable (a host or path is not for clients to see)."""
+
+    code = "store_unavailable"
+    status_code = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.detail = "the vector store is unavailable"
 
 
-class EmbeddingModelMismatch(Exception):
+class EmbeddingModelMismatch(AppError):
     """The collection was built with another embedding model."""
+
+    code = "index_mismatch"
+    status_code = 503
 
 
 @dataclass

@@ -1,22 +1,34 @@
 """The ``citechat`` command line. Heavy imports (torch, Chroma) happen inside the commands."""
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 if TYPE_CHECKING:
     from ingestion.store import ChunkStore
 
+from ingestion.errors import AppError
 from service.settings import Settings
 
 app = typer.Typer(help="Answer questions about articles, with citations.", no_args_is_help=True)
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """An :class:`AppError` ends the command with its message: exit 2 for bad input, else 1."""
+    try:
+        yield
+    except AppError as exc:
+        _fail(str(exc), 2 if exc.status_code == 422 else 1)
 
 
 def _settings() -> Settings:
@@ -29,18 +41,14 @@ def _settings() -> Settings:
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
         )
         _fail(f"invalid settings: {problems}", 2)
-        raise
 
 
 def _open_store(settings: Settings, embed_model: str) -> "ChunkStore":
-    from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
     from service.wiring import open_store
 
-    try:
-        return open_store(settings, embed_model)
-    except (StoreUnavailable, EmbeddingModelMismatch) as exc:
-        _fail(str(exc))
-        raise
+    with _reported():
+        store = open_store(settings, embed_model)
+    return store
 
 
 @app.command()
@@ -75,7 +83,6 @@ def ingest(
         )
     except FileNotFoundError as exc:
         _fail(f"{exc}; nothing was ingested or pruned", 2)
-        raise
     for path, reason in report.failed:
         typer.echo(f"failed: {path}: {reason}", err=True)
     typer.echo(report.summary())
@@ -130,23 +137,15 @@ def serve(
 @app.command()
 def ask(question: Annotated[str, typer.Argument(help="The question to answer.")]) -> None:
     """Answer a question from the stored documents, then list the numbered sources."""
-    from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
     from service.api.validation import check_text
     from service.chat.dates import format_date
     from service.chat.types import Message
-    from service.errors import AppError
     from service.wiring import build_components
 
     settings = _settings()
-    try:
+    with _reported():
         text = check_text("question", question, settings.max_question_chars)
         answer = build_components(settings).answerer.answer([Message("user", text)])
-    except AppError as exc:
-        _fail(exc.detail, 2 if exc.status_code == 422 else 1)
-        raise
-    except (StoreUnavailable, EmbeddingModelMismatch) as exc:
-        _fail(str(exc))
-        raise
     typer.echo(answer.answer)
     if answer.notice:
         typer.echo(f"\nNote: {answer.notice}")
@@ -179,25 +178,18 @@ def eval_set(
     from tqdm import tqdm
 
     from service.evaluate.cases import load_eval_set
-    from service.evaluate.command import EvalSetupError, evaluate
+    from service.evaluate.command import evaluate
     from service.evaluate.gate import compare, gate_markdown
     from service.evaluate.report import load_report, markdown_summary, write_html, write_json
 
     settings = _settings()
-    try:
+    with _reported():
         cases = load_eval_set(eval_set)
         saved = load_report(baseline) if baseline else None
-    except ValueError as exc:  # an EvalSetError, or a baseline that is not a report
-        _fail(str(exc), 2)
-        raise
-    with tqdm(total=len(cases), unit="question", desc="evaluating", disable=None) as bar:
-        try:
+        with tqdm(total=len(cases), unit="question", desc="evaluating", disable=None) as bar:
             report = evaluate(
                 settings, eval_set, cases, api=api, judge=judge, on_result=lambda _: bar.update()
             )
-        except EvalSetupError as exc:
-            _fail(str(exc))
-            raise
     if out:
         write_json(report, out)
     if html:

@@ -1,19 +1,8 @@
-"""Errors safe to show to the user; the API turns each into ``{"code", "detail"}``."""
+"""The service's errors safe to show to the user, all :class:`AppError` (ingestion/errors.py)."""
 
 from typing import ClassVar
 
-
-class AppError(Exception):
-    """Base class: ``code`` and ``status_code`` say how the API reports it."""
-
-    code = "error"
-    status_code = 500
-    headers: ClassVar[dict[str, str]] = {}
-
-    def __init__(self, detail: str, *, param: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.param = param  # the request field at fault, reported by the OpenAI-compatible API
+from ingestion.errors import AppError
 
 
 class NotFound(AppError):

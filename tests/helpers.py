@@ -36,7 +36,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "rate_limit": "off",
         "origin_rate_limit": "off",
     }
-    return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
+    return Settings(_env_file=None, **(values | overrides))
 
 
 def run_ingest(

@@ -104,3 +104,15 @@ def test_the_command_table_lists_exactly_the_commands() -> None:
     assert sorted(set(commands) - names) == [], "commands missing from the README"
     assert sorted(names - set(commands)) == [], "README rows that are not commands"
     assert len(names) == len(listed), "a command has more than one row"
+
+
+def test_the_command_table_names_real_options_and_all_of_them_unless_it_says_more() -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for row in _table_rows("## Command line"):
+        usage = row[0].strip("`")
+        command = commands[usage.split()[1]]
+        options = {name for p in command.params for name in p.opts if name.startswith("--")}
+        shown = set(re.findall(r"--[\w-]+", usage))
+        assert sorted(shown - options) == [], f"{usage}: options the command does not have"
+        if not usage.endswith("..."):  # "..." stands for the options described elsewhere
+            assert sorted(options - shown - {"--help"}) == [], f"{usage}: options not listed"

@@ -18,7 +18,7 @@ from fastapi import Depends, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-from service.api.deps import ComponentsDep
+from service.api.deps import SettingsDep
 from service.errors import Forbidden, Unauthorized
 
 reader_scheme = HTTPBearer(
@@ -35,10 +35,9 @@ Credentials = HTTPAuthorizationCredentials | None
 
 
 def require_reader(
-    components: ComponentsDep, credentials: Annotated[Credentials, Security(reader_scheme)]
+    settings: SettingsDep, credentials: Annotated[Credentials, Security(reader_scheme)]
 ) -> None:
     """Let the request read when read keys are off, or it carries a read or admin key."""
-    settings = components.settings
     if not settings.api_keys:
         return
     if not _matches(_token(credentials), settings.api_keys + settings.admin_api_keys):
@@ -46,10 +45,9 @@ def require_reader(
 
 
 def require_admin(
-    components: ComponentsDep, credentials: Annotated[Credentials, Security(admin_scheme)]
+    settings: SettingsDep, credentials: Annotated[Credentials, Security(admin_scheme)]
 ) -> None:
     """Let the request change documents only with an admin key."""
-    settings = components.settings
     if not settings.admin_api_keys:
         raise Forbidden(
             "changing documents over HTTP is switched off: the server has no "

@@ -13,9 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
+from ingestion.errors import AppError
+from ingestion.store import StoreUnavailable
 from service import metrics
-from service.errors import AppError
 
 logger = logging.getLogger(__name__)
 
@@ -84,21 +84,14 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        if isinstance(exc, StoreUnavailable):
+            metrics.STORE_ERRORS.inc()
+        if exc.status_code >= 500:
+            logger.warning("%d: %s", exc.status_code, exc)  # the message may name a store's address
         path = request.url.path
         return error_response(
             exc.status_code, exc.code, exc.detail, path=path, param=exc.param, headers=exc.headers
         )
-
-    @app.exception_handler(StoreUnavailable)
-    async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
-        metrics.STORE_ERRORS.inc()
-        logger.warning("503: %s", exc)  # names the store's address or path: not for clients
-        detail = "the vector store is unavailable"
-        return error_response(503, "store_unavailable", detail, path=request.url.path)
-
-    @app.exception_handler(EmbeddingModelMismatch)
-    async def model_mismatch(request: Request, exc: EmbeddingModelMismatch) -> JSONResponse:
-        return error_response(503, "index_mismatch", str(exc), path=request.url.path)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

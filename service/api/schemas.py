@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.chat.types import ChatResponse
 from service.settings import MESSAGES_CEILING
 
 UploadStatus = Literal["new", "changed", "unchanged"]
@@ -67,32 +68,6 @@ class ChatRequest(BaseModel):
         description="Earlier turns first; the server keeps no session state.",
     )
     stream: bool = Field(default=False, description="Answer as Server-Sent Events.")
-
-
-class CitationOut(BaseModel):
-    marker: int = Field(description="The [n] marker of the answer that cites this source.")
-    document_id: str
-    title: str
-    source: str
-    published: str
-    quote: str = Field(description="Verbatim text of the cited chunk supporting the claim.")
-    chunk_id: str
-    score: float
-
-
-class RetrievedOut(BaseModel):
-    document_id: str
-    chunk_id: str
-    score: float
-
-
-class ChatResponse(BaseModel):
-    answer: str
-    answered: bool = Field(description="False when the documents do not answer the question.")
-    citations: list[CitationOut]
-    mode: Literal["extractive", "llm"]
-    notice: str | None = Field(description="Why the answer is not what was asked for, if so.")
-    retrieved: list[RetrievedOut] = Field(description="The passages retrieved, best first.")
 
 
 # --- OpenAI-compatible chat (POST /v1/chat/completions, GET /v1/models) ---

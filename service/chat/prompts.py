@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from service.errors import AppError
+from ingestion.errors import AppError
 
 PROMPTS: dict[str, frozenset[str]] = {
     "system": frozenset({"today"}),

@@ -22,10 +22,12 @@ from pydantic import (
     model_validator,
 )
 
+from service.errors import InvalidRequest
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
-class EvalSetError(ValueError):
+class EvalSetError(InvalidRequest):
     """A malformed eval set; the message names the file, the line and the problem."""
 
     def __init__(self, path: Path, line: int | None, problem: str) -> None:
@@ -121,8 +123,3 @@ def forbidden_found(answer: str, must_not_contain: list[str]) -> list[str]:
     """The ``must_not_contain`` strings that occur in ``answer`` (matched like ``expect_any``)."""
     haystack = normalize(answer)
     return [text for text in must_not_contain if normalize(text) in haystack]
-
-
-def matches_expected(answer: str, expect_any: list[list[str]]) -> bool:
-    """True when every group of ``expect_any`` has an alternative in ``answer`` (ignoring case)."""
-    return not missing_groups(answer, expect_any)

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from ingestion.embeddings import Embedder
+from ingestion.errors import AppError
 from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
-from service.errors import AppError
 from service.evaluate.cases import EvalCase
 from service.evaluate.judge import Judge, JudgeError, build_judge
 from service.evaluate.records import QuestionResult, Report
@@ -30,8 +30,10 @@ logger = logging.getLogger(__name__)
 API_TIMEOUT_SECONDS = 120.0
 
 
-class EvalSetupError(Exception):
+class EvalSetupError(AppError):
     """The evaluation cannot start; the message says why."""
+
+    code = "eval_setup_failed"
 
 
 def evaluate(
@@ -84,11 +86,8 @@ def _run(
 def _in_process(
     settings: Settings, embedder: Embedder | None
 ) -> tuple[InProcessTarget, dict[str, str]]:
-    try:
-        components = build_components(settings, embedder)
-        documents = load_documents(components.retriever.store)
-    except (StoreUnavailable, EmbeddingModelMismatch, AppError) as exc:  # e.g. a bad prompt
-        raise EvalSetupError(str(exc)) from exc
+    components = build_components(settings, embedder)
+    documents = load_documents(components.retriever.store)
     if not documents:
         raise EvalSetupError(
             f"the index at {components.retriever.where} holds no documents: "

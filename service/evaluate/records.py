@@ -3,9 +3,12 @@
 The JSON report is a :class:`Report`; a saved one is read back as the gate's baseline.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
+
+from service.chat.types import ChatResponse, CitationOut
 
 # The metrics the gate compares (all in 0..1, higher is better); latency is reported, not gated.
 HEADLINE_METRICS = (
@@ -22,32 +25,25 @@ HEADLINE_METRICS = (
 )
 
 
-class CitationRecord(BaseModel):
-    marker: int
-    document_id: str
-    title: str = ""
-    published: str = ""
-    quote: str = ""
-    chunk_id: str = ""
+class CitationRecord(CitationOut):
+    """A reply's citation, with whether its quote is in the cited document."""
+
+    source: str = ""  # reports written before citations kept their source and score lack them
+    score: float = 0.0
     quote_valid: bool | None = None  # None: the document text was not available to check
 
 
-class RetrievedRecord(BaseModel):
-    document_id: str
-    chunk_id: str
-    score: float
+class Reply(ChatResponse):
+    """One answer of the service as the report keeps it: the chat response (in-process or over
+    HTTP), its quotes checked, and in-process the standalone question that retrieval used."""
 
-
-class Reply(BaseModel):
-    """One answer of the service: the chat response, in-process or over HTTP."""
-
-    answer: str
-    answered: bool
-    citations: list[CitationRecord] = []
-    mode: str
-    notice: str | None = None
+    citations: Sequence[CitationRecord]
     question: str = ""
-    retrieved: list[RetrievedRecord] = []
+
+    @classmethod
+    def of_response(cls, response: ChatResponse, question: str = "") -> "Reply":
+        """``response`` as a record, its quotes not yet checked."""
+        return cls.model_validate(response.model_dump() | {"question": question})
 
 
 class Scores(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any
 
 import jinja2
 
+from service.errors import InvalidRequest
 from service.evaluate.records import Metrics, QuestionResult, Report
 from service.evaluate.scoring import summarize, summarize_by_category
 from service.settings import Settings
@@ -87,11 +88,11 @@ def build_report(eval_set: Path, results: list[QuestionResult], settings: dict[s
 
 
 def load_report(path: Path) -> Report:
-    """Read a JSON report (a baseline); ValueError names the file when it is not one."""
+    """Read a JSON report (a baseline); :class:`InvalidRequest` names the file if it is not one."""
     try:
         return Report.model_validate_json(path.read_bytes())
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable eval report: {exc}") from exc
+        raise InvalidRequest(f"{path}: not a readable eval report: {exc}") from exc
 
 
 def write_json(report: Report, path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Protocol
 import httpx
 
 from ingestion.store import ChunkStore
-from service.chat.types import ChatAnswer, Message
+from service.chat.types import ChatAnswer, ChatResponse, Message
 from service.evaluate.cases import EvalCase
 from service.evaluate.records import QuestionResult, Reply
 from service.evaluate.scoring import grade
@@ -42,7 +42,8 @@ class InProcessTarget:
         self._answerer = answerer
 
     def ask(self, messages: list[Message]) -> Reply:
-        return Reply.model_validate(asdict(self._answerer.answer(messages)))
+        answer = self._answerer.answer(messages)
+        return Reply.of_response(ChatResponse.of(answer), answer.question)
 
 
 class ApiTarget:
@@ -67,7 +68,7 @@ class ApiTarget:
             raise TargetError(f"request failed: {exc}") from exc
         if response.status_code != 200:
             raise TargetError(f"HTTP {response.status_code}: {response.text[:300]}")
-        return Reply.model_validate(response.json())
+        return Reply.of_response(ChatResponse.model_validate(response.json()))
 
 
 def load_documents(store: ChunkStore) -> dict[str, str]:

@@ -14,8 +14,8 @@ from service.evaluate.records import CitationRecord, Metrics, QuestionResult, Re
 
 
 def check_quotes(
-    citations: list[CitationRecord], documents: dict[str, str] | None
-) -> list[CitationRecord]:
+    citations: Sequence[CitationRecord], documents: dict[str, str] | None
+) -> Sequence[CitationRecord]:
     """The citations with ``quote_valid`` set; left None when ``documents`` is unknown."""
     if documents is None:
         return citations

@@ -1,3 +1,4 @@
+// @ts-check
 /*
  * citechat widget: one tag adds a chat about the site's articles to any page.
  *
@@ -7,11 +8,25 @@
  * base URL; defaults to the origin this script was loaded from).
  * The widget lives in an open Shadow DOM. Text from the service is only ever inserted as text
  * (textContent / text nodes), and only http(s) links are made clickable.
+ * Type-checked by `tsc` (// @ts-check, the JSDoc types below; see tsconfig.json).
  */
+
+/**
+ * @typedef {{marker: number, document_id: string, title: string, source: string,
+ *   published: string, quote: string}} Citation
+ * @typedef {{role: "user", content: string}} UserTurn
+ * @typedef {{role: "assistant", content: string, answered: boolean, citations: Citation[],
+ *   notice: string | null, stopped: boolean}} AssistantTurn
+ * @typedef {UserTurn | AssistantTurn} Turn
+ * @typedef {{type: string, data: string}} SseEvent
+ */
+
 (() => {
   "use strict";
 
-  const script = document.currentScript || document.querySelector('script[src$="widget.js"]');
+  const script = /** @type {HTMLScriptElement | null} */ (
+    document.currentScript || document.querySelector('script[src$="widget.js"]')
+  );
   if (!script || document.querySelector("citechat-widget")) return;
 
   const options = script.dataset;
@@ -160,7 +175,14 @@ form button[hidden] { display: none; }
 @media (prefers-reduced-motion: reduce) { .typing i { animation: none; opacity: .6; } }
 `;
 
-  /** Create an element; attribute values and text children are set as data, never parsed. */
+  /**
+   * Create an element; attribute values and text children are set as data, never parsed.
+   * @template {keyof HTMLElementTagNameMap} K
+   * @param {K} tag
+   * @param {Record<string, string>} [attributes]
+   * @param {...(Node | string)} children
+   * @returns {HTMLElementTagNameMap[K]}
+   */
   function el(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
     for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
@@ -168,9 +190,12 @@ form button[hidden] { display: none; }
     return node;
   }
 
-  const srOnly = (text) => el("span", { class: "sr" }, text);
+  const srOnly = (/** @type {string} */ text) => el("span", { class: "sr" }, text);
 
-  /** The URL when it is an absolute http(s) URL, otherwise null. */
+  /**
+   * The URL when it is an absolute http(s) URL, otherwise null.
+   * @param {string} value
+   */
   function safeUrl(value) {
     try {
       const url = new URL(value);
@@ -180,11 +205,15 @@ form button[hidden] { display: none; }
     }
   }
 
-  /** "2025-05-23" as a date in the page's language, e.g. "23 May 2025". */
+  /**
+   * "2025-05-23" as a date in the page's language, e.g. "23 May 2025".
+   * @param {string} iso
+   */
   function humanDate(iso) {
     const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
     if (!match) return iso;
     const date = new Date(Date.UTC(+match[1], +match[2] - 1, +match[3]));
+    /** @type {Intl.DateTimeFormatOptions} */
     const format = { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" };
     try {
       return date.toLocaleDateString(document.documentElement.lang || undefined, format);
@@ -193,8 +222,12 @@ form button[hidden] { display: none; }
     }
   }
 
-  const asText = (value) => (value == null ? "" : String(value));
+  const asText = (/** @type {unknown} */ value) => (value == null ? "" : String(value));
 
+  /**
+   * @param {unknown} value
+   * @returns {Citation}
+   */
   function toCitation(value) {
     const raw = Object(value);
     return {
@@ -207,7 +240,11 @@ form button[hidden] { display: none; }
     };
   }
 
-  /** A stored or received turn, with every field checked, or null when it is not one. */
+  /**
+   * A stored or received turn, with every field checked, or null when it is not one.
+   * @param {any} raw
+   * @returns {Turn | null}
+   */
   function toTurn(raw) {
     if (!raw || (raw.role !== "user" && raw.role !== "assistant")) return null;
     if (typeof raw.content !== "string") return null;
@@ -224,11 +261,14 @@ form button[hidden] { display: none; }
 
   /* ---- persistence (sessionStorage: the conversation survives navigation in this tab) ---- */
 
+  /** @returns {{turns: Turn[], open: boolean}} */
   function loadSaved() {
     try {
       const saved = JSON.parse(sessionStorage.getItem(config.storageKey) || "{}");
+      /** @type {(Turn | null)[]} */
       const turns = Array.isArray(saved.turns) ? saved.turns.map(toTurn) : [];
-      return { turns: turns.includes(null) ? [] : turns, open: saved.open === true };
+      const valid = /** @type {Turn[]} */ (turns.includes(null) ? [] : turns);
+      return { turns: valid, open: saved.open === true };
     } catch {
       return { turns: [], open: false };
     }
@@ -246,18 +286,23 @@ form button[hidden] { display: none; }
 
   /* ---- reading the answer stream (Server-Sent Events over fetch) ---- */
 
-  /** Yield `{type, data}` for each event of an SSE body. */
+  /**
+   * Yield `{type, data}` for each event of an SSE body.
+   * @param {ReadableStream<Uint8Array<ArrayBuffer>>} body
+   * @returns {AsyncGenerator<SseEvent>}
+   */
   async function* readEvents(body) {
     const reader = body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     let type = "";
+    /** @type {string[]} */
     let data = [];
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
       buffer += value;
       const lines = buffer.split(/\r\n|\r(?!$)|\n/); // a final "\r" may be half of "\r\n"
-      buffer = lines.pop();
+      buffer = lines.pop() ?? "";
       for (const line of lines) {
         if (line === "") {
           if (data.length) yield { type: type || "message", data: data.join("\n") };
@@ -280,6 +325,10 @@ form button[hidden] { display: none; }
   // Earlier messages sent with a question (4 exchanges); the service accepts 20 by default.
   const SENT_HISTORY = 8;
 
+  /**
+   * @param {SseEvent} event
+   * @returns {any}
+   */
   function parseData(event) {
     try {
       return JSON.parse(event.data);
@@ -288,6 +337,10 @@ form button[hidden] { display: none; }
     }
   }
 
+  /**
+   * @param {Response} response
+   * @returns {Promise<ChatError>}
+   */
   async function httpError(response) {
     if (response.status === 429) {
       const seconds = Number.parseInt(response.headers.get("Retry-After") || "", 10);
@@ -375,7 +428,7 @@ form button[hidden] { display: none; }
   input.setAttribute("aria-describedby", "cc-hint");
   root.append(launcher, panel);
 
-  if ("adoptedStyleSheets" in shadow) {
+  if ("adoptedStyleSheets" in ShadowRoot.prototype) {
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(CSS_TEXT); // constructed sheets also work under a strict style-src CSP
     shadow.adoptedStyleSheets = [sheet];
@@ -404,9 +457,16 @@ form button[hidden] { display: none; }
     log.scrollTop = log.scrollHeight;
   }
 
-  /** Fill `node` with the answer text, turning each cited [n] into a superscript link. */
+  /**
+   * Fill `node` with the answer text, turning each cited [n] into a superscript link.
+   * @param {HTMLElement} node
+   * @param {string} text
+   * @param {Citation[]} citations
+   * @param {(marker: number) => void} onMarker
+   */
   function fillText(node, text, citations, onMarker) {
     const byMarker = new Map(citations.map((c) => [c.marker, c]));
+    /** @type {(Node | string)[]} */
     const parts = [];
     let last = 0;
     for (const match of text.matchAll(/\[(\d+)\]/g)) {
@@ -430,8 +490,12 @@ form button[hidden] { display: none; }
     node.replaceChildren(...parts);
   }
 
-  /** Citations grouped by document: one source item can carry several markers and quotes. */
+  /**
+   * Citations grouped by document: one source item can carry several markers and quotes.
+   * @param {Citation[]} citations
+   */
   function groupByDocument(citations) {
+    /** @type {Map<string, Citation[]>} */
     const groups = new Map();
     for (const citation of citations) {
       const key = citation.document_id || citation.source || citation.title;
@@ -440,6 +504,7 @@ form button[hidden] { display: none; }
     return [...groups.values()];
   }
 
+  /** @param {Citation[]} group */
   function renderSource(group) {
     const citation = group[0];
     const url = safeUrl(citation.source);
@@ -466,6 +531,7 @@ form button[hidden] { display: none; }
     return el("li", {}, numbers, title, meta, quotes);
   }
 
+  /** @param {AssistantTurn} turn */
   function renderAnswer(turn) {
     const box = el(
       "div",
@@ -479,9 +545,9 @@ form button[hidden] { display: none; }
     const items = groups.map(renderSource);
     fillText(text, turn.content, turn.citations, (marker) => {
       const item = items[groups.findIndex((group) => group.some((c) => c.marker === marker))];
-      item.querySelector("details").open = true;
+      /** @type {HTMLDetailsElement} */ (item.querySelector("details")).open = true;
       item.scrollIntoView({ block: "nearest" });
-      item.querySelector("a, summary").focus();
+      /** @type {HTMLElement} */ (item.querySelector("a, summary")).focus();
     });
     if (items.length) {
       const heading = turn.answered ? "Sources" : "Closest articles";
@@ -493,8 +559,10 @@ form button[hidden] { display: none; }
     return box;
   }
 
-  const renderUser = (turn) => el("div", { class: "msg user" }, srOnly("You: "), turn.content);
-  const renderTurn = (turn) => (turn.role === "user" ? renderUser(turn) : renderAnswer(turn));
+  const renderUser = (/** @type {UserTurn} */ turn) =>
+    el("div", { class: "msg user" }, srOnly("You: "), turn.content);
+  const renderTurn = (/** @type {Turn} */ turn) =>
+    turn.role === "user" ? renderUser(turn) : renderAnswer(turn);
   const intro = () =>
     el(
       "p",
@@ -505,6 +573,7 @@ form button[hidden] { display: none; }
   /* ---- behaviour ---- */
 
   const saved = loadSaved();
+  /** @type {{turns: Turn[], open: boolean, controller: AbortController | null}} */
   const state = { turns: saved.turns, open: saved.open, controller: null };
 
   function renderLog() {
@@ -512,11 +581,13 @@ form button[hidden] { display: none; }
     scrollToEnd();
   }
 
+  /** @param {boolean} busy */
   function setBusy(busy) {
     sendButton.hidden = busy;
     stopButton.hidden = !busy;
   }
 
+  /** @param {boolean} focusInput */
   function openPanel(focusInput) {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
@@ -554,7 +625,9 @@ form button[hidden] { display: none; }
     scrollToEnd();
 
     let answer = "";
+    /** @type {unknown[]} */
     let citations = [];
+    /** @type {Record<string, unknown> | null} */
     let finished = null;
     let started = false;
     try {
@@ -568,7 +641,8 @@ form button[hidden] { display: none; }
         signal: controller.signal,
       });
       if (!response.ok) throw await httpError(response);
-      if (!(response.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
+      const type = response.headers.get("Content-Type") || "";
+      if (!response.body || !type.startsWith("text/event-stream")) {
         throw new ChatError("The chat service sent an answer this page cannot read.");
       }
       started = true;
@@ -589,14 +663,14 @@ form button[hidden] { display: none; }
         }
       }
       if (!finished) throw new ChatError("The answer was cut off before it finished.");
-      const turn = toTurn({ ...finished, role: "assistant", content: answer, citations });
+      const turn = assistantTurn({ ...finished, content: answer, citations });
       state.turns.push(turn);
       save();
       box.replaceWith(renderAnswer(turn));
     } catch (error) {
       if (state.controller !== controller) return; // "New chat" dropped this request
-      if (error.name === "AbortError" && answer) {
-        const turn = toTurn({ role: "assistant", content: answer, citations: [], stopped: true });
+      if (isAbort(error) && answer) {
+        const turn = assistantTurn({ content: answer, citations: [], stopped: true });
         state.turns.push(turn);
         save();
         box.replaceWith(renderAnswer(turn));
@@ -623,14 +697,32 @@ form button[hidden] { display: none; }
     return state.turns.slice(start);
   }
 
+  /**
+   * @param {unknown} error
+   * @param {boolean} started
+   */
   function describe(error, started) {
     if (error instanceof ChatError) return error.message;
-    if (error.name === "AbortError") return "Stopped before an answer arrived.";
+    if (isAbort(error)) return "Stopped before an answer arrived.";
     return started
       ? "The connection was lost before the answer finished."
       : "Cannot reach the chat service. Check your connection, then retry.";
   }
 
+  /** @param {unknown} error */
+  function isAbort(error) {
+    return Object(error).name === "AbortError";
+  }
+
+  /**
+   * An answer turn from the service's fields, checked like a stored one.
+   * @param {Record<string, unknown>} fields
+   */
+  function assistantTurn(fields) {
+    return /** @type {AssistantTurn} */ (toTurn({ ...fields, role: "assistant" }));
+  }
+
+  /** @param {string} message */
   function renderError(message) {
     const retry = el("button", { type: "button" }, "Retry");
     const box = el("div", { class: "msg error", role: "alert" }, el("p", {}, message), retry);
@@ -643,6 +735,7 @@ form button[hidden] { display: none; }
     return box;
   }
 
+  /** @param {string} question */
   function ask(question) {
     if (state.controller || !question.trim()) return;
     if (state.turns.at(-1)?.role === "user") {
@@ -651,8 +744,10 @@ form button[hidden] { display: none; }
       renderLog();
     }
     if (!state.turns.length) log.replaceChildren();
-    state.turns.push({ role: "user", content: question.trim() });
-    log.append(renderUser(state.turns.at(-1)));
+    /** @type {UserTurn} */
+    const turn = { role: "user", content: question.trim() };
+    state.turns.push(turn);
+    log.append(renderUser(turn));
     input.value = "";
     fitInput();
     requestAnswer();

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from service.chat.answerer import Answerer
-from service.chat.types import ChatAnswer, Message
+from service.chat.types import ChatAnswer, ChatResponse, Message
 
 MAY = "2025-05-23-us-signals-end-of-haiti-mission-funding.md"
 FEBRUARY = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
@@ -25,7 +25,7 @@ def ask(answerer: Answerer, *turns: str) -> ChatAnswer:
     return answer
 
 
-def assert_citations_valid(answer: ChatAnswer, chunk_texts: dict[str, str]) -> None:
+def assert_citations_valid(answer: ChatAnswer | ChatResponse, chunk_texts: dict[str, str]) -> None:
     """Markers are numbered from 1 by first use, one citation each, all used, quotes verbatim."""
     used = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)))
     assert used == list(range(1, len(used) + 1)), answer.answer

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionUserMessageParam
 
 from ingestion.embeddings import Embedder
 from service.api.routes.completions import sources_footer
@@ -58,15 +59,21 @@ def llm_client(sample_settings: Settings, embedder: Embedder, stub: LLMStub) -> 
         yield client_for(url)
 
 
-def user(content: Any) -> dict[str, Any]:
+def user(content: Any) -> ChatCompletionUserMessageParam:
     return {"role": "user", "content": content}
 
 
-def ask(client: openai.OpenAI, *messages: dict[str, Any], **params: Any) -> Any:
+def error_body(error: openai.APIStatusError) -> dict[str, Any]:
+    """The error object of an API error's response."""
+    assert isinstance(error.body, dict)
+    return error.body
+
+
+def ask(client: openai.OpenAI, *messages: ChatCompletionMessageParam, **params: Any) -> Any:
     return client.chat.completions.create(model="citechat", messages=messages, **params)
 
 
-def ask_streaming(client: openai.OpenAI, *messages: dict[str, Any]) -> list[Any]:
+def ask_streaming(client: openai.OpenAI, *messages: ChatCompletionMessageParam) -> list[Any]:
     return list(ask(client, *messages, stream=True))
 
 
@@ -156,7 +163,7 @@ def test_a_multi_turn_conversation_answers_the_follow_up(
     client: openai.OpenAI, api: httpx.Client
 ) -> None:
     first = ask(client, user("How much did the US offer for the Kenya-led mission in 2023?"))
-    history = [
+    history: list[ChatCompletionMessageParam] = [
         user("How much did the US offer for the Kenya-led mission in 2023?"),
         {"role": "assistant", "content": first.choices[0].message.content},
         user("Who announced it?"),
@@ -415,7 +422,7 @@ def test_the_openai_client_uses_the_read_key(keyed_url: str) -> None:
     with pytest.raises(openai.AuthenticationError) as raised:
         ask(client, user(QUESTION))  # its key is "unused"
 
-    assert set(raised.value.body) == OPENAI_ERROR_FIELDS  # type: ignore[arg-type]
+    assert set(error_body(raised.value)) == OPENAI_ERROR_FIELDS
     assert ask(client.with_options(api_key=READ_KEY), user(QUESTION)).citechat["answered"]
 
 

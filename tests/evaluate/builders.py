@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from service.chat.types import RetrievedOut
 from service.cli import app
 from service.evaluate.cases import EvalCase
-from service.evaluate.records import CitationRecord, QuestionResult, Reply, RetrievedRecord
+from service.evaluate.records import CitationRecord, QuestionResult, Reply
 from service.evaluate.scoring import grade
 
 MAY, FEB, SEP = "may.md", "feb.md", "sep.md"
@@ -31,7 +32,14 @@ def case(**fields: object) -> EvalCase:
 
 
 def cite(marker: int, document_id: str, quote: str) -> CitationRecord:
-    return CitationRecord(marker=marker, document_id=document_id, quote=quote)
+    return CitationRecord(
+        marker=marker,
+        document_id=document_id,
+        title=document_id,
+        published="",
+        quote=quote,
+        chunk_id=f"{document_id}::0",
+    )
 
 
 def reply(
@@ -42,8 +50,9 @@ def reply(
         answered=answered,
         citations=citations,
         mode="extractive",
+        notice=None,
         retrieved=[
-            RetrievedRecord(document_id=d, chunk_id=f"{d}::{i}", score=1.0)
+            RetrievedOut(document_id=d, chunk_id=f"{d}::{i}", score=1.0)
             for i, d in enumerate(retrieved)
         ],
     )

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from service.evaluate.cases import EvalSetError, load_eval_set, matches_expected, missing_groups
+from service.evaluate.cases import EvalSetError, load_eval_set, missing_groups
 
 GOOD = {
     "id": "q1",
@@ -66,7 +66,7 @@ def test_an_empty_or_missing_set_is_an_error(tmp_path: Path) -> None:
 
 def test_every_group_needs_one_alternative_ignoring_case_and_spacing() -> None:
     groups = [["withhold", "halt"], ["23 May 2025", "May 23, 2025"]]
-    assert matches_expected("As of 23  May 2025 the US will WITHHOLD funding [1].", groups)
+    assert missing_groups("As of 23  May 2025 the US will WITHHOLD funding [1].", groups) == []
     assert missing_groups("As of May 2025 the US will halt funding.", groups) == [groups[1]]
-    assert not matches_expected("The US keeps funding it.", groups)
-    assert matches_expected("anything", [])
+    assert missing_groups("The US keeps funding it.", groups) == groups
+    assert missing_groups("anything", []) == []

@@ -100,9 +100,17 @@ def test_api_mode_against_a_running_server(
     assert stdout.startswith(f"## Evaluation of {subset} ({served})")
     assert "| **overall** | " in stdout and "| temporal | " in stdout
     assert report.overall.quote_validity == 1.0  # checked against the local index
-    assert [q.passed for q in report.questions] == [
-        q.passed for q in load_report(baseline).questions
-    ]
+    in_process = load_report(baseline).questions
+    assert [q.passed for q in report.questions] == [q.passed for q in in_process]
+    # Both modes read the API's reply: the same record, but for the standalone question that
+    # only the answerer in this process knows.
+    for over_http, local in zip(report.questions, in_process, strict=True):
+        assert over_http.reply is not None and local.reply is not None
+        only_local = {"question"}
+        assert over_http.reply.model_dump(exclude=only_local) == local.reply.model_dump(
+            exclude=only_local
+        )
+        assert all(c.source.startswith("https://") for c in over_http.reply.citations)
 
 
 @pytest.mark.parametrize("served", ["degraded_settings"], indirect=True)

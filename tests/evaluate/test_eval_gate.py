@@ -1,14 +1,16 @@
+from pathlib import Path
+
 from service.evaluate.gate import compare, gate_markdown
-from service.evaluate.records import Report
+from service.evaluate.records import Reply, Report
 from service.evaluate.report import build_report
 from tests.evaluate.builders import GOOD, case, graded, reply
 
 WRONG = reply("The US pays everything.", [], [], answered=True)
 
 
-def report_of(*answers: object) -> Report:
+def report_of(*answers: Reply | None) -> Report:
     results = [graded(case(id=f"q{i}", all_sources=False), a) for i, a in enumerate(answers)]
-    return build_report("set.jsonl", results, {"target": "in-process"})
+    return build_report(Path("set.jsonl"), results, {"target": "in-process"})
 
 
 def test_the_same_results_pass_the_gate() -> None:

@@ -2,6 +2,9 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
+from service.errors import InvalidRequest
 from service.evaluate.records import Report
 from service.evaluate.report import (
     build_report,
@@ -47,12 +50,9 @@ def test_json_report_round_trips_and_records_the_settings(tmp_path: Path) -> Non
 def test_a_file_that_is_not_a_report_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text('{"eval_set": 1}')
-    try:
+    with pytest.raises(InvalidRequest) as refused:
         load_report(path)
-    except ValueError as exc:
-        assert str(exc).startswith(f"{path}: not a readable eval report")
-    else:
-        raise AssertionError("no error")
+    assert str(refused.value).startswith(f"{path}: not a readable eval report")
 
 
 def test_markdown_summary_has_overall_and_category_rows_and_failures() -> None:

@@ -12,6 +12,7 @@ def test_a_right_answer_passes_with_its_scores() -> None:
     assert s.correct and s.abstention_ok
     assert (s.hit, s.reciprocal_rank) == (1.0, 0.5)
     assert (s.citation_precision, s.citation_recall) == (1.0, 1.0)
+    assert result.reply is not None
     assert [c.quote_valid for c in result.reply.citations] == [True, True]
 
 
@@ -76,7 +77,8 @@ def test_a_quote_from_an_unknown_document_is_invalid_and_unknown_texts_are_not_j
     unchecked = grade(
         case(all_sources=False, sources=[MAY, "ghost.md"]), ghost, history=[], latencies_ms=[1.0]
     )
-    assert unchecked.passed and unchecked.reply.citations[0].quote_valid is None
+    assert unchecked.passed and unchecked.reply is not None
+    assert unchecked.reply.citations[0].quote_valid is None
 
 
 def test_an_error_fails_the_question() -> None:

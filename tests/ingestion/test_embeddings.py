@@ -49,7 +49,7 @@ def test_openai_backend_embeds_sentences_in_their_own_requests(
     ]
     assert first.chunk == embedder.embed_documents([texts[0]])[0]
     assert list(first.sentences) == spans[0] and list(second.sentences) == spans[1]
-    gamma = np.float32(embedder.embed_documents(["Gamma held."])[0])
+    gamma = np.asarray(embedder.embed_documents(["Gamma held."])[0], np.float32)
     np.testing.assert_array_equal(second.sentences[(0, 11)], gamma)
 
 

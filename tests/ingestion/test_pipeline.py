@@ -299,6 +299,7 @@ def test_chunks_are_embedded_longest_first_and_keep_their_own_vectors(
     assert [v.chunk for v in recording.chunk_vectors] == embedder.embed_documents(texts)
     stored = store_of(settings, embedder).collection.get(include=["documents", "embeddings"])
     expected = embedder.embed_documents(stored["documents"] or [])
+    assert stored["embeddings"] is not None
     for vector, want in zip(stored["embeddings"], expected, strict=True):
         assert float(np.dot(vector, want)) > 0.999
 
@@ -312,7 +313,8 @@ def _pooled_tokens(model: LocalEmbedder, text: str, span: Span) -> np.ndarray:
     )["offset_mapping"]
     inside = [i for i, (s, e) in enumerate(offsets) if e > s and span[0] <= s < span[1]]
     mean = np.asarray(tokens[inside], np.float32).mean(axis=0)
-    return mean / np.linalg.norm(mean)
+    normalised: np.ndarray = mean / np.linalg.norm(mean)
+    return normalised
 
 
 def test_each_chunk_stores_its_sentences_pooled_from_its_own_tokens(

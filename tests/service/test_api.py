@@ -58,7 +58,7 @@ def test_search_finds_an_exact_term_that_only_bm25_ranks_first(api: httpx.Client
     ],
 )
 def test_bad_search_parameters_are_422_with_a_clear_message(
-    api: httpx.Client, params: dict[str, object], message: str
+    api: httpx.Client, params: dict[str, str | int], message: str
 ) -> None:
     response = api.get("/api/search", params=params)
     assert response.status_code == 422

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from ingestion.embeddings import Embedder
 from service.cli import app
 from service.wiring import open_store
-from tests.helpers import copy_corpus, make_settings
+from tests.helpers import copy_corpus, free_port, make_settings
 
 FEB = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
 
@@ -53,6 +53,17 @@ def test_delete_of_unknown_document_fails_clearly(cli_env: Path) -> None:
     code, _, err = run("delete", "nope.md")
     assert code == 1
     assert "no document 'nope.md'" in err
+
+
+def test_an_unreachable_store_fails_with_its_address(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("CITECHAT_CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("CITECHAT_CHROMA_PORT", str(port))
+    code, out, err = run("documents")
+    assert code == 1 and out == ""
+    assert f"error: vector store at http://127.0.0.1:{port} unreachable" in err
 
 
 def test_invalid_settings_fail_before_any_work(

@@ -8,6 +8,7 @@ every time.
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,7 +36,7 @@ def served(sample_settings: Settings, embedder: Embedder) -> Iterator[str]:
 schema = schemathesis.openapi.from_dict(create_app(make_settings(Path("unused"))).openapi())
 
 
-def json_error(ctx: object, response: schemathesis.Response, case: schemathesis.Case) -> None:
+def json_error(ctx: object, response: schemathesis.Response, case: schemathesis.Case[Any]) -> None:
     """A 4xx or 5xx answer is JSON with a code and a detail (OpenAI's error object under /v1)."""
     if response.status_code < 400:
         return
@@ -58,7 +59,7 @@ def json_error(ctx: object, response: schemathesis.Response, case: schemathesis.
     suppress_health_check=list(HealthCheck),
 )
 def test_no_route_gives_a_server_error_or_a_non_json_error(
-    served: str, case: schemathesis.Case
+    served: str, case: schemathesis.Case[Any]
 ) -> None:
     case.call_and_validate(base_url=served, checks=[not_a_server_error, json_error])
 

@@ -15,7 +15,7 @@ from tests.chat.chat_checks import read_events
 from tests.helpers import make_settings, serve_app
 from tests.llm_stub import LLMStub, Reply
 
-SEARCH = {"q": "Haiti funding", "k": 1}
+SEARCH: dict[str, str | int] = {"q": "Haiti funding", "k": 1}
 PAGE = "http://localhost:5173"  # allowed by the default CORS policy
 
 

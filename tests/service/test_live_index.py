@@ -4,7 +4,9 @@ and a re-ingest under load gives no server error. On disk and on a Chroma server
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,6 +39,14 @@ def search_ids(base_url: str, query: str) -> list[str]:
     return [result["document_id"] for result in response.json()["results"]]
 
 
+def finds_first(base_url: str, query: str, document_id: str) -> bool:
+    return search_ids(base_url, query)[:1] == [document_id]
+
+
+def does_not_cite(base_url: str, question: str, document_id: str) -> bool:
+    return document_id not in chat_cites(base_url, question)
+
+
 def chat_cites(base_url: str, question: str) -> set[str]:
     body = {"messages": [{"role": "user", "content": question}]}
     response = httpx.post(f"{base_url}/api/chat", json=body, timeout=30)
@@ -64,12 +74,12 @@ def check_follows_ingests(
     (corpus / "z.md").write_text(ZEBRAFISH)
     run_ingest(settings, embedder, [corpus])
     for base_url in base_urls:
-        eventually(lambda u=base_url: search_ids(u, "zebrafish harbour")[:1] == ["z.md"], "found")
+        eventually(partial(finds_first, base_url, "zebrafish harbour", "z.md"), "found")
         assert httpx.get(f"{base_url}/readyz").json() == {"status": "ready"}
 
     delete_document(settings, embedder, MAY)
     for base_url in base_urls:
-        eventually(lambda u=base_url: MAY not in chat_cites(u, FUNDING_QUESTION), "not cited")
+        eventually(partial(does_not_cite, base_url, FUNDING_QUESTION, MAY), "not cited")
         assert MAY not in search_ids(base_url, "US signals end of Haiti mission funding")
         assert httpx.get(f"{base_url}/readyz").json() == {"status": "ready"}
 
@@ -114,7 +124,7 @@ def hammered(disk_settings: Settings) -> Iterator[tuple[str, list[int]]]:
     statuses: list[int] = []
     stop = threading.Event()
 
-    def client(path: str, **request: object) -> None:
+    def client(path: str, **request: Any) -> None:
         with httpx.Client(timeout=60) as http:
             while not stop.is_set():
                 response = http.request("POST" if "json" in request else "GET", path, **request)

@@ -13,15 +13,15 @@ def test_an_llm_address_without_its_scheme_is_refused(
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match="is not an http\\(s\\) URL"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
 
 
 @pytest.mark.parametrize("value", ["http://localhost:11434/v1", "https://api.openai.com/v1"])
 def test_an_llm_address_is_accepted(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("CITECHAT_LLM_BASE_URL", value)
-    assert Settings(_env_file=None).llm_base_url == value  # type: ignore[call-arg]
+    assert Settings(_env_file=None).llm_base_url == value
 
 
 def test_an_empty_model_name_is_refused() -> None:
     with pytest.raises(ValidationError, match="llm_model"):
-        Settings(_env_file=None, llm_model="")  # type: ignore[call-arg]
+        Settings(_env_file=None, llm_model="")

@@ -1,13 +1,10 @@
 """Drives the widget on a page the way a reader does."""
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Request, expect
 
 DEMO_TITLE = "Ask our newsroom"
 QUESTION = "Is the US still funding the Haiti mission?"
 MAY_SOURCE = "https://theamericansdigest.com/haiti-calls-for-regional-help-to-battle-gangs-as-u-s-delays-funding"
-SEPTEMBER_SOURCE = (
-    "https://www.kenyans.co.ke/news/93219-us-offers-ksh-14b-kenya-police-mission-haiti"
-)
 
 
 def embedding_page(script_url: str, *, head: str = "", attributes: str = "") -> str:
@@ -20,6 +17,14 @@ def embedding_page(script_url: str, *, head: str = "", attributes: str = "") -> 
         f"<script src='{script_url}' data-title='{DEMO_TITLE}' {attributes} defer></script>"
         "</body></html>"
     )
+
+
+def sent_messages(request: Request) -> list[dict[str, str]]:
+    """The ``messages`` of a chat request the widget sent."""
+    body = request.post_data_json
+    assert isinstance(body, dict)
+    messages: list[dict[str, str]] = body["messages"]
+    return messages
 
 
 class ChatWidget:
@@ -48,9 +53,10 @@ class ChatWidget:
 
     def focused_id(self) -> str:
         """The id (or class) of the element focused inside the widget, "" when none is."""
-        return self.page.evaluate(
+        focused: str = self.page.evaluate(
             """() => {
                 const active = document.querySelector("citechat-widget").shadowRoot.activeElement;
                 return active ? active.id || active.className : "";
             }"""
         )
+        return focused

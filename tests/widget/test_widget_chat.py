@@ -7,7 +7,7 @@ from pathlib import Path
 from playwright.sync_api import Page, Response, expect
 
 from tests.helpers import SAMPLE_CORPUS
-from tests.widget.chat_page import MAY_SOURCE, QUESTION, ChatWidget
+from tests.widget.chat_page import MAY_SOURCE, QUESTION, ChatWidget, sent_messages
 
 DATE = re.compile(
     r"\b\d{1,2} (January|February|March|April|May|June|July|August|September|October"
@@ -94,7 +94,7 @@ def test_demo_page_streams_a_dated_cited_answer_and_a_follow_up(
 
     with page.expect_request(f"{site}/api/chat") as second:
         follow_up = widget.ask(FOLLOW_UP)
-    assert second.value.post_data_json["messages"] == [
+    assert sent_messages(second.value) == [
         {"role": "user", "content": QUESTION},
         {"role": "assistant", "content": raw_answer},
         {"role": "user", "content": FOLLOW_UP},

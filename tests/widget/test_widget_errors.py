@@ -4,7 +4,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.helpers import free_port
-from tests.widget.chat_page import QUESTION, ChatWidget, embedding_page
+from tests.widget.chat_page import QUESTION, ChatWidget, embedding_page, sent_messages
 from tests.widget.host_pages import HostPages
 
 
@@ -50,6 +50,6 @@ def test_a_rejected_question_shows_the_service_detail(page: Page, site: str) -> 
     # A new question replaces the rejected one, in the panel and in the history sent.
     with page.expect_request(f"{site}/api/chat") as request:
         answer = widget.ask(QUESTION)
-    assert request.value.post_data_json["messages"] == [{"role": "user", "content": QUESTION}]
+    assert sent_messages(request.value) == [{"role": "user", "content": QUESTION}]
     expect(answer).to_have_class("msg bot")
     expect(widget.log.locator(".msg.user")).to_have_text(["You: " + QUESTION])

@@ -14,7 +14,7 @@ from service.app import create_app
 from service.settings import Settings
 from tests.helpers import make_settings, serve_app
 from tests.llm_stub import LLMStub, Reply
-from tests.widget.chat_page import QUESTION, ChatWidget
+from tests.widget.chat_page import QUESTION, ChatWidget, sent_messages
 
 ANSWER = "As of 23 May 2025 the US plans to withhold further funding [1] for the mission."
 
@@ -47,7 +47,7 @@ def test_a_stream_cut_before_done_shows_an_error_and_retry_recovers(
 
     with page.expect_request(f"{site}/api/chat") as retried:
         reply.get_by_role("button", name="Retry").click()
-    assert retried.value.post_data_json["messages"] == [{"role": "user", "content": QUESTION}]
+    assert sent_messages(retried.value) == [{"role": "user", "content": QUESTION}]
     answer = widget.replies.last
     expect(answer).to_have_class("msg bot")
     expect(answer.locator(".text")).to_have_text(ANSWER.replace("[1]", "1"))

@@ -1,6 +1,7 @@
 """The panel stays usable on small screens, in dark mode and under a host page's hostile CSS."""
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -27,9 +28,10 @@ citechat-widget { display: none !important; position: absolute !important; opaci
 </style>"""
 
 MAGENTA = "rgb(255, 0, 255)"
+Scheme = Literal["light", "dark"]
 
 
-def _new_page(browser: Browser, width: int, height: int, scheme: str = "light") -> Page:
+def _new_page(browser: Browser, width: int, height: int, scheme: Scheme = "light") -> Page:
     context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
     return context.new_page()
 
@@ -95,7 +97,8 @@ def test_panel_fills_a_360px_screen_and_answers(
 
 def test_panel_follows_a_dark_colour_scheme(browser: Browser, site: str, screenshots: Path) -> None:
     backgrounds = {}
-    for scheme in ("light", "dark"):
+    schemes: tuple[Scheme, ...] = ("light", "dark")
+    for scheme in schemes:
         page = _new_page(browser, 1280, 800, scheme)
         try:
             page.goto(f"{site}/")

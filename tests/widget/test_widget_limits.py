@@ -10,7 +10,7 @@ from ingestion.embeddings import Embedder
 from service.app import create_app
 from service.settings import Settings
 from tests.helpers import make_settings, serve_app
-from tests.widget.chat_page import QUESTION, ChatWidget, embedding_page
+from tests.widget.chat_page import QUESTION, ChatWidget, embedding_page, sent_messages
 from tests.widget.host_pages import HostPages
 
 QUESTIONS = [
@@ -36,12 +36,12 @@ def test_a_conversation_of_twelve_questions_keeps_working(page: Page, site: str)
     page.goto(f"{site}/")
     widget = ChatWidget(page)
     widget.open()
-    sent = []
+    sent: list[list[dict[str, str]]] = []
     for question in QUESTIONS * 2:
         with page.expect_request(f"{site}/api/chat") as request:
             reply = widget.ask(question)
         expect(reply).to_have_class(re.compile(r"^msg bot\b"))  # an answer or an abstention
-        sent.append(request.value.post_data_json["messages"])
+        sent.append(sent_messages(request.value))
 
     assert len(widget.log.locator(".msg.user").all()) == 12
     assert [len(messages) for messages in sent] == [1, 3, 5, 7, 9] + [9] * 7

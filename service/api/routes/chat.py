@@ -9,10 +9,10 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 
 from service import metrics
 from service.api.auth import ReaderDep
-from service.api.deps import ComponentsDep
-from service.api.schemas import ChatRequest, ChatResponse, CitationOut, RetrievedOut
+from service.api.deps import AnswererDep, SettingsDep
+from service.api.schemas import ChatRequest
 from service.api.validation import check_messages
-from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final
+from service.chat.types import ChatEvent, ChatResponse, Delta, Failure, Final
 
 logger = logging.getLogger(__name__)
 
@@ -50,31 +50,15 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         503: {"description": "The vector store is unreachable"},
     },
 )
-async def chat(request: ChatRequest, components: ComponentsDep) -> Response | ChatResponse:
-    messages = check_messages(request.messages, components.settings)
-    answerer = components.answerer
+async def chat(
+    request: ChatRequest, answerer: AnswererDep, settings: SettingsDep
+) -> Response | ChatResponse:
+    messages = check_messages(request.messages, settings)
     if not request.stream:
-        return to_response(metrics.count_answer(await run_in_threadpool(answerer.answer, messages)))
+        answer = await run_in_threadpool(answerer.answer, messages)
+        return ChatResponse.of(metrics.count_answer(answer))
     turn = await run_in_threadpool(answerer.prepare, messages)
     return EventSourceResponse(sse_stream(answerer.stream(turn)), headers=SSE_HEADERS)
-
-
-def to_response(answer: ChatAnswer) -> ChatResponse:
-    return ChatResponse(
-        answer=answer.answer,
-        answered=answer.answered,
-        citations=_citations(answer),
-        mode=answer.mode,
-        notice=answer.notice,
-        retrieved=[
-            RetrievedOut(document_id=p.document_id, chunk_id=p.chunk_id, score=p.score)
-            for p in answer.retrieved
-        ],
-    )
-
-
-def _citations(answer: ChatAnswer) -> list[CitationOut]:
-    return [CitationOut.model_validate(c, from_attributes=True) for c in answer.citations]
 
 
 def sse_stream(events: Iterator[ChatEvent]) -> Iterator[bytes]:
@@ -84,11 +68,10 @@ def sse_stream(events: Iterator[ChatEvent]) -> Iterator[bytes]:
             if isinstance(event, Delta):
                 yield _event("delta", {"text": event.text})
             elif isinstance(event, Final):
-                metrics.count_answer(event.answer)
-                citations = [c.model_dump() for c in _citations(event.answer)]
+                reply = ChatResponse.of(metrics.count_answer(event.answer))
+                citations = [c.model_dump() for c in reply.citations]
                 yield _event("citations", {"citations": citations})
-                answer = event.answer
-                done = {"answered": answer.answered, "mode": answer.mode, "notice": answer.notice}
+                done = {"answered": reply.answered, "mode": reply.mode, "notice": reply.notice}
                 yield _event("done", done)
             elif isinstance(event, Failure):
                 yield _event("error", {"code": event.code, "detail": event.detail})

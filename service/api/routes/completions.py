@@ -21,9 +21,9 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 
 from service import metrics
 from service.api.auth import ReaderDep
-from service.api.deps import ComponentsDep
+from service.api.deps import AnswererDep, SettingsDep
 from service.api.errors import openai_error
-from service.api.routes.chat import SSE_HEADERS, to_response
+from service.api.routes.chat import SSE_HEADERS
 from service.api.schemas import (
     ChatCompletion,
     ChatMessage,
@@ -36,7 +36,16 @@ from service.api.schemas import (
 )
 from service.api.validation import check_messages
 from service.chat.dates import format_date
-from service.chat.types import ChatAnswer, ChatEvent, Citation, Delta, Failure, Final, Message
+from service.chat.types import (
+    ChatAnswer,
+    ChatEvent,
+    ChatResponse,
+    Citation,
+    Delta,
+    Failure,
+    Final,
+    Message,
+)
 from service.errors import InvalidRequest, ModelNotFound
 from service.settings import Settings
 
@@ -94,10 +103,9 @@ async def get_model(model: str) -> ModelCard:
     },
 )
 async def chat_completions(
-    request: CompletionRequest, components: ComponentsDep
+    request: CompletionRequest, answerer: AnswererDep, settings: SettingsDep
 ) -> Response | ChatCompletion:
-    messages = conversation(request, components.settings)
-    answerer = components.answerer
+    messages = conversation(request, settings)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not request.stream:
         answer = metrics.count_answer(await run_in_threadpool(answerer.answer, messages))
@@ -107,7 +115,7 @@ async def chat_completions(
             created=created,
             model=MODEL,
             choices=[CompletionChoice(message=CompletionOutput(content=text))],
-            citechat=to_response(answer),
+            citechat=ChatResponse.of(answer),
         )
     turn = await run_in_threadpool(answerer.prepare, messages)
     chunks = chunk_stream(answerer.stream(turn), completion_id, created)
@@ -215,7 +223,7 @@ def chunk_stream(events: Iterator[ChatEvent], completion_id: str, created: int) 
                 footer = sources_footer(answer)
                 if footer:
                     yield chunk({"content": footer})
-                yield chunk({}, "stop", citechat=to_response(answer).model_dump())
+                yield chunk({}, "stop", citechat=ChatResponse.of(answer).model_dump())
             elif isinstance(event, Failure):
                 yield _data(openai_error(500, event.code, event.detail))
                 return

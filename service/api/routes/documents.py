@@ -5,6 +5,7 @@ parsing, content hashing and crash-safe replace. Uploads are parsed and embedded
 threads, one at a time per process.
 """
 
+import threading
 from pathlib import PurePosixPath
 from typing import Annotated
 from urllib.parse import quote
@@ -23,11 +24,11 @@ from ingestion.loaders import (
 from ingestion.pipeline import delete, ingest_document
 from ingestion.store import StoredDocument
 from service.api.auth import AdminDep, ReaderDep
-from service.api.deps import ComponentsDep
+from service.api.deps import RetrieverDep, SettingsDep, WriteLockDep
 from service.api.schemas import DocumentInfo, DocumentsResponse, UploadResponse, UploadStatus
 from service.errors import Conflict, FileTooLarge, InvalidDocument, NotFound, UnsupportedFileType
 from service.retrieval import Retriever
-from service.wiring import Components
+from service.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["documents"])
 AUTH_ERRORS: dict[int | str, dict[str, str]] = {
@@ -53,11 +54,11 @@ PublishedField = Annotated[str, Form(description="YYYY-MM-DD; overrides the file
     dependencies=[ReaderDep],
 )
 async def list_documents(
-    components: ComponentsDep,
+    retriever: RetrieverDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="Documents per page.")] = 100,
     offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
 ) -> DocumentsResponse:
-    stored = await run_in_threadpool(components.retriever.documents)
+    stored = await run_in_threadpool(retriever.documents)
     ordered = sorted(stored.values(), key=lambda d: d.document_id)
     end = offset + limit
     return DocumentsResponse(
@@ -74,8 +75,8 @@ async def list_documents(
     dependencies=[ReaderDep],
     responses={404: {"description": "No such document"}},
 )
-async def get_document(document_id: str, components: ComponentsDep) -> DocumentInfo:
-    stored = await run_in_threadpool(_one_document, components.retriever, document_id)
+async def get_document(document_id: str, retriever: RetrieverDep) -> DocumentInfo:
+    stored = await run_in_threadpool(_one_document, retriever, document_id)
     if stored is None:
         raise NotFound(f"no document {document_id!r}")
     return _info(stored)
@@ -93,7 +94,9 @@ async def get_document(document_id: str, components: ComponentsDep) -> DocumentI
     responses={**UPLOAD_ERRORS, 200: {"description": "Already stored, unchanged"}, 409: {}},
 )
 async def upload_document(
-    components: ComponentsDep,
+    retriever: RetrieverDep,
+    settings: SettingsDep,
+    writes: WriteLockDep,
     response: Response,
     file: FileField,
     document_id: Annotated[
@@ -104,8 +107,8 @@ async def upload_document(
     published: PublishedField = "",
 ) -> UploadResponse:
     name = file.filename or ""
-    doc = await _read(components, file, document_id or name, title, source, published)
-    result = await run_in_threadpool(_write, components, doc, False)
+    doc = await _read(settings.max_file_bytes, file, document_id or name, title, source, published)
+    result = await run_in_threadpool(_write, retriever, settings, writes, doc, False)
     if result.status == "new":
         response.headers["Location"] = f"/api/documents/{quote(doc.document_id)}"
     else:
@@ -123,14 +126,16 @@ async def upload_document(
 )
 async def replace_document(
     document_id: str,
-    components: ComponentsDep,
+    retriever: RetrieverDep,
+    settings: SettingsDep,
+    writes: WriteLockDep,
     file: FileField,
     title: TitleField = "",
     source: SourceField = "",
     published: PublishedField = "",
 ) -> UploadResponse:
-    doc = await _read(components, file, document_id, title, source, published)
-    return await run_in_threadpool(_write, components, doc, True)
+    doc = await _read(settings.max_file_bytes, file, document_id, title, source, published)
+    return await run_in_threadpool(_write, retriever, settings, writes, doc, True)
 
 
 @router.delete(
@@ -140,14 +145,16 @@ async def replace_document(
     dependencies=[AdminDep],
     responses={**AUTH_ERRORS, 404: {"description": "No such document"}},
 )
-async def delete_document(document_id: str, components: ComponentsDep) -> Response:
-    if not await run_in_threadpool(_delete, components, document_id):
+async def delete_document(
+    document_id: str, retriever: RetrieverDep, writes: WriteLockDep
+) -> Response:
+    if not await run_in_threadpool(_delete, retriever, writes, document_id):
         raise NotFound(f"no document {document_id!r}")
     return Response(status_code=204)
 
 
 async def _read(
-    components: Components,
+    max_bytes: int,
     file: UploadFile,
     document_id: str,
     title: str,
@@ -159,7 +166,6 @@ async def _read(
     if PurePosixPath(name).suffix.lower() not in SUPPORTED_SUFFIXES:
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise UnsupportedFileType(f"file: {name!r} is not one of {kinds}")
-    max_bytes = components.settings.max_file_bytes
     raw = await file.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise FileTooLarge(f"file: larger than {max_bytes} bytes (CITECHAT_MAX_FILE_BYTES)")
@@ -172,12 +178,16 @@ async def _read(
         raise InvalidDocument(str(exc)) from exc
 
 
-def _write(components: Components, doc: LoadedDocument, replace: bool) -> UploadResponse:
+def _write(
+    retriever: Retriever,
+    settings: Settings,
+    writes: threading.Lock,
+    doc: LoadedDocument,
+    replace: bool,
+) -> UploadResponse:
     """Store ``doc``: a new document, the same content again, or (``replace``) a replacement."""
-    settings = components.settings
-    embedder = components.retriever.embedder
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    with components.writes, components.retriever.connected() as store:
+    with writes, retriever.connected() as store:
         old = store.document(doc.document_id)
         if replace and old is None:
             raise NotFound(f"no document {doc.document_id!r}: upload it with POST /api/documents")
@@ -187,23 +197,23 @@ def _write(components: Components, doc: LoadedDocument, replace: bool) -> Upload
                 "replace it with PUT /api/documents/{document_id}"
             )
         try:
-            written = ingest_document(doc, store, embedder, splitter)
+            written = ingest_document(doc, store, retriever.embedder, splitter)
         except LoadError as exc:
             raise InvalidDocument(str(exc)) from exc
         stored = store.document(doc.document_id)
     if stored is None:  # deleted by another process in between
         raise NotFound(f"no document {doc.document_id!r}")
-    components.retriever.refresh()  # this replica serves its own writes at once
+    retriever.refresh()  # this replica serves its own writes at once
     status: UploadStatus = "new" if written.new else "changed" if written.changed else "unchanged"
     return UploadResponse(
         status=status, chunks_embedded=written.chunks_embedded, document=_info(stored)
     )
 
 
-def _delete(components: Components, document_id: str) -> bool:
-    with components.writes, components.retriever.connected() as store:
+def _delete(retriever: Retriever, writes: threading.Lock, document_id: str) -> bool:
+    with writes, retriever.connected() as store:
         deleted = delete(store, document_id)
-    components.retriever.refresh()  # this replica serves its own writes at once
+    retriever.refresh()  # this replica serves its own writes at once
     return deleted
 
 

@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from service.api.deps import ComponentsDep
+from service.api.deps import RetrieverDep
 from service.api.schemas import Status
 
 router = APIRouter(tags=["health"])
@@ -26,8 +26,8 @@ async def healthz() -> Status:
     "the status is still `ready`, and `detail` says so.",
     responses={503: {"description": "The vector store is unreachable"}},
 )
-async def readyz(components: ComponentsDep) -> Status:
-    index = await run_in_threadpool(components.retriever.status)
+async def readyz(retriever: RetrieverDep) -> Status:
+    index = await run_in_threadpool(retriever.status)
     if index.lexical == "loading":
         return Status(status="ready", detail="BM25 index loading: answering from dense vectors")
     return Status(status="ready")

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from service.api.auth import ReaderDep
-from service.api.deps import ComponentsDep
+from service.api.deps import RetrieverDep, SettingsDep
 from service.api.schemas import SearchResponse, SearchResult
 from service.api.validation import check_text
 
@@ -16,12 +16,13 @@ router = APIRouter(prefix="/api", tags=["search"], dependencies=[ReaderDep])
 
 @router.get("/search", response_model=SearchResponse, summary="Passages matching a query")
 async def search(
-    components: ComponentsDep,
+    retriever: RetrieverDep,
+    settings: SettingsDep,
     q: Annotated[str, Query(description="The query text.")],
     k: Annotated[int, Query(ge=1, le=50, description="How many results.")] = 10,
 ) -> SearchResponse:
-    query = check_text("q", q, components.settings.max_query_chars)
-    passages = await run_in_threadpool(components.retriever.search, query, k)
+    query = check_text("q", q, settings.max_query_chars)
+    passages = await run_in_threadpool(retriever.search, query, k)
     logger.debug("search: %d passages (k=%d)", len(passages), k)
     return SearchResponse(
         results=[
