@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.chat.citations import MarkerRewriter, Source, cite
+from service.chat.citations import MarkerRewriter, cite
+from service.chat.compose import compose, continues, opens_article
 from service.chat.condense import Standalone
 from service.chat.dates import TimeScope, format_date, parse_date, recency_key
 from service.chat.evidence import (
@@ -32,7 +33,6 @@ from service.chat.evidence import (
     Sentence,
     names_in,
     read,
-    without_connective,
 )
 from service.chat.expected import expected_kind, holds_answer
 from service.chat.types import ChatAnswer, Mode
@@ -44,7 +44,6 @@ SIMILARITY_WEIGHT = 0.5  # the passage's cosine similarity to the query
 SEMANTIC_WEIGHT = 0.5  # the sentence's cosine similarity to the query (its passage's if unknown)
 SCOPE_RATIO = 0.5  # the best sentence within the time scope must score this share of the best
 LEAD_BONUS = 0.15  # the first sentences of an article state its news
-LEAD_SENTENCES = 2
 MIN_EVIDENCE = 0.75  # below this the best sentence does not answer: abstain
 ADDRESS_RATIO = 0.6  # a source addresses a question about time when its best scores this share
 KIND_RATIO = 0.8  # the best sentence holding the kind of answer asked, against the best of all
@@ -62,14 +61,6 @@ Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an em
 NOT_IN_DOCUMENTS = "The documents do not answer this question."
 # Questions that take something for granted; a premise the documents lack gets corrected.
 _PRESUPPOSES = re.compile(r"^\W*(why|how come|since|given that|now that)\b", re.IGNORECASE)
-# A sentence like this continues the one before it: it opens with a reference back, adds to it
-# ("also"), or is a quote attributed to "she" or "he".
-_CONTINUES = re.compile(
-    r"^\W*(this|these|that|those|it|its|he|his|she|her|they|their|such)\b"
-    r"|^\W*(\w+\W+){0,4}also\b"
-    r"|\b(he|she|they) (said|stated|added|remarked|noted|explained)\W*$",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -117,7 +108,7 @@ def answer(
     if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
         return abstain(question, passages, unknown)  # e.g. "how many" and no figure is there
     ranked = answering
-    draft, sources = compose(select(ranked, scope.temporal), scope.temporal)
+    draft, sources = compose(select(ranked, scope.temporal), asked, set(query.weights), scope)
     if unknown:
         draft = f"The documents do not mention {_names(unknown)}; this is what they say.\n\n{draft}"
     rewriter = MarkerRewriter(len(sources))
@@ -233,7 +224,7 @@ def rank(
         if names:
             unmentioned = sum(not n.mentioned_in(context) for n in names) / len(names)
             evidence *= 1 - NAME_PENALTY * unmentioned
-        bonus = LEAD_BONUS if _is_lead(sentence) else 0.0
+        bonus = LEAD_BONUS if opens_article(sentence) else 0.0
         scored.append(Scored(sentence, evidence, evidence + bonus))
     return sorted(scored, key=lambda s: -s.score)
 
@@ -269,7 +260,9 @@ def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
     if temporal:
         close = [c for c in ranked if c.score >= TIMELINE_RATIO * best.score]
         newest = min((c.sentence.passage.published for c in ranked), key=recency_key)
-        news = [c for c in close if c.sentence.passage.published == newest and _is_lead(c.sentence)]
+        news = [
+            c for c in close if c.sentence.passage.published == newest and opens_article(c.sentence)
+        ]
         chosen += [c for c in news if c is not best]
         for candidate in close:
             if candidate.document_id not in {c.document_id for c in chosen}:
@@ -292,10 +285,6 @@ def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
     return sentences
 
 
-def _is_lead(sentence: Sentence) -> bool:
-    return sentence.passage.start == 0 and sentence.position < LEAD_SENTENCES
-
-
 def _following(sentence: Sentence, ranked: Sequence[Scored]) -> Sentence | None:
     """The next sentence of the passage when it continues ``sentence`` ("This measure ...")."""
     for scored in ranked:
@@ -303,64 +292,7 @@ def _following(sentence: Sentence, ranked: Sequence[Scored]) -> Sentence | None:
         if (
             candidate.passage is sentence.passage
             and candidate.position == sentence.position + 1
-            and _CONTINUES.search(candidate.text)
+            and continues(candidate.text)
         ):
             return candidate
     return None
-
-
-def compose(chosen: Sequence[Sentence], temporal: bool) -> tuple[str, list[Source]]:
-    """The draft answer (markers ``[n]`` name ``sources``), one paragraph per document.
-
-    Documents come newest first when they differ in date or the question is about time,
-    else in the order of their best sentence; sentences keep their order in the document.
-    """
-    by_document: dict[str, list[Sentence]] = {}
-    for sentence in chosen:
-        by_document.setdefault(sentence.passage.document_id, []).append(sentence)
-    groups = list(by_document.values())
-    dates = {group[0].passage.published for group in groups}
-    timeline = temporal or len(dates) > 1
-    if timeline:
-        groups.sort(key=lambda group: recency_key(group[0].passage.published))
-    sources: list[Source] = []
-    paragraphs = []
-    for index, group in enumerate(groups):
-        passage = group[0].passage
-        date = format_date(passage.published)
-        if not timeline:
-            lead = f"According to “{passage.title}” ({date}):"
-        elif date == "undated":
-            lead = "Undated:"
-        elif index == 0:
-            lead = f"As of {date}:"
-        else:
-            lead = f"Earlier, on {date}:"
-        parts = [lead]
-        for quote in _quotes(group):
-            sources.append(Source(quote[0].passage, _span_text(quote)))
-            text = " ".join(without_connective(s.text) for s in quote)
-            parts.append(f"{text} [{len(sources)}]")
-        paragraphs.append(" ".join(parts))
-    return "\n\n".join(paragraphs), sources
-
-
-def _quotes(group: list[Sentence]) -> list[list[Sentence]]:
-    """Sentences in document order, neighbours in one passage joined into one quote."""
-    ordered = sorted(group, key=lambda s: s.passage.start + s.start)
-    quotes: list[list[Sentence]] = []
-    for sentence in ordered:
-        previous = quotes[-1][-1] if quotes else None
-        if (
-            previous is not None
-            and previous.passage is sentence.passage
-            and sentence.position == previous.position + 1
-        ):
-            quotes[-1].append(sentence)
-        else:
-            quotes.append([sentence])
-    return quotes
-
-
-def _span_text(quote: list[Sentence]) -> str:
-    return quote[0].passage.text[quote[0].start : quote[-1].end]

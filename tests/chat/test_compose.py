@@ -1,0 +1,104 @@
+"""How an extractive answer is written: the answering quote first, cut to its clauses, short."""
+
+import datetime as dt
+
+from service.chat.compose import MAX_CITATIONS, MAX_WORDS, compose
+from service.chat.dates import time_scope
+from service.chat.evidence import Sentence, content_terms, read
+from service.retrieval import Passage
+
+TODAY = dt.date(2025, 9, 1)
+
+
+def passage(text: str, document_id: str, published: str) -> Passage:
+    return Passage(
+        chunk_id=f"{document_id}::h::0",
+        document_id=document_id,
+        title=f"About {document_id}",
+        source=f"https://example.org/{document_id}",
+        published=published,
+        text=text,
+        start=0,
+        end=len(text),
+        score=0.5,
+        similarity=0.5,
+    )
+
+
+RATES = [
+    passage(
+        "The Bank cut its rate to 4% on Thursday, the first cut in a year, taking borrowing "
+        "costs to their lowest level since 2023, the governor said. Markets had expected it.",
+        "2025-08.md",
+        "2025-08-07",
+    ),
+    passage(
+        "The Bank cut its rate to 4.5% on Thursday, its third cut since last summer. "
+        "Growth forecasts were halved.",
+        "2025-02.md",
+        "2025-02-06",
+    ),
+    passage(
+        "The Bank raised its rate to 0.25% on Thursday, its first rise in three years.",
+        "2021-12.md",
+        "2021-12-16",
+    ),
+    passage("The Bank's rate is set by a committee of nine members.", "explainer.md", ""),
+    passage("The Bank cut its rate to 4.75% on Thursday.", "2024-11.md", "2024-11-07"),
+]
+
+
+def write(question: str, sentences: list[Sentence]) -> tuple[str, list[str], list[str]]:
+    """The draft, its cited documents and its quotes, for ``sentences`` chosen best first."""
+    scope = time_scope(question, TODAY)
+    asked = scope.without_dates(question)
+    draft, sources = compose(sentences, asked, set(content_terms(asked)), scope)
+    return draft, [s.passage.document_id for s in sources], [s.quote or "" for s in sources]
+
+
+def firsts(passages: list[Passage]) -> list[Sentence]:
+    """The first sentence of each passage, in order."""
+    sentences = read(passages).sentences
+    return [next(s for s in sentences if s.passage is p) for p in passages]
+
+
+def test_a_quote_is_cut_after_its_last_informative_clause_and_stays_verbatim() -> None:
+    draft, documents, quotes = write("What is the Bank's rate?", firsts(RATES[:1]))
+
+    assert quotes == [
+        "The Bank cut its rate to 4% on Thursday, the first cut in a year, taking borrowing "
+        "costs to their lowest level since 2023"
+    ]
+    assert quotes[0] in RATES[0].text
+    assert "the governor said" not in draft
+    assert draft == f"7 August 2025: {quotes[0]}… [1]"
+
+
+def test_on_a_question_about_the_present_a_dated_source_leads_and_the_history_follows() -> None:
+    chosen = firsts([RATES[3], RATES[0], RATES[1]])  # as select() gives them: undated first
+
+    draft, documents, _ = write("What is the Bank's rate now?", chosen)
+
+    assert draft.startswith("As of 7 August 2025: The Bank cut its rate to 4%")
+    assert documents[0] == "2025-08.md"
+    assert draft.index("Earlier, on 6 February 2025") < draft.index("Undated:")
+
+
+def test_a_change_since_a_date_cites_its_starting_point_within_the_citation_limit() -> None:
+    chosen = firsts([RATES[0], RATES[1], RATES[4], RATES[3], RATES[2]])  # the start last
+
+    draft, documents, _ = write("How has the Bank's rate changed since December 2021?", chosen)
+
+    assert documents[0] == "2025-08.md" and "2021-12.md" in documents
+    assert len(documents) <= MAX_CITATIONS and "explainer.md" not in documents
+    assert draft.index("7 August 2025") < draft.index("Earlier, on 16 December 2021")
+
+
+def test_a_question_not_about_time_gets_its_best_answer_first_and_no_history() -> None:
+    chosen = firsts([RATES[3], RATES[0], RATES[1]])
+
+    draft, documents, _ = write("How many members does the committee have?", chosen)
+
+    assert draft.startswith("Undated: The Bank's rate is set by a committee of nine members.")
+    assert "Earlier" not in draft and "As of" not in draft
+    assert len(draft.split()) <= MAX_WORDS
