@@ -6,8 +6,8 @@ for, otherwise it is the best evidence that does. Each quote is verbatim text of
 cut after the last clause that carries the question's terms or the answer asked for (a
 trailing ", the company said on Monday" goes). Further quotes follow while the answer stays
 under :data:`MAX_WORDS` words and :data:`MAX_CITATIONS` citations: on a question about time
-newest first, each dated ("Earlier, on 7 February 2025: ..."); a question about change also
-cites its starting point, the oldest source in its time scope.
+newest first, each dated ("Earlier, on 7 February 2025: ..."); a question about change since a
+point also cites that starting point, the oldest source in its time scope, beside the others.
 """
 
 import re
@@ -103,7 +103,7 @@ def compose(
     shown = [lead]
     words = _words(lead)
     for quote in rest:
-        if len(shown) == MAX_CITATIONS:
+        if len(shown) == MAX_CITATIONS + (start is not None):
             break
         own = quote.document_id == lead.document_id and not scope.temporal
         if quote is start or words + _words(quote) <= budget + own * SAME_SOURCE_WORDS:
