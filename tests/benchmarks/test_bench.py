@@ -1,6 +1,5 @@
 """The benchmark's own parts: the generated corpus and the interleaved latency measurement."""
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -10,16 +9,12 @@ from ingestion.embeddings import Embedder
 from ingestion.loaders import discover, load_document
 from service.settings import Settings
 from service.wiring import build_components
-from tests.helpers import PROJECT_DIR
+from tests.helpers import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench", PROJECT_DIR / "benchmarks" / "bench.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench")
 
 
 def test_generated_corpus_is_seeded_and_holds_the_chunks_asked_for(

@@ -1,28 +1,17 @@
 """The scale benchmark's parts, on a tiny store: stand-in embeddings and one row of figures."""
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-from tests.helpers import PROJECT_DIR
+from tests.helpers import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    path = PROJECT_DIR / "benchmarks" / "bench_scale.py"
-    sys.path.insert(0, str(path.parent))  # bench_scale.py imports its sibling bench.py
-    try:
-        spec = importlib.util.spec_from_file_location("bench_scale", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
-    return module
+    return load_benchmark("bench_scale")
 
 
 def test_stand_in_embeddings_are_deterministic_and_favour_shared_words(bench: ModuleType) -> None:

@@ -1,27 +1,15 @@
 """The load benchmark's figures: outcomes, latency percentiles, fault timings."""
 
-import importlib.util
-import sys
 from types import ModuleType
 
 import pytest
 
-from tests.helpers import PROJECT_DIR
+from tests.helpers import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def load() -> ModuleType:
-    sys.path.insert(0, str(PROJECT_DIR / "benchmarks"))  # load.py imports its sibling bench.py
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "load", PROJECT_DIR / "benchmarks" / "load.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(PROJECT_DIR / "benchmarks"))
-    return module
+    return load_benchmark("load")
 
 
 def test_only_complete_200s_count_as_answers(load: ModuleType) -> None:

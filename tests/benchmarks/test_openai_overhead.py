@@ -1,7 +1,5 @@
 """The /v1 overhead benchmark's measurement, on a real server over HTTP."""
 
-import importlib.util
-from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
@@ -9,19 +7,12 @@ import pytest
 from ingestion.embeddings import Embedder
 from service.app import create_app
 from service.settings import Settings
-from tests.helpers import PROJECT_DIR, serve_app
+from tests.helpers import load_benchmark, serve_app
 
 
 @pytest.fixture(scope="module")
-def overhead() -> Iterator[ModuleType]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(PROJECT_DIR / "benchmarks"))  # as when run as a script
-        path = PROJECT_DIR / "benchmarks" / "openai_overhead.py"
-        spec = importlib.util.spec_from_file_location("openai_overhead", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
+def overhead() -> ModuleType:
+    return load_benchmark("openai_overhead")
 
 
 def test_both_routes_are_timed_on_every_question(

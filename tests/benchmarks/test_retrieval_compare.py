@@ -1,28 +1,16 @@
 """The retrieval comparison benchmark, on the sample corpus and its eval set."""
 
-import importlib.util
-from types import ModuleType
-
 from ingestion.embeddings import Embedder
 from service.evaluate.cases import load_eval_set
 from service.settings import Settings
 from service.wiring import build_components
-from tests.helpers import PROJECT_DIR, SAMPLE_CORPUS
-
-
-def _load() -> ModuleType:
-    path = PROJECT_DIR / "benchmarks" / "retrieval_compare.py"
-    spec = importlib.util.spec_from_file_location("retrieval_compare", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers import PROJECT_DIR, SAMPLE_CORPUS, load_benchmark
 
 
 def test_every_pipeline_finds_the_sample_sources(
     sample_settings: Settings, embedder: Embedder
 ) -> None:
-    compare = _load().compare
+    compare = load_benchmark("retrieval_compare").compare
     cases = load_eval_set(PROJECT_DIR / "eval_sets" / "haiti-mss.jsonl")
     cases = [c for c in cases if c.answerable and c.sources]
     components = build_components(sample_settings, embedder)
