@@ -28,12 +28,14 @@ from service.chat.llm import (
 )
 from service.chat.prompts import Prompts
 from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final, Message, Mode
+from service.memo import Remembered
 from service.retrieval import Passage, Retriever
 
 logger = logging.getLogger(__name__)
 
 TIMELINE_DEPTH = 2  # a question about time retrieves this many times top_k, to find its period
 MAX_CONDENSED_CHARS = 500
+SHORT_VECTORS_KEPT = 10_000  # names and titles whose vectors an answerer remembers
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class Answerer:
         self._top_k = top_k
         self._llm = llm
         self._clock = clock
+        # names and document titles: the titles of a collection come back question after
+        # question, and a batch of them costs a forward pass (40-60 ms on a small CPU)
+        self._embed_short = Remembered(retriever.embedder.embed_documents, SHORT_VECTORS_KEPT)
 
     @property
     def mode(self) -> Mode:
@@ -194,7 +199,7 @@ class Answerer:
             turn.passages,
             turn.scope,
             turn.query_vector,
-            self._retriever.embedder.embed_documents,
+            self._embed_short,
         )
 
     def _fallback(self, turn: Turn, reason: str) -> ChatAnswer:

@@ -16,7 +16,8 @@ import numpy as np
 from ingestion.sentences import read_sentence_vectors, split_sentences
 from service.chat.dates import CHANGE_WORDS, PRESENT_WORDS, format_date
 from service.chat.injection import instructs_assistant
-from service.retrieval import Passage, tokenize
+from service.lexical import tokenize_remembered
+from service.retrieval import Passage
 
 # Words that shape a question without naming what it is about: function words, question
 # frames, and the cues of time that the answerer handles through dates instead.
@@ -104,13 +105,13 @@ def _content_terms(texts: list[str]) -> list[list[str]]:
     if not texts:
         return []
     stop = _question_terms()
-    tokens = tokenize([_ACRONYM.sub(_undot, text) for text in texts])
+    tokens = tokenize_remembered([_ACRONYM.sub(_undot, text) for text in texts])
     return [[t for t in terms if t not in stop] for terms in tokens]
 
 
 @cache
 def _question_terms() -> frozenset[str]:
-    return frozenset(tokenize([f"{_FRAME_WORDS} {PRESENT_WORDS} {CHANGE_WORDS}"])[0])
+    return frozenset(tokenize_remembered([f"{_FRAME_WORDS} {PRESENT_WORDS} {CHANGE_WORDS}"])[0])
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def terms_of(texts: list[str]) -> list[set[str]]:
     """The stemmed terms of each text; "U.S." counts as "US"."""
     if not texts:
         return []
-    return [set(t) for t in tokenize([_ACRONYM.sub(_undot, text) for text in texts])]
+    return [set(t) for t in tokenize_remembered([_ACRONYM.sub(_undot, text) for text in texts])]
 
 
 def _undot(match: re.Match[str]) -> str:

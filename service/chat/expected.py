@@ -11,7 +11,7 @@ answered by a sentence without a figure.
 import re
 from enum import Enum
 
-from service.retrieval import tokenize
+from service.lexical import tokenize_remembered
 
 _NUMBER_WORDS = (
     "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty "
@@ -87,7 +87,8 @@ def holds_answer(kind: Kind, sentence: str, question: str) -> bool:
         words = [
             m.group() for m in _CAPITALISED.finditer(sentence) if not _DATE.fullmatch(m.group())
         ]
-        return any(terms and not set(terms) <= asked for terms in tokenize(words or [""]))
+        names = tokenize_remembered(words or [""])
+        return any(terms and not set(terms) <= asked for terms in names)
     if kind is Kind.MONEY:
         return any(_plain(m.group()) not in asked for m in _MONEY.finditer(sentence))
     if kind is Kind.DATE:
@@ -98,7 +99,7 @@ def holds_answer(kind: Kind, sentence: str, question: str) -> bool:
 
 def _words(text: str) -> set[str]:
     """The words and figures of ``text`` as written (lower case) and as stemmed terms."""
-    return {_plain(w) for w in re.findall(r"[\w.,]+", text)} | set(tokenize([text])[0])
+    return {_plain(w) for w in re.findall(r"[\w.,]+", text)} | set(tokenize_remembered([text])[0])
 
 
 def _plain(word: str) -> str:

@@ -2,8 +2,10 @@
 
 import pytest
 
+from ingestion.embeddings import ChunkVectors, Embedder, Span
 from service.chat.compose import MAX_WORDS, SAME_SOURCE_WORDS
-from service.wiring import Components
+from service.settings import Settings
+from service.wiring import Components, build_components
 from tests.chat.chat_checks import FEBRUARY, MAY, SEPTEMBER, ask, assert_citations_valid
 
 
@@ -192,3 +194,41 @@ def test_instructions_in_the_question_are_not_obeyed(chat_components: Components
     assert answer.answered and answer.citations
     assert "100 million" in answer.answer
     assert "offered nothing" not in answer.answer
+
+
+class _CountingEmbedder:
+    """The real model, recording the batches of texts it embeds."""
+
+    def __init__(self, model: Embedder) -> None:
+        self._model = model
+        self.name = model.name
+        self.batches: list[list[str]] = []
+
+    def load(self) -> None:
+        self._model.load()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.batches.append(list(texts))
+        return self._model.embed_documents(texts)
+
+    def embed_chunks(self, texts: list[str], spans: list[list[Span]]) -> list[ChunkVectors]:
+        return self._model.embed_chunks(texts, spans)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._model.embed_query(text)
+
+
+def test_names_and_titles_are_embedded_once_per_answerer(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    counting = _CountingEmbedder(embedder)
+    answerer = build_components(sample_settings, counting).answerer
+    question = "How many police officers was Nairobi going to send to Haiti?"
+
+    first = ask(answerer, question)
+    embedded = [text for batch in counting.batches for text in batch]
+    second = ask(answerer, question)
+
+    assert "Nairobi" in embedded and len(embedded) == len(set(embedded)) > 1  # name and titles
+    assert len(counting.batches) == 1  # the second answer used the vectors kept
+    assert second.answer == first.answer and "1000 police" in second.answer

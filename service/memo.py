@@ -1,0 +1,31 @@
+"""Remembering the results of a batch function of texts, for texts that come back."""
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Remembered(Generic[T]):
+    """``compute`` (texts to one result each, in one batch), remembering each text's result.
+
+    Only the texts not seen before are computed, in one call. Past ``kept`` texts everything is
+    forgotten at once. Results are shared between callers: do not change them.
+    """
+
+    def __init__(self, compute: Callable[[list[str]], list[T]], kept: int) -> None:
+        self._compute = compute
+        self._kept = kept
+        self._known: dict[str, T] = {}
+
+    def __call__(self, texts: list[str]) -> list[T]:
+        known = self._known
+        found = {text: known[text] for text in texts if text in known}
+        missing = [text for text in dict.fromkeys(texts) if text not in found]
+        if missing:
+            new = dict(zip(missing, self._compute(missing), strict=True))
+            if len(known) + len(new) > self._kept:
+                known.clear()
+            known.update(new)
+            found.update(new)
+        return [found[text] for text in texts]
