@@ -10,7 +10,8 @@ class Remembered(Generic[T]):
     """``compute`` (texts to one result each, in one batch), remembering each text's result.
 
     Only the texts not seen before are computed, in one call. Past ``kept`` texts everything is
-    forgotten at once. Results are shared between callers: do not change them.
+    forgotten at once, which another thread may be doing meanwhile: a text missed then is just
+    computed again. Results are shared between callers: do not change them.
     """
 
     def __init__(self, compute: Callable[[list[str]], list[T]], kept: int) -> None:
@@ -19,8 +20,8 @@ class Remembered(Generic[T]):
         self._known: dict[str, T] = {}
 
     def __call__(self, texts: list[str]) -> list[T]:
-        known = self._known
-        found = {text: known[text] for text in texts if text in known}
+        known = self._known  # shared by request threads: one get() per text, never `in` then []
+        found = {text: value for text in texts if (value := known.get(text)) is not None}
         missing = [text for text in dict.fromkeys(texts) if text not in found]
         if missing:
             new = dict(zip(missing, self._compute(missing), strict=True))
