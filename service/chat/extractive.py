@@ -94,7 +94,8 @@ def answer(
     contexts = reading.contexts
     names = names_in(asked)
     absent = [n for n in names if not any(n.mentioned_in(c) for c in contexts.values())]
-    unknown = unrecognised(asked, absent, passages, embed)
+    acronyms = abbreviated(asked, names, passages)
+    unknown = unrecognised(asked, [n for n in absent if n not in acronyms], passages, embed)
     if unknown and not _PRESUPPOSES.match(asked):
         return abstain(question, passages, unknown)
     query = Query.from_turns(asked, question.context, ignore=absent)
@@ -137,15 +138,7 @@ def unrecognised(
     titles = list(dict.fromkeys(p.title for p in passages))
     if embed is None or not words or not titles:
         return list(absent)
-    runs: list[list[Name]] = []
-    for name in words:
-        previous = runs[-1][-1].text if runs else None
-        if previous is not None and re.search(
-            rf"{re.escape(previous)}\s+{re.escape(name.text)}", question
-        ):
-            runs[-1].append(name)
-        else:
-            runs.append([name])
+    runs = _runs(question, words)
     phrases = [" ".join(n.text for n in run) for run in runs]
     vectors = np.asarray(embed(phrases + titles), np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -157,6 +150,34 @@ def unrecognised(
         for n in run
     }
     return [n for n in absent if id(n) not in recognised]
+
+
+def abbreviated(question: str, names: Sequence[Name], passages: Sequence[Passage]) -> list[Name]:
+    """The words of ``names`` in a run whose initials the passages write as an acronym:
+    "United States" when they say "US" (or "U.S."), "European Medicines Agency" for "EMA"."""
+    found: list[Name] = []
+    for run in _runs(question, [n for n in names if n.terms]):
+        initials = "".join(n.text[0] for n in run)
+        if len(run) > 1 and initials.isupper():
+            dotted = re.escape(".".join(initials) + ".")
+            acronym = re.compile(rf"\b(?:{initials}\b|{dotted})")
+            if any(acronym.search(p.text) or acronym.search(p.title) for p in passages):
+                found += run
+    return found
+
+
+def _runs(question: str, names: Sequence[Name]) -> list[list[Name]]:
+    """``names`` grouped into the runs of adjacent words of ``question`` ("Red", "Devils")."""
+    runs: list[list[Name]] = []
+    for name in names:
+        previous = runs[-1][-1].text if runs else None
+        if previous is not None and re.search(
+            rf"{re.escape(previous)}\s+{re.escape(name.text)}", question
+        ):
+            runs[-1].append(name)
+        else:
+            runs.append([name])
+    return runs
 
 
 def abstain(
