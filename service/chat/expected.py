@@ -11,6 +11,7 @@ answered by a sentence without a figure.
 import re
 from enum import Enum
 
+from service.chat.evidence import content_terms
 from service.lexical import tokenize_remembered
 
 _NUMBER_WORDS = (
@@ -33,6 +34,8 @@ _DAY_OR_YEAR = re.compile(
     r"November|December)\b|\b(January|February|March|April|May|June|July|August|September|"
     r"October|November|December)\s+\d{1,2}\b|\b(in|since|from|until|by)\s+(1[89]|2\d)\d\d\b"
 )
+_COUNTED = re.compile(r"\bhow many\s+([\w’'-]+(?:\s+[\w’'-]+){0,2})", re.IGNORECASE)
+_CLAUSE = re.compile(r"[;:()—–]|,\s|\s-\s")  # "1,425,775,850" is one figure
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*[\w]|\b[A-Z]\b")
 
 
@@ -104,3 +107,30 @@ def _words(text: str) -> set[str]:
 
 def _plain(word: str) -> str:
     return word.lower().strip(".,").replace(",", "")
+
+
+def counted(question: str) -> str:
+    """What "how many" counts ("mortgage holders"): its words up to the next function word;
+    "" when the question does not ask "how many"."""
+    match = _COUNTED.search(question)
+    if match is None:
+        return ""
+    words: list[str] = []
+    for word in match.group(1).split():
+        if not content_terms(word):
+            break
+        words.append(word)
+    return " ".join(words)
+
+
+def figure_clauses(sentence: str, question: str) -> list[str]:
+    """The clauses of ``sentence`` holding a figure (not a date) that ``question`` does not
+    name: where what the figure counts is written."""
+    asked = _words(question)
+    return [
+        clause
+        for clause in _CLAUSE.split(sentence)
+        if any(
+            _plain(m.group()) not in asked for m in _FIGURE.finditer(_DAY_OR_YEAR.sub(" ", clause))
+        )
+    ]

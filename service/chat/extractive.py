@@ -31,10 +31,11 @@ from service.chat.evidence import (
     Query,
     Reading,
     Sentence,
+    content_terms,
     names_in,
     read,
 )
-from service.chat.expected import expected_kind, holds_answer
+from service.chat.expected import Kind, counted, expected_kind, figure_clauses, holds_answer
 from service.chat.types import ChatAnswer, Mode
 from service.retrieval import Passage
 
@@ -55,6 +56,9 @@ NAME_PENALTY = 0.5  # evidence lost when the passage mentions none of the questi
 # to the document's title ("Britain's" to "Bank of England ..."); unrelated names score lower.
 TITLE_SIMILARITY = 0.25
 MAX_PER_DOCUMENT = 2
+# A figure answers "how many X" when a word of its clause is this close to X ("population" to
+# "inhabitants" 0.57); words of other facts score lower ("Bank Rate" to "mortgage holders" 0.29).
+COUNTED_SIMILARITY = 0.5
 
 Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
 
@@ -106,6 +110,9 @@ def answer(
         ranked = in_scope
     kind = expected_kind(asked)
     answering = [s for s in ranked if holds_answer(kind, s.sentence.text, asked)]
+    noun = counted(asked) if kind is Kind.FIGURE else ""
+    if noun and answering:
+        answering = counting(answering, noun, asked, KEEP_RATIO * ranked[0].evidence, embed)
     if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
         return abstain(question, passages, unknown)  # e.g. "how many" and no figure is there
     ranked = answering
@@ -150,6 +157,40 @@ def unrecognised(
         for n in run
     }
     return [n for n in absent if id(n) not in recognised]
+
+
+def counting(
+    scored: Sequence[Scored], noun: str, question: str, bar: float, embed: Embed | None
+) -> list[Scored]:
+    """The sentences of ``scored`` with a figure counting ``noun`` (what "how many" asks).
+
+    The clause holding the figure says what it counts: a word of ``noun``, or (for sentences
+    whose evidence reaches ``bar``) a word within :data:`COUNTED_SIMILARITY` of it by ``embed``:
+    "population" counts "inhabitants", "Bank Rate" no "mortgage holders".
+    """
+    wanted = set(content_terms(noun))
+    words = {
+        id(s): {
+            w
+            for clause in figure_clauses(s.sentence.text, question)
+            for w in re.findall(r"[^\W\d_][\w’'-]*", clause)
+        }
+        for s in scored
+    }
+    lexical = {id(s) for s in scored if any(wanted & set(content_terms(w)) for w in words[id(s)])}
+    unsure = [s for s in scored if id(s) not in lexical and s.evidence >= bar and words[id(s)]]
+    close: set[int] = set()
+    if embed is not None and unsure:
+        candidates = sorted({w for s in unsure for w in words[id(s)] if content_terms(w)})
+        vectors = np.asarray(embed([noun, *candidates]), np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        near = {
+            w
+            for w, sim in zip(candidates, vectors[1:] @ vectors[0], strict=True)
+            if sim >= COUNTED_SIMILARITY
+        }
+        close = {id(s) for s in unsure if words[id(s)] & near}
+    return [s for s in scored if id(s) in lexical | close]
 
 
 def abbreviated(question: str, names: Sequence[Name], passages: Sequence[Passage]) -> list[Name]:
