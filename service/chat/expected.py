@@ -1,6 +1,7 @@
 """What kind of answer a question expects, and whether a sentence holds one.
 
-"Who" and "which" ask for a name, "when" for a date, "how many" / "how much" for a figure
+"Who" and "which" ask for a name, "when" for a date ("on what date" for one with its day, not
+"later this year"), "how many" / "how much" for a figure
 (an amount of money when the question asks for a cost, a price, a fee or a budget), "where"
 for a place (a name). A sentence holds the answer only when it has a candidate of that
 kind which the question itself does not already name: the leader of the second mission does
@@ -36,6 +37,8 @@ _DAY_OR_YEAR = re.compile(
 )
 _COUNTED = re.compile(r"\bhow many\s+([\w’'-]+(?:\s+[\w’'-]+){0,2})", re.IGNORECASE)
 _CLAUSE = re.compile(r"[;:()—–]|,\s|\s-\s")  # "1,425,775,850" is one figure
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DAY = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\b|\b({_MONTHS})\s+\d{{1,2}}\b|\b\d{{4}}-\d\d-\d\d\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*[\w]|\b[A-Z]\b")
 
 
@@ -43,6 +46,7 @@ class Kind(Enum):
     NAME = "name"
     PLACE = "place"  # a name, or a figure for a position on a scale ("where was the rate?")
     DATE = "date"
+    DAY = "day"  # a date with its day: "on what date"
     FIGURE = "figure"
     MONEY = "money"
     ANY = "any"
@@ -60,7 +64,8 @@ _WHAT = [
         r"severance|damages)\b",
         Kind.MONEY,
     ),
-    (r"^\W*(date|year|month|day)\b", Kind.DATE),
+    (r"^\W*(date|day)\b", Kind.DAY),
+    (r"^\W*(year|month)\b", Kind.DATE),
     (r"^\W*(percentage|share|figure|number)\b", Kind.FIGURE),
 ]
 
@@ -94,6 +99,8 @@ def holds_answer(kind: Kind, sentence: str, question: str) -> bool:
         return any(terms and not set(terms) <= asked for terms in names)
     if kind is Kind.MONEY:
         return any(_plain(m.group()) not in asked for m in _MONEY.finditer(sentence))
+    if kind is Kind.DAY:
+        return any(_plain(m.group()) not in asked for m in _DAY.finditer(sentence))
     if kind is Kind.DATE:
         return any(_plain(m.group()) not in asked for m in _DATE.finditer(sentence))
     undated = _DAY_OR_YEAR.sub(" ", sentence)  # a count is not a date

@@ -2,7 +2,7 @@
 
 from ingestion.embeddings import Embedder
 from service.chat.condense import standalone
-from service.chat.expected import counted
+from service.chat.expected import Kind, counted, expected_kind, holds_answer
 from service.chat.extractive import Embed, answer
 from service.chat.types import Message
 from tests.chat.test_chat_parts import passage
@@ -51,3 +51,16 @@ def test_a_figure_counts_a_thing_named_in_other_words(embedder: Embedder) -> Non
         )
         == ""
     )
+
+
+def test_on_what_date_asks_for_a_day_not_a_vaguer_time() -> None:
+    question = "On what date did the station open?"
+    assert expected_kind(question) is Kind.DAY
+    assert expected_kind("In what year did the station open?") is Kind.DATE
+    assert holds_answer(Kind.DAY, "The line opens on Tuesday 24 May.", question)
+    assert holds_answer(Kind.DAY, "It opened on May 24, 2022.", question)
+    assert not holds_answer(Kind.DAY, "The station will open later this year.", question)
+    assert not holds_answer(Kind.DAY, "The station opened on Thursday in 2022.", question)
+
+    later = "The station is not yet ready and will open later this year."
+    assert _ask(question, later) == ""
