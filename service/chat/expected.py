@@ -35,7 +35,7 @@ _DAY_OR_YEAR = re.compile(
     r"November|December)\b|\b(January|February|March|April|May|June|July|August|September|"
     r"October|November|December)\s+\d{1,2}\b|\b(in|since|from|until|by)\s+(1[89]|2\d)\d\d\b"
 )
-_COUNTED = re.compile(r"\bhow many\s+([\w’'-]+(?:\s+[\w’'-]+){0,2})", re.IGNORECASE)
+_ASKED = re.compile(r"\b(how many|what|which)\s+([\w’'-]+(?:\s+[\w’'-]+){0,2})", re.IGNORECASE)
 _CLAUSE = re.compile(r"[;:()—–]|,\s|\s-\s")  # "1,425,775,850" is one figure
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DAY = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\b|\b({_MONTHS})\s+\d{{1,2}}\b|\b\d{{4}}-\d\d-\d\d\b")
@@ -116,18 +116,25 @@ def _plain(word: str) -> str:
     return word.lower().strip(".,").replace(",", "")
 
 
-def counted(question: str) -> str:
-    """What "how many" counts ("mortgage holders"): its words up to the next function word;
-    "" when the question does not ask "how many"."""
-    match = _COUNTED.search(question)
+def asked_noun(question: str) -> str:
+    """What the question word asks about: its words up to the next function word ("mortgage
+    holders" in "how many mortgage holders were ...", "safety caution" in "what safety
+    caution was ..."); "" when none follows it ("what is ...")."""
+    match = _ASKED.search(question)
     if match is None:
         return ""
     words: list[str] = []
-    for word in match.group(1).split():
+    for word in match.group(2).split():
         if not content_terms(word):
             break
         words.append(word)
     return " ".join(words)
+
+
+def counted(question: str) -> str:
+    """What "how many" counts ("mortgage holders"); "" when the question does not ask it."""
+    match = _ASKED.search(question)
+    return asked_noun(question) if match and match.group(1).lower() == "how many" else ""
 
 
 def figure_clauses(sentence: str, question: str) -> list[str]:

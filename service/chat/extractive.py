@@ -35,7 +35,14 @@ from service.chat.evidence import (
     names_in,
     read,
 )
-from service.chat.expected import Kind, counted, expected_kind, figure_clauses, holds_answer
+from service.chat.expected import (
+    Kind,
+    asked_noun,
+    counted,
+    expected_kind,
+    figure_clauses,
+    holds_answer,
+)
 from service.chat.types import ChatAnswer, Mode
 from service.retrieval import Passage
 
@@ -56,9 +63,11 @@ NAME_PENALTY = 0.5  # evidence lost when the passage mentions none of the questi
 # to the document's title ("Britain's" to "Bank of England ..."); unrelated names score lower.
 TITLE_SIMILARITY = 0.25
 MAX_PER_DOCUMENT = 2
-# A figure answers "how many X" when a word of its clause is this close to X ("population" to
-# "inhabitants" 0.57); words of other facts score lower ("Bank Rate" to "mortgage holders" 0.29).
-COUNTED_SIMILARITY = 0.5
+# A word means what a word of the question means when their vectors are this close
+# ("population" to "inhabitants" 0.57, "warning" to "caution"); words of other things score
+# lower ("Bank Rate" to "mortgage holders" 0.29).
+WORD_SIMILARITY = 0.5
+PARAPHRASE_SENTENCES = 10  # the best sentences whose words can stand for a word of the question
 
 Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
 
@@ -105,10 +114,14 @@ def answer(
     query = Query.from_turns(asked, question.context, ignore=absent)
     known = [n for n in names if n not in absent]
     ranked = rank(query, reading, known, query_vector)
+    kind = expected_kind(asked)
+    if kind in (Kind.ANY, Kind.NAME):  # not the unit of a date or figure ("what date")
+        reworded = paraphrased(query, asked_noun(asked), reading, ranked, embed)
+        if reworded is not query:
+            query, ranked = reworded, rank(reworded, reading, known, query_vector)
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
-    kind = expected_kind(asked)
     answering = [s for s in ranked if holds_answer(kind, s.sentence.text, asked)]
     noun = counted(asked) if kind is Kind.FIGURE else ""
     if noun and answering:
@@ -159,13 +172,47 @@ def unrecognised(
     return [n for n in absent if id(n) not in recognised]
 
 
+def paraphrased(
+    query: Query, noun: str, reading: Reading, ranked: Sequence[Scored], embed: Embed | None
+) -> Query:
+    """``query`` also asking for the word of the best sentences closest to each word of
+    ``noun`` (what the question asks about) that they do not use, when within
+    :data:`WORD_SIMILARITY` by ``embed``: "what safety caution" finds "a boxed warning".
+    ``query`` itself when there is none."""
+    best = ranked[:PARAPHRASE_SENTENCES]
+    terms = {id(s): t for s, t in zip(reading.sentences, reading.terms, strict=True)}
+    used = set().union(*(terms[id(s.sentence)] for s in best))
+    missing = [w for w in noun.split() if (t := content_terms(w)) and not used & set(t)]
+    words = sorted(
+        {
+            w
+            for s in best
+            for w in re.findall(r"[^\W\d_][\w’'-]*", s.sentence.text)
+            if content_terms(w)
+        }
+    )
+    if embed is None or not missing or not words:
+        return query
+    vectors = np.asarray(embed(missing + words), np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    similarity = vectors[: len(missing)] @ vectors[len(missing) :].T
+    weights = dict(query.weights)
+    for word, row in zip(missing, similarity, strict=True):
+        closest = int(row.argmax())
+        if row[closest] >= WORD_SIMILARITY:
+            weight = max(query.weights.get(t, 0.0) for t in content_terms(word))
+            for term in content_terms(words[closest]):
+                weights.setdefault(term, weight)
+    return Query(weights) if weights != query.weights else query
+
+
 def counting(
     scored: Sequence[Scored], noun: str, question: str, bar: float, embed: Embed | None
 ) -> list[Scored]:
     """The sentences of ``scored`` with a figure counting ``noun`` (what "how many" asks).
 
     The clause holding the figure says what it counts: a word of ``noun``, or (for sentences
-    whose evidence reaches ``bar``) a word within :data:`COUNTED_SIMILARITY` of it by ``embed``:
+    whose evidence reaches ``bar``) a word within :data:`WORD_SIMILARITY` of it by ``embed``:
     "population" counts "inhabitants", "Bank Rate" no "mortgage holders".
     """
     wanted = set(content_terms(noun))
@@ -187,7 +234,7 @@ def counting(
         near = {
             w
             for w, sim in zip(candidates, vectors[1:] @ vectors[0], strict=True)
-            if sim >= COUNTED_SIMILARITY
+            if sim >= WORD_SIMILARITY
         }
         close = {id(s) for s in unsure if words[id(s)] & near}
     return [s for s in scored if id(s) in lexical | close]

@@ -1,9 +1,10 @@
-"""Names of a question that the documents write in other words: acronyms, paraphrases."""
+"""What a question names or asks about, written in other words by the documents, or absent."""
 
 from ingestion.embeddings import Embedder
 from service.chat.condense import standalone
-from service.chat.expected import Kind, counted, expected_kind, holds_answer
-from service.chat.extractive import Embed, answer
+from service.chat.evidence import Query, read
+from service.chat.expected import Kind, asked_noun, counted, expected_kind, holds_answer
+from service.chat.extractive import Embed, answer, paraphrased, rank
 from service.chat.types import Message
 from tests.chat.test_chat_parts import passage
 
@@ -64,3 +65,25 @@ def test_on_what_date_asks_for_a_day_not_a_vaguer_time() -> None:
 
     later = "The station is not yet ready and will open later this year."
     assert _ask(question, later) == ""
+
+
+def test_what_a_question_asks_about_is_found_in_other_words(embedder: Embedder) -> None:
+    question = "What safety caution was added to the drug's label?"
+    text = (
+        "The agency granted full approval to the drug on Thursday, and updated its label. "
+        "The drug's label also lists the results of the trial. "
+        "The label now carries a boxed warning about brain swelling."
+    )
+    reading = read([passage(text), passage("The drug costs $26,500 a year.", "other.md")])
+    query = Query.from_turns(question)
+    ranked = rank(query, reading)
+    noun = asked_noun(question)
+
+    assert noun == "safety caution" and asked_noun("What is the label?") == ""
+    reworded = paraphrased(query, noun, reading, ranked, embedder.embed_documents)
+    assert reworded.weights["warn"] == query.weights["caution"]  # "warning" stands for it
+    before, after = ([s.sentence.text for s in r] for r in (ranked, rank(reworded, reading)))
+    warning = "The label now carries a boxed warning about brain swelling."
+    assert after.index(warning) < before.index(warning)
+    assert paraphrased(query, noun, reading, ranked, None) is query
+    assert paraphrased(query, "", reading, ranked, embedder.embed_documents) is query
