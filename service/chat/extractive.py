@@ -7,8 +7,9 @@ article's lead, and weakened when their passage does not mention the names the q
 The question's dates are its time scope (:mod:`service.chat.dates`), never words to match:
 "as of" a date, the sources published by then answer when they answer well enough. The answer
 abstains when even the best sentence is weak evidence or lacks the kind of answer asked for
-(a figure for "how many", a date for "when", a name for "who": :mod:`service.chat.expected`),
-or when the question names something no passage mentions and no retrieved title is close to
+(a figure for "how many", a date for "when", a name for "who": :mod:`service.chat.expected`;
+"how many X" needs a figure of X), or when the question names something no passage mentions
+(not even by its initials) and no retrieved title is close to
 (unless it asks "why": then the premise is corrected). Sources with different dates, and
 questions about the present or about change, are answered newest first: "As of 23 May 2025:
 ... Earlier, on 7 February 2025: ...".
