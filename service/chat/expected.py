@@ -120,21 +120,25 @@ def asked_noun(question: str) -> str:
     """What the question word asks about: its words up to the next function word ("mortgage
     holders" in "how many mortgage holders were ...", "safety caution" in "what safety
     caution was ..."); "" when none follows it ("what is ...")."""
+    return _asked(question)[1]
+
+
+def counted(question: str) -> str:
+    """What "how many" counts ("mortgage holders"); "" when the question does not ask it."""
+    word, noun = _asked(question)
+    return noun if word == "how many" else ""
+
+
+def _asked(question: str) -> tuple[str, str]:
     match = _ASKED.search(question)
     if match is None:
-        return ""
+        return "", ""
     words: list[str] = []
     for word in match.group(2).split():
         if not content_terms(word):
             break
         words.append(word)
-    return " ".join(words)
-
-
-def counted(question: str) -> str:
-    """What "how many" counts ("mortgage holders"); "" when the question does not ask it."""
-    match = _ASKED.search(question)
-    return asked_noun(question) if match and match.group(1).lower() == "how many" else ""
+    return match.group(1).lower(), " ".join(words)
 
 
 def figure_clauses(sentence: str, question: str) -> list[str]:

@@ -74,6 +74,7 @@ Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an em
 
 NOT_IN_DOCUMENTS = "The documents do not answer this question."
 # Questions that take something for granted; a premise the documents lack gets corrected.
+_WORD = re.compile(r"[^\W\d_][\w’'-]*")  # a word, not a figure
 _PRESUPPOSES = re.compile(r"^\W*(why|how come|since|given that|now that)\b", re.IGNORECASE)
 
 
@@ -161,9 +162,7 @@ def unrecognised(
         return list(absent)
     runs = _runs(question, words)
     phrases = [" ".join(n.text for n in run) for run in runs]
-    vectors = np.asarray(embed(phrases + titles), np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    closest = (vectors[len(phrases) :] @ vectors[: len(phrases)].T).max(axis=0)
+    closest = _similarities(embed, phrases, titles).max(axis=1)
     recognised = {
         id(n)
         for run, sim in zip(runs, closest, strict=True)
@@ -184,21 +183,11 @@ def paraphrased(
     terms = {id(s): t for s, t in zip(reading.sentences, reading.terms, strict=True)}
     used = set().union(*(terms[id(s.sentence)] for s in best))
     missing = [w for w in noun.split() if (t := content_terms(w)) and not used & set(t)]
-    words = sorted(
-        {
-            w
-            for s in best
-            for w in re.findall(r"[^\W\d_][\w’'-]*", s.sentence.text)
-            if content_terms(w)
-        }
-    )
+    words = sorted({w for s in best for w in _WORD.findall(s.sentence.text) if content_terms(w)})
     if embed is None or not missing or not words:
         return query
-    vectors = np.asarray(embed(missing + words), np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    similarity = vectors[: len(missing)] @ vectors[len(missing) :].T
     weights = dict(query.weights)
-    for word, row in zip(missing, similarity, strict=True):
+    for word, row in zip(missing, _similarities(embed, missing, words), strict=True):
         closest = int(row.argmax())
         if row[closest] >= WORD_SIMILARITY:
             weight = max(query.weights.get(t, 0.0) for t in content_terms(word))
@@ -219,9 +208,7 @@ def counting(
     wanted = set(content_terms(noun))
     words = {
         id(s): {
-            w
-            for clause in figure_clauses(s.sentence.text, question)
-            for w in re.findall(r"[^\W\d_][\w’'-]*", clause)
+            w for clause in figure_clauses(s.sentence.text, question) for w in _WORD.findall(clause)
         }
         for s in scored
     }
@@ -230,15 +217,17 @@ def counting(
     close: set[int] = set()
     if embed is not None and unsure:
         candidates = sorted({w for s in unsure for w in words[id(s)] if content_terms(w)})
-        vectors = np.asarray(embed([noun, *candidates]), np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        near = {
-            w
-            for w, sim in zip(candidates, vectors[1:] @ vectors[0], strict=True)
-            if sim >= WORD_SIMILARITY
-        }
+        similarity = _similarities(embed, [noun], candidates)[0]
+        near = {w for w, sim in zip(candidates, similarity, strict=True) if sim >= WORD_SIMILARITY}
         close = {id(s) for s in unsure if words[id(s)] & near}
     return [s for s in scored if id(s) in lexical | close]
+
+
+def _similarities(embed: Embed, texts: list[str], others: list[str]) -> np.ndarray:
+    """The cosine similarity of each of ``texts`` (rows) to each of ``others`` (columns)."""
+    vectors = np.asarray(embed(texts + others), np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors[: len(texts)] @ vectors[len(texts) :].T
 
 
 def abbreviated(question: str, names: Sequence[Name], passages: Sequence[Passage]) -> list[Name]:
@@ -246,8 +235,8 @@ def abbreviated(question: str, names: Sequence[Name], passages: Sequence[Passage
     "United States" when they say "US" (or "U.S."), "European Medicines Agency" for "EMA"."""
     found: list[Name] = []
     for run in _runs(question, [n for n in names if n.terms]):
-        initials = "".join(n.text[0] for n in run)
-        if len(run) > 1 and initials.isupper():
+        initials = "".join(n.text[0] for n in run)  # capitals: names are capitalised words
+        if len(run) > 1:
             dotted = re.escape(".".join(initials) + ".")
             acronym = re.compile(rf"\b(?:{initials}\b|{dotted})")
             if any(acronym.search(p.text) or acronym.search(p.title) for p in passages):
