@@ -64,8 +64,8 @@ _WHAT = [
         r"severance|damages)\b",
         Kind.MONEY,
     ),
-    (r"^\W*(date|day)\b", Kind.DAY),
-    (r"^\W*(year|month)\b", Kind.DATE),
+    (r"^\W*date\b", Kind.DAY),  # "what day" may ask for a weekday
+    (r"^\W*(year|month|day)\b", Kind.DATE),
     (r"^\W*(percentage|share|figure|number)\b", Kind.FIGURE),
 ]
 

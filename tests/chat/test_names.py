@@ -58,6 +58,7 @@ def test_on_what_date_asks_for_a_day_not_a_vaguer_time() -> None:
     question = "On what date did the station open?"
     assert expected_kind(question) is Kind.DAY
     assert expected_kind("In what year did the station open?") is Kind.DATE
+    assert expected_kind("On what day did the station open?") is Kind.DATE  # "on a Sunday"
     assert holds_answer(Kind.DAY, "The line opens on Tuesday 24 May.", question)
     assert holds_answer(Kind.DAY, "It opened on May 24, 2022.", question)
     assert not holds_answer(Kind.DAY, "The station will open later this year.", question)
