@@ -33,6 +33,7 @@ from service.chat.evidence import (
     Sentence,
     names_in,
     read,
+    without_connective,
 )
 from service.chat.expected import expected_kind, holds_answer
 from service.chat.types import ChatAnswer, Mode
@@ -55,6 +56,8 @@ NAME_PENALTY = 0.5  # evidence lost when the passage mentions none of the questi
 # to the document's title ("Britain's" to "Bank of England ..."); unrelated names score lower.
 TITLE_SIMILARITY = 0.25
 MAX_PER_DOCUMENT = 2
+REPEAT_PENALTY = 0.25  # evidence lost by the quote the previous answer led with, on a follow-up
+REPEAT_CHARS = 40  # a sentence beginning as that quote does is its first sentence
 
 Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
 
@@ -97,9 +100,11 @@ def answer(
     unknown = unrecognised(asked, absent, passages, embed)
     if unknown and not _PRESUPPOSES.match(asked):
         return abstain(question, passages, unknown)
-    query = Query.from_turns(asked, question.context, ignore=absent)
+    query = Query.from_turns(asked, [*question.context, question.referents], ignore=absent)
     known = [n for n in names if n not in absent]
     ranked = rank(query, reading, known, query_vector)
+    if question.answered:
+        ranked = _not_repeated(ranked, question.answered)
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
@@ -227,6 +232,19 @@ def rank(
         bonus = LEAD_BONUS if opens_article(sentence) else 0.0
         scored.append(Scored(sentence, evidence, evidence + bonus))
     return sorted(scored, key=lambda s: -s.score)
+
+
+def _not_repeated(ranked: Sequence[Scored], answered: str) -> list[Scored]:
+    """``ranked`` with the first sentence of ``answered`` (the quote the previous answer led
+    with) weakened by :data:`REPEAT_PENALTY`: it answered the earlier question, a follow-up
+    asks something new."""
+    weakened = []
+    for scored in ranked:
+        if answered.startswith(without_connective(scored.sentence.text)[:REPEAT_CHARS]):
+            evidence = scored.evidence * (1 - REPEAT_PENALTY)
+            scored = Scored(scored.sentence, evidence, scored.score - scored.evidence + evidence)
+        weakened.append(scored)
+    return sorted(weakened, key=lambda s: -s.score)
 
 
 def _newest_first(ranked: Sequence[Scored]) -> list[Scored]:

@@ -9,11 +9,11 @@ import pytest
 
 from ingestion.sentences import split_sentences
 from service.chat.citations import MarkerRewriter, Source, cite
-from service.chat.condense import standalone
+from service.chat.condense import Standalone, standalone
 from service.chat.dates import format_date, time_scope
 from service.chat.evidence import Query, read
 from service.chat.expected import Kind, expected_kind, holds_answer
-from service.chat.extractive import rank, select
+from service.chat.extractive import answer, rank, select
 from service.chat.injection import instructs_assistant, without_instructions
 from service.chat.llm import format_passages
 from service.chat.prompts import PROMPTS, PromptError, Prompts
@@ -160,6 +160,60 @@ def test_follow_ups_lean_on_earlier_user_turns_only() -> None:
     assert follow_up.context == ("How much did the US pledge in 2023?",)
     assert follow_up.text == "How much did the US pledge in 2023? Who announced it?"
     assert new_topic.context == ()
+
+
+BOEING_REPLY = (
+    '31 July 2024: Boeing has named Robert "Kelly" Ortberg as its next chief executive, with '
+    "effect from 8 August. [1] Ortberg, 64, will succeed Dave Calhoun… [2]\n\n"
+    "Earlier, on 25 March 2024: Boeing chief executive Dave Calhoun will step down at the end "
+    "of 2024… [3]"
+)
+
+
+def test_a_follow_up_keeps_the_quote_the_previous_reply_led_with() -> None:
+    history = [Message("user", "Who ran Boeing before Kelly Ortberg?")]
+
+    why = Message("user", "Why?")
+    follow_up = standalone([*history, Message("assistant", BOEING_REPLY), why])
+    after_abstaining = standalone([*history, Message("assistant", "The documents do not."), why])
+
+    assert follow_up.answered == (
+        'Boeing has named Robert "Kelly" Ortberg as its next chief executive, with effect from 8 '
+        "August."
+    )
+    assert after_abstaining.answered == ""
+
+
+def test_a_pronoun_refers_to_the_name_the_previous_reply_quotes_most() -> None:
+    history = [
+        Message("user", "Who ran Boeing before Kelly Ortberg?"),
+        Message("assistant", BOEING_REPLY),
+    ]
+
+    his = standalone([*history, Message("user", "What prompted his decision to step down?")])
+    its = standalone([*history, Message("user", "When was it announced?")])
+
+    assert his.referents == "Dave Calhoun"  # twice quoted; Ortberg was in the question
+    assert his.text == (
+        "Who ran Boeing before Kelly Ortberg? Dave Calhoun What prompted his decision to step down?"
+    )
+    assert its.referents == ""  # "it" is rather the news than a person
+
+
+def test_a_follow_up_leads_with_news_rather_than_the_quote_it_was_given() -> None:
+    licence = passage(
+        "The regulator approved the drug for people in the early stages of the disease, making "
+        "it the first treatment licensed in the country. The drug is licensed for adults who "
+        "carry one copy of the gene or none. Charities welcomed the decision."
+    )
+    given = licence.text[: licence.text.index(" The drug")]
+    asked = ("What is it licensed for?", ("Did the country approve the drug?",))
+
+    first = answer(Standalone(*asked), [licence])
+    follow_up = answer(Standalone(*asked, answered=given), [licence])
+
+    assert first.answer.startswith(f"23 May 2025: {given} [1]")
+    assert follow_up.answer.startswith("23 May 2025: The drug is licensed for adults")
 
 
 @pytest.mark.parametrize(
