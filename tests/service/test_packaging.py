@@ -1,5 +1,5 @@
 """The wheel carries everything the packages read at run time (prompts, static files,
-templates), so a non-editable install works from any directory."""
+templates), so a non-editable install works from any directory; the CLI also runs as a module."""
 
 import shutil
 import subprocess
@@ -44,3 +44,16 @@ def test_the_wheel_holds_every_file_of_the_packages(tmp_path: Path) -> None:
         "service/static/widget.js",
         "service/evaluate/templates/report.html.j2",
     } <= shipped
+
+
+def test_the_cli_runs_as_a_module() -> None:
+    """``python -m service.cli`` is the console script without an installed entry point."""
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "--help"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Usage: python -m service.cli" in result.stdout
+    assert "ingest" in result.stdout
