@@ -6,11 +6,13 @@ previous reply said: the quote it led with (which answered the earlier question,
 follow-up asks something new), and the name its quotes are about ("he", "his").
 """
 
+import calendar
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.chat.evidence import content_terms, names_in
+from service.chat.evidence import content_terms
 from service.chat.injection import without_instructions
 from service.chat.types import Message
 
@@ -25,22 +27,24 @@ _CONTINUATION = re.compile(r"^\W*(and|but|so|also|or|what about|how about)\b", r
 # How an extractive reply dates a paragraph ("As of 7 August 2025: "), and marks a quote's source.
 _LABEL = re.compile(r"^(?:As of |Earlier, on )?(?:\d{1,2} \w+ \d{4}|[Uu]ndated):\s+")
 _MARKER = re.compile(r"\s*\[\d+\]")
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:[\s\"“”]+[A-Z][\w’'-]*)*")
+_CALENDAR = {*calendar.month_name[1:], *calendar.day_name}  # dates, not names
 
 
 @dataclass(frozen=True)
 class Standalone:
     """The question to answer, the earlier user turns it leans on (possibly none), and from
-    the previous reply the quote it led with and the names it was about."""
+    the previous reply the quote it led with and the name its pronoun refers to."""
 
     question: str
     context: tuple[str, ...] = ()
     answered: str = ""
-    referents: str = ""
+    referent: str = ""
 
     @property
     def text(self) -> str:
         """The question with its context, as one retrieval query."""
-        return " ".join(t for t in (*self.context, self.referents, self.question) if t)
+        return " ".join(t for t in (*self.context, self.referent, self.question) if t)
 
 
 def standalone(messages: Sequence[Message]) -> Standalone:
@@ -53,7 +57,7 @@ def standalone(messages: Sequence[Message]) -> Standalone:
     replies = [m.content for m in messages[:-1] if m.role == "assistant"]
     quotes = _quotes(replies[-1]) if replies else []
     lead = quotes[0] if quotes else ""
-    return Standalone(question, context, lead, _referents(question, context, quotes))
+    return Standalone(question, context, lead, _referent(question, context, quotes))
 
 
 def _quotes(reply: str) -> list[str]:
@@ -65,21 +69,25 @@ def _quotes(reply: str) -> list[str]:
     return quotes
 
 
-def _referents(question: str, context: Sequence[str], quotes: Sequence[str]) -> str:
-    """The names the previous reply's ``quotes`` are about, when ``question`` refers back with
-    a pronoun: of the names no earlier turn used, those mentioned most ("his" after "Who ran
-    Boeing before Ortberg?" is the predecessor the quotes name)."""
+def _referent(question: str, context: Sequence[str], quotes: Sequence[str]) -> str:
+    """The name the previous reply's ``quotes`` are about, when ``question`` refers back with
+    a pronoun: of the names no earlier turn used, the one they mention most, the earliest
+    among equals ("his" after "Who ran Boeing before Ortberg?" is the predecessor quoted).
+
+    A name is a run of capitalised words ("Dave Calhoun"), known by its last word ("Calhoun").
+    """
     if not _PRONOUN.search(question):
         return ""
-    quoted = " ".join(quotes)
     known = set(content_terms(" ".join(context)))
-    counts = {
-        n.text: len(re.findall(rf"\b{re.escape(n.text)}\b", quoted))
-        for n in names_in(quoted)
-        if n.terms and not n.terms <= known
-    }
-    most = max(counts.values(), default=0)
-    return " ".join(name for name, count in counts.items() if count == most)
+    names: dict[str, str] = {}
+    mentions: Counter[str] = Counter()
+    for run in (run for quote in quotes for run in _CAPITALISED_RUN.findall(quote)):
+        words = [w for w in re.findall(r"[\w’'-]+", run) if w not in _CALENDAR]
+        terms = content_terms(words[-1]) if words else []
+        if terms and terms[-1] not in known:
+            names.setdefault(terms[-1], words[-1])
+            mentions[terms[-1]] += 1
+    return names[mentions.most_common(1)[0][0]] if mentions else ""
 
 
 def is_follow_up(question: str) -> bool:

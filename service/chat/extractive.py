@@ -33,6 +33,7 @@ from service.chat.evidence import (
     Sentence,
     names_in,
     read,
+    terms_of,
     without_connective,
 )
 from service.chat.expected import expected_kind, holds_answer
@@ -56,7 +57,6 @@ NAME_PENALTY = 0.5  # evidence lost when the passage mentions none of the questi
 # to the document's title ("Britain's" to "Bank of England ..."); unrelated names score lower.
 TITLE_SIMILARITY = 0.25
 MAX_PER_DOCUMENT = 2
-REPEAT_PENALTY = 0.25  # evidence lost by the quote the previous answer led with, on a follow-up
 REPEAT_CHARS = 40  # a sentence beginning as that quote does is its first sentence
 
 Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
@@ -100,15 +100,19 @@ def answer(
     unknown = unrecognised(asked, absent, passages, embed)
     if unknown and not _PRESUPPOSES.match(asked):
         return abstain(question, passages, unknown)
-    query = Query.from_turns(asked, [*question.context, question.referents], ignore=absent)
-    known = [n for n in names if n not in absent]
+    query = Query.from_turns(asked, question.context, ignore=absent)
+    known = [n for n in names if n not in absent] + _referred(question)
     ranked = rank(query, reading, known, query_vector)
-    if question.answered:
-        ranked = _not_repeated(ranked, question.answered)
+    kind = expected_kind(asked)
+    if question.answered:  # what the previous reply led with is no yardstick for a new answer
+        ranked = [
+            s
+            for s in ranked
+            if holds_answer(kind, s.sentence.text, asked) or not _repeats(s, question.answered)
+        ]
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
-    kind = expected_kind(asked)
     answering = [s for s in ranked if holds_answer(kind, s.sentence.text, asked)]
     if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
         return abstain(question, passages, unknown)  # e.g. "how many" and no figure is there
@@ -234,17 +238,18 @@ def rank(
     return sorted(scored, key=lambda s: -s.score)
 
 
-def _not_repeated(ranked: Sequence[Scored], answered: str) -> list[Scored]:
-    """``ranked`` with the first sentence of ``answered`` (the quote the previous answer led
-    with) weakened by :data:`REPEAT_PENALTY`: it answered the earlier question, a follow-up
-    asks something new."""
-    weakened = []
-    for scored in ranked:
-        if answered.startswith(without_connective(scored.sentence.text)[:REPEAT_CHARS]):
-            evidence = scored.evidence * (1 - REPEAT_PENALTY)
-            scored = Scored(scored.sentence, evidence, scored.score - scored.evidence + evidence)
-        weakened.append(scored)
-    return sorted(weakened, key=lambda s: -s.score)
+def _referred(question: Standalone) -> list[Name]:
+    """The name "he", "she" or "they" of a follow-up stands for, as a name it uses: a passage
+    that does not mention it is weaker evidence."""
+    if not question.referent:
+        return []
+    return [Name(question.referent, frozenset(terms_of([question.referent])[0]), frozenset())]
+
+
+def _repeats(scored: Scored, answered: str) -> bool:
+    """True when ``scored`` is the first sentence of ``answered``, the quote the previous reply
+    led with (which may be cut short)."""
+    return answered.startswith(without_connective(scored.sentence.text)[:REPEAT_CHARS])
 
 
 def _newest_first(ranked: Sequence[Scored]) -> list[Scored]:
