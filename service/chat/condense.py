@@ -17,6 +17,7 @@ from service.chat.injection import without_instructions
 from service.chat.types import Message
 
 MAX_CONTEXT_TURNS = 3
+MIN_MENTIONS = 2  # a reply about someone names them more than once; else "he" is not resolved
 _SHORT = 2  # a question with this many content terms or fewer leans on the conversation
 _ANAPHORA = re.compile(
     r"\b(it|its|he|him|his|she|her|hers|they|them|their|this|that|these|those|there|then)\b",
@@ -71,8 +72,9 @@ def _quotes(reply: str) -> list[str]:
 
 def _referent(question: str, context: Sequence[str], quotes: Sequence[str]) -> str:
     """The name the previous reply's ``quotes`` are about, when ``question`` refers back with
-    a pronoun: of the names no earlier turn used, the one they mention most, the earliest
-    among equals ("his" after "Who ran Boeing before Ortberg?" is the predecessor quoted).
+    a pronoun: of the names no earlier turn used, the one they mention most (at least
+    :data:`MIN_MENTIONS` times), the earliest among equals ("his" after "Who ran Boeing before
+    Ortberg?" is the predecessor quoted).
 
     A name is a run of capitalised words ("Dave Calhoun"), known by its last word ("Calhoun").
     """
@@ -87,7 +89,10 @@ def _referent(question: str, context: Sequence[str], quotes: Sequence[str]) -> s
         if terms and terms[-1] not in known:
             names.setdefault(terms[-1], words[-1])
             mentions[terms[-1]] += 1
-    return names[mentions.most_common(1)[0][0]] if mentions else ""
+    if not mentions:
+        return ""
+    most, count = mentions.most_common(1)[0]
+    return names[most] if count >= MIN_MENTIONS else ""
 
 
 def is_follow_up(question: str) -> bool:

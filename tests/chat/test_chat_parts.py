@@ -203,6 +203,19 @@ def test_a_pronoun_refers_to_the_name_the_previous_reply_quotes_most() -> None:
     assert he.referent == "Ortberg"  # quoted twice too, and first (not "August", a date)
 
 
+def test_a_pronoun_is_not_resolved_when_no_name_is_quoted_twice() -> None:
+    reply = (
+        '31 July 2024: Boeing has named Robert "Kelly" Ortberg, the former head of Rockwell '
+        "Collins, as its chief executive. [1]"
+    )
+    history = [Message("user", "Who leads Boeing?"), Message("assistant", reply)]
+
+    his = standalone([*history, Message("user", "What was his salary?")])
+
+    assert his.context == ("Who leads Boeing?",)
+    assert his.referent == ""  # Ortberg or Collins: the reply does not tell
+
+
 def test_the_quote_a_follow_up_was_given_does_not_set_the_bar_for_its_answer() -> None:
     launch = passage(
         "The carmaker handed over the first trucks on Thursday, four years after it unveiled "
