@@ -35,6 +35,8 @@ from service.chat.evidence import (
     content_terms,
     names_in,
     read,
+    terms_of,
+    without_connective,
 )
 from service.chat.expected import (
     Kind,
@@ -69,6 +71,7 @@ MAX_PER_DOCUMENT = 2
 # lower ("Bank Rate" to "mortgage holders" 0.29).
 WORD_SIMILARITY = 0.5
 PARAPHRASE_SENTENCES = 10  # the best sentences whose words can stand for a word of the question
+REPEAT_CHARS = 40  # a sentence beginning as that quote does is its first sentence
 
 Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
 
@@ -114,13 +117,19 @@ def answer(
     if unknown and not _PRESUPPOSES.match(asked):
         return abstain(question, passages, unknown)
     query = Query.from_turns(asked, question.context, ignore=absent)
-    known = [n for n in names if n not in absent]
+    known = [n for n in names if n not in absent] + _referred(question)
     ranked = rank(query, reading, known, query_vector)
     kind = expected_kind(asked)
     if kind in (Kind.ANY, Kind.NAME):  # not the unit of a date or figure ("what date")
         reworded = paraphrased(query, asked_noun(asked), reading, ranked, embed)
         if reworded is not query:
             query, ranked = reworded, rank(reworded, reading, known, query_vector)
+    if question.answered:  # what the previous reply led with is no yardstick for a new answer
+        ranked = [
+            s
+            for s in ranked
+            if holds_answer(kind, s.sentence.text, asked) or not _repeats(s, question.answered)
+        ]
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
@@ -326,6 +335,20 @@ def rank(
         bonus = LEAD_BONUS if opens_article(sentence) else 0.0
         scored.append(Scored(sentence, evidence, evidence + bonus))
     return sorted(scored, key=lambda s: -s.score)
+
+
+def _referred(question: Standalone) -> list[Name]:
+    """The name "he", "she" or "they" of a follow-up stands for, as a name it uses: a passage
+    that does not mention it is weaker evidence."""
+    if not question.referent:
+        return []
+    return [Name(question.referent, frozenset(terms_of([question.referent])[0]), frozenset())]
+
+
+def _repeats(scored: Scored, answered: str) -> bool:
+    """True when ``scored`` is the first sentence of ``answered``, the quote the previous reply
+    led with (which may be cut short)."""
+    return answered.startswith(without_connective(scored.sentence.text)[:REPEAT_CHARS])
 
 
 def _newest_first(ranked: Sequence[Scored]) -> list[Scored]:

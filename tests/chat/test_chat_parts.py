@@ -9,11 +9,11 @@ import pytest
 
 from ingestion.sentences import split_sentences
 from service.chat.citations import MarkerRewriter, Source, cite
-from service.chat.condense import standalone
+from service.chat.condense import Standalone, standalone
 from service.chat.dates import format_date, time_scope
 from service.chat.evidence import Query, read
 from service.chat.expected import Kind, expected_kind, holds_answer
-from service.chat.extractive import rank, select
+from service.chat.extractive import answer, rank, select
 from service.chat.injection import instructs_assistant, without_instructions
 from service.chat.llm import format_passages
 from service.chat.prompts import PROMPTS, PromptError, Prompts
@@ -160,6 +160,76 @@ def test_follow_ups_lean_on_earlier_user_turns_only() -> None:
     assert follow_up.context == ("How much did the US pledge in 2023?",)
     assert follow_up.text == "How much did the US pledge in 2023? Who announced it?"
     assert new_topic.context == ()
+
+
+BOEING_REPLY = (
+    '31 July 2024: Boeing has named Robert "Kelly" Ortberg as its next chief executive, with '
+    "effect from 8 August. [1] Ortberg, 64, will succeed Dave Calhoun… [2]\n\n"
+    "Earlier, on 25 March 2024: Boeing chief executive Dave Calhoun will step down at the end "
+    "of 2024… [3]"
+)
+
+
+def test_a_follow_up_keeps_the_quote_the_previous_reply_led_with() -> None:
+    history = [Message("user", "Who ran Boeing before Kelly Ortberg?")]
+
+    why = Message("user", "Why?")
+    follow_up = standalone([*history, Message("assistant", BOEING_REPLY), why])
+    after_abstaining = standalone([*history, Message("assistant", "The documents do not."), why])
+
+    assert follow_up.answered == (
+        'Boeing has named Robert "Kelly" Ortberg as its next chief executive, with effect from 8 '
+        "August."
+    )
+    assert after_abstaining.answered == ""
+
+
+def test_a_pronoun_refers_to_the_name_the_previous_reply_quotes_most() -> None:
+    history = [
+        Message("user", "Who ran Boeing before Kelly Ortberg?"),
+        Message("assistant", BOEING_REPLY),
+    ]
+    asked_who_leads = [Message("user", "Who leads Boeing?"), Message("assistant", BOEING_REPLY)]
+
+    his = standalone([*history, Message("user", "What prompted his decision to step down?")])
+    its = standalone([*history, Message("user", "When was it announced?")])
+    he = standalone([*asked_who_leads, Message("user", "When did he take over?")])
+
+    assert his.referent == "Calhoun"  # quoted twice; Ortberg was in the question
+    assert his.text == (
+        "Who ran Boeing before Kelly Ortberg? Calhoun What prompted his decision to step down?"
+    )
+    assert its.referent == ""  # "it" is rather the news than a person
+    assert he.referent == "Ortberg"  # quoted twice too, and first (not "August", a date)
+
+
+def test_a_pronoun_is_not_resolved_when_no_name_is_quoted_twice() -> None:
+    reply = (
+        '31 July 2024: Boeing has named Robert "Kelly" Ortberg, the former head of Rockwell '
+        "Collins, as its chief executive. [1]"
+    )
+    history = [Message("user", "Who leads Boeing?"), Message("assistant", reply)]
+
+    his = standalone([*history, Message("user", "What was his salary?")])
+
+    assert his.context == ("Who leads Boeing?",)
+    assert his.referent == ""  # Ortberg or Collins: the reply does not tell
+
+
+def test_the_quote_a_follow_up_was_given_does_not_set_the_bar_for_its_answer() -> None:
+    launch = passage(
+        "The carmaker handed over the first trucks on Thursday, four years after it unveiled "
+        "the truck and promised a low starting price. At the launch its starting price was put "
+        "at $39,900. Deliveries were delayed several times."
+    )
+    given = launch.text[: launch.text.index(" At the launch")]  # it holds no price
+    asked = ("What starting price did it promise?", ("When did the carmaker unveil the truck?",))
+
+    first = answer(Standalone(*asked), [launch])
+    follow_up = answer(Standalone(*asked, answered=given), [launch])
+
+    assert not first.answered  # the best sentence is no price and the price sentence far below
+    assert follow_up.answer.startswith("23 May 2025: At the launch its starting price was put")
 
 
 @pytest.mark.parametrize(

@@ -159,6 +159,19 @@ def test_a_follow_up_is_combined_with_the_earlier_question(
     assert_citations_valid(answer, chunk_texts)
 
 
+def test_he_is_the_person_the_previous_answer_quoted(
+    chat_components: Components, chunk_texts: dict[str, str]
+) -> None:
+    answer = ask(
+        chat_components.answerer,
+        "What did Haiti's defense minister say about the crisis?",
+        "What did he ask for?",
+    )
+
+    assert "appealed for a relaxation in restrictions" in answer.answer
+    assert_citations_valid(answer, chunk_texts)
+
+
 def test_and_now_after_two_turns_gives_the_latest_news(chat_components: Components) -> None:
     answer = ask(
         chat_components.answerer,
