@@ -249,24 +249,22 @@ def _newest_first(ranked: Sequence[Scored]) -> list[Scored]:
 def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
     """The best sentence, the sentences scoring close to it, and the sentences continuing them.
 
-    On a question about time, the newest source that addresses the question leads, and the
-    answer gives the history: the best sentence of every document that scores close enough,
-    and the lead of the most recent one (its news).
+    On a question about time, the newest source that addresses the question leads, with its
+    news (its first sentences, when they score close enough), and the answer gives the
+    history: the best sentence of every other document that scores close enough. The news
+    does not count against :data:`MAX_SENTENCES`, so it never pushes the history out.
     """
     if temporal:
         ranked = _newest_first(ranked)
     best = ranked[0]
     chosen = [best]
+    news: list[Scored] = []  # the leading source's first sentences, beside its best one
     if temporal:
         close = [c for c in ranked if c.score >= TIMELINE_RATIO * best.score]
-        newest = min((c.sentence.passage.published for c in ranked), key=recency_key)
-        news = [
-            c for c in close if c.sentence.passage.published == newest and opens_article(c.sentence)
-        ]
-        chosen += [c for c in news if c is not best]
         for candidate in close:
             if candidate.document_id not in {c.document_id for c in chosen}:
                 chosen.append(candidate)
+        news = [c for c in close if c.document_id == best.document_id and opens_article(c.sentence)]
     for candidate in ranked:
         per_document = Counter(c.document_id for c in chosen)
         if len(chosen) >= MAX_SENTENCES:
@@ -277,7 +275,8 @@ def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
             and per_document[candidate.document_id] < MAX_PER_DOCUMENT
         ):
             chosen.append(candidate)
-    sentences = [c.sentence for c in chosen[:MAX_SENTENCES]]
+    chosen = [best, *news, *chosen[1:MAX_SENTENCES]]
+    sentences = list(dict.fromkeys(c.sentence for c in chosen))
     for sentence in list(sentences):
         following = _following(sentence, ranked)
         if following is not None and following not in sentences:

@@ -13,7 +13,7 @@ from service.chat.condense import standalone
 from service.chat.dates import format_date, time_scope
 from service.chat.evidence import Query, read
 from service.chat.expected import Kind, expected_kind, holds_answer
-from service.chat.extractive import rank, select
+from service.chat.extractive import Scored, rank, select
 from service.chat.injection import instructs_assistant, without_instructions
 from service.chat.llm import format_passages
 from service.chat.prompts import PROMPTS, PromptError, Prompts
@@ -281,6 +281,30 @@ def test_the_newest_source_that_addresses_a_question_about_now_leads() -> None:
     assert ranked[0].document_id == "explainer.md"  # the best match is undated
     assert select(ranked, temporal=True)[0].passage.document_id == "2024.md"
     assert select(ranked, temporal=False)[0].passage.document_id == "explainer.md"
+
+
+def test_the_leading_source_gives_its_news_beside_its_best_sentence_and_the_history() -> None:
+    def scored(name: str, published: str, text: str, *evidence: float) -> list[Scored]:
+        sentences = read([dataclasses.replace(passage(text, name), published=published)])
+        return [Scored(s, e, e) for s, e in zip(sentences.sentences, evidence, strict=True)]
+
+    lead = scored(
+        "2023.md",
+        "2023-11-30",
+        "The cheapest version costs $60,990. Deliveries began. In 2019 it was to cost $39,900.",
+        0.6,
+        0.1,
+        1.0,
+    )
+    years = range(2019, 2023)
+    older = [scored(f"{y}.md", f"{y}-01-01", f"In {y} it cost ${y}.", 0.9) for y in years]
+    newer = scored("2024.md", "2024-02-26", "A supermarket deal cost $24.6bn.", 0.2)  # off topic
+    ranked = sorted([*lead, *newer, *(s for o in older for s in o)], key=lambda s: -s.score)
+
+    chosen = [s.text for s in select(ranked, temporal=True)]
+
+    assert chosen[:2] == ["In 2019 it was to cost $39,900.", "The cheapest version costs $60,990."]
+    assert {f"In {y} it cost ${y}." for y in years} <= set(chosen)  # all the history
 
 
 def test_sentences_addressed_to_an_assistant_are_never_evidence() -> None:
