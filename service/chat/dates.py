@@ -51,7 +51,8 @@ _PART = re.compile(
     rf"({'|'.join(_PARTS)})[\s-]+(?:of\s+)?$",
     re.IGNORECASE,
 )
-_OPENS = re.compile(r"\b(since|after)\s+(the\s+)?$", re.IGNORECASE)  # "since 2018"
+# "since 2018", or a date in a clause that "since" opens ("since X was appointed in 2022")
+_OPENS = re.compile(r"\b(since|after)\b[^,;:?!]*$", re.IGNORECASE)
 _CLOSES = re.compile(r"\b(before|until|till|by)\s+(the\s+)?$", re.IGNORECASE)  # "before 2025"
 _WITHIN = re.compile(r"\b(during|throughout|over)\s+(the\s+)?$", re.IGNORECASE)  # "during 2023"
 
@@ -110,10 +111,10 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
             span = (part.start(1), span[1])
         if _WITHIN.search(before):
             start, end = first, last
-        elif _OPENS.search(before):
-            start = first if start is None else min(start, first)
         elif _CLOSES.search(before):
             end = first - dt.timedelta(days=1)
+        elif _OPENS.search(before):
+            start = first if start is None else min(start, first)
         elif present and not as_of:
             pass  # not a scope, nor words to match: the newest sources answer
         else:

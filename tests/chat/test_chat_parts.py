@@ -100,6 +100,8 @@ TODAY = dt.date(2026, 11, 23)
         ("Where was the rate at Christmas 2024?", None, dt.date(2024, 12, 25)),
         ("Who led it in early 2019?", None, dt.date(2019, 4, 30)),
         ("How has the rate changed since December 2021?", dt.date(2021, 12, 1), None),
+        ("How has it changed since Jo Bloggs was appointed in 2022?", dt.date(2022, 1, 1), None),
+        ("What changed since it was delayed until 2024?", None, dt.date(2023, 12, 31)),
         ("Anything before 2024?", None, dt.date(2023, 12, 31)),
         ("What happened last year?", None, dt.date(2025, 12, 31)),
         ("How did its status change during 2023?", dt.date(2023, 1, 1), dt.date(2023, 12, 31)),
