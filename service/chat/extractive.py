@@ -251,8 +251,9 @@ def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
 
     On a question about time, the newest source that addresses the question leads, with its
     news (its first sentences, when they score close enough), and the answer gives the
-    history: the best sentence of every other document that scores close enough. The news
-    does not count against :data:`MAX_SENTENCES`, so it never pushes the history out.
+    history: the best sentence of every other document that scores close enough, the oldest
+    (where a change starts) among them. The news does not count against
+    :data:`MAX_SENTENCES`, so it never pushes the history out.
     """
     if temporal:
         ranked = _newest_first(ranked)
@@ -265,6 +266,7 @@ def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
             if candidate.document_id not in {c.document_id for c in chosen}:
                 chosen.append(candidate)
         news = [c for c in close if c.document_id == best.document_id and opens_article(c.sentence)]
+        chosen = _with_oldest(chosen, close)
     for candidate in ranked:
         per_document = Counter(c.document_id for c in chosen)
         if len(chosen) >= MAX_SENTENCES:
@@ -282,6 +284,20 @@ def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
         if following is not None and following not in sentences:
             sentences.append(following)
     return sentences
+
+
+def _with_oldest(chosen: list[Scored], close: Sequence[Scored]) -> list[Scored]:
+    """``chosen``, whose history keeps the oldest dated document of ``close`` (where a change
+    starts) within :data:`MAX_SENTENCES` when there are more documents than places."""
+    dated = [c for c in close if parse_date(c.sentence.passage.published) is not None]
+    if len(chosen) <= MAX_SENTENCES or not dated:
+        return chosen
+    oldest = max(dated, key=lambda c: recency_key(c.sentence.passage.published))
+    start = next(c for c in chosen if c.document_id == oldest.document_id)
+    if chosen.index(start) < MAX_SENTENCES:
+        return chosen
+    rest = [c for c in chosen if c is not start]
+    return [*rest[: MAX_SENTENCES - 1], start, *rest[MAX_SENTENCES - 1 :]]
 
 
 def _following(sentence: Sentence, ranked: Sequence[Scored]) -> Sentence | None:

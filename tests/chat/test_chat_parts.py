@@ -285,11 +285,13 @@ def test_the_newest_source_that_addresses_a_question_about_now_leads() -> None:
     assert select(ranked, temporal=False)[0].passage.document_id == "explainer.md"
 
 
-def test_the_leading_source_gives_its_news_beside_its_best_sentence_and_the_history() -> None:
-    def scored(name: str, published: str, text: str, *evidence: float) -> list[Scored]:
-        sentences = read([dataclasses.replace(passage(text, name), published=published)])
-        return [Scored(s, e, e) for s, e in zip(sentences.sentences, evidence, strict=True)]
+def scored(name: str, published: str, text: str, *evidence: float) -> list[Scored]:
+    """The sentences of one passage, scored ``evidence`` in order."""
+    sentences = read([dataclasses.replace(passage(text, name), published=published)])
+    return [Scored(s, e, e) for s, e in zip(sentences.sentences, evidence, strict=True)]
 
+
+def test_the_leading_source_gives_its_news_beside_its_best_sentence_and_the_history() -> None:
     lead = scored(
         "2023.md",
         "2023-11-30",
@@ -307,6 +309,19 @@ def test_the_leading_source_gives_its_news_beside_its_best_sentence_and_the_hist
 
     assert chosen[:2] == ["In 2019 it was to cost $39,900.", "The cheapest version costs $60,990."]
     assert {f"In {y} it cost ${y}." for y in years} <= set(chosen)  # all the history
+
+
+def test_a_history_longer_than_the_answer_keeps_its_oldest_source() -> None:
+    documents = [
+        scored(f"{y}.md", f"{y}-06-01", f"In {y} the deal changed.", 2.0) for y in range(2019, 2025)
+    ]
+    documents.append(scored("2018.md", "2018-06-01", "In 2018 the deal was announced.", 1.5))
+    ranked = [s for d in documents for s in d]
+
+    chosen = [s.text for s in select(ranked, temporal=True)]
+
+    assert chosen[0] == "In 2024 the deal changed."  # the newest leads
+    assert "In 2018 the deal was announced." in chosen  # where the change starts
 
 
 def test_sentences_addressed_to_an_assistant_are_never_evidence() -> None:
