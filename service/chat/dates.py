@@ -18,6 +18,10 @@ PRESENT_WORDS = (
     "still now nowadays currently current latest today anymore recent recently lately presently yet"
 )
 CHANGE_WORDS = "change changed changes changing evolve evolved evolving shift shifted history"
+# The first auxiliary verb of a question gives its tense: "Who is ...?", "What does ...?" ask
+# about the present; "Who was ...?", "What did ...?" do not.
+_TENSE = re.compile(r"\b(is|are|does|do|has|have|was|were|did|had)\b", re.IGNORECASE)
+_PRESENT_TENSE = {"is", "are", "does", "do", "has", "have"}
 _PRESENT = re.compile(rf"\b({'|'.join(PRESENT_WORDS.split())}|any more|so far)\b", re.IGNORECASE)
 _CHANGE = re.compile(rf"\b({'|'.join(CHANGE_WORDS.split())}|over time|since)\b", re.IGNORECASE)
 # dateparser also reads "25%" or "second" as dates: a date of a question names a year, or is
@@ -63,7 +67,8 @@ class TimeScope:
 
     ``end``: the evidence was published on or before it (an "as of" question). ``start``:
     the evidence is from then on (a question about change "since" then). ``spans`` are the
-    characters of the dates in the question, which are not content words.
+    characters of the dates in the question, which are not content words. ``present_tense``:
+    the question is in the present tense ("Who is ...?") and names no period.
     """
 
     start: dt.date | None = None
@@ -71,6 +76,7 @@ class TimeScope:
     present: bool = False
     change: bool = False
     spans: tuple[tuple[int, int], ...] = ()
+    present_tense: bool = False
 
     @property
     def temporal(self) -> bool:
@@ -121,7 +127,16 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
             end = last if end is None else max(end, last)
         spans.append(span)
     present = present and end is None
-    return TimeScope(start, end, present, _CHANGE.search(question) is not None, tuple(spans))
+    tense = _TENSE.search(question)
+    undated_present = tense is not None and tense.group().lower() in _PRESENT_TENSE
+    return TimeScope(
+        start,
+        end,
+        present,
+        _CHANGE.search(question) is not None,
+        tuple(spans),
+        undated_present and start is None and end is None,
+    )
 
 
 def _periods(question: str, today: dt.date) -> list[tuple[tuple[int, int], dt.date, dt.date]]:

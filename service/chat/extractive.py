@@ -11,7 +11,8 @@ abstains when even the best sentence is weak evidence or lacks the kind of answe
 or when the question names something no passage mentions and no retrieved title is close to
 (unless it asks "why": then the premise is corrected). Sources with different dates, and
 questions about the present or about change, are answered newest first: "As of 23 May 2025:
-... Earlier, on 7 February 2025: ...".
+... Earlier, on 7 February 2025: ...". A present-tense question for a name ("Who is ...?")
+is led by the newest source that addresses it too.
 """
 
 import re
@@ -34,7 +35,7 @@ from service.chat.evidence import (
     names_in,
     read,
 )
-from service.chat.expected import expected_kind, holds_answer
+from service.chat.expected import Kind, expected_kind, holds_answer
 from service.chat.types import ChatAnswer, Mode
 from service.retrieval import Passage
 
@@ -108,7 +109,9 @@ def answer(
     if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
         return abstain(question, passages, unknown)  # e.g. "how many" and no figure is there
     ranked = answering
-    draft, sources = compose(select(ranked, scope.temporal), asked, set(query.weights), scope)
+    # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
+    newest_first = scope.temporal or (scope.present_tense and kind is Kind.NAME)
+    draft, sources = compose(select(ranked, newest_first), asked, set(query.weights), scope)
     if unknown:
         draft = f"The documents do not mention {_names(unknown)}; this is what they say.\n\n{draft}"
     rewriter = MarkerRewriter(len(sources))

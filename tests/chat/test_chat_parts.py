@@ -9,11 +9,11 @@ import pytest
 
 from ingestion.sentences import split_sentences
 from service.chat.citations import MarkerRewriter, Source, cite
-from service.chat.condense import standalone
+from service.chat.condense import Standalone, standalone
 from service.chat.dates import format_date, time_scope
 from service.chat.evidence import Query, read
 from service.chat.expected import Kind, expected_kind, holds_answer
-from service.chat.extractive import Scored, rank, select
+from service.chat.extractive import Scored, answer, rank, select
 from service.chat.injection import instructs_assistant, without_instructions
 from service.chat.llm import format_passages
 from service.chat.prompts import PROMPTS, PromptError, Prompts
@@ -322,6 +322,28 @@ def test_a_history_longer_than_the_answer_keeps_its_oldest_source() -> None:
 
     assert chosen[0] == "In 2024 the deal changed."  # the newest leads
     assert "In 2018 the deal was announced." in chosen  # where the change starts
+
+
+def test_a_present_tense_question_for_a_name_is_answered_from_the_newest_source() -> None:
+    def dated(text: str, published: str, similarity: float) -> Passage:
+        return dataclasses.replace(
+            passage(text, f"{published}.md"), published=published, similarity=similarity
+        )
+
+    passages = [
+        dated("Boeing's chief executive Dennis Muilenburg runs Boeing.", "2019-12-23", 0.8),
+        dated("Boeing named Kelly Ortberg as its chief executive.", "2024-07-31", 0.6),
+    ]
+
+    def lead(question: str) -> str:
+        scope = time_scope(question, TODAY)
+        return answer(Standalone(question), passages, scope).citations[0].document_id
+
+    assert time_scope("Who is Boeing's chief executive?", TODAY).present_tense
+    assert lead("Who is Boeing's chief executive?") == "2024-07-31.md"
+    assert lead("Who was Boeing's chief executive?") == "2019-12-23.md"  # the best evidence
+    assert not time_scope("Who was Boeing's chief executive?", TODAY).present_tense
+    assert not time_scope("Who is chief executive as of May 2020?", TODAY).present_tense
 
 
 def test_sentences_addressed_to_an_assistant_are_never_evidence() -> None:
