@@ -192,6 +192,11 @@ def _parser(today: dt.date) -> DateDataParser:
     return DateDataParser(languages=["en"], settings=_settings(today))
 
 
+def is_year(word: str) -> bool:
+    """True when ``word`` is a year ("2100"), which a text may put in other words."""
+    return _YEAR.fullmatch(word) is not None
+
+
 def parse_date(published: str) -> dt.date | None:
     """The date of an ISO ``published`` value (``2025-05-23``); None when absent or invalid."""
     try:

@@ -25,7 +25,7 @@ import numpy as np
 from service.chat.citations import MarkerRewriter, cite
 from service.chat.compose import compose, continues, opens_article
 from service.chat.condense import Standalone
-from service.chat.dates import TimeScope, format_date, parse_date, recency_key
+from service.chat.dates import TimeScope, format_date, is_year, parse_date, recency_key
 from service.chat.evidence import (
     Coverage,
     Name,
@@ -99,7 +99,9 @@ def answer(
     if unknown and not _PRESUPPOSES.match(asked):
         return abstain(question, passages, unknown)
     query = Query.from_turns(asked, question.context, ignore=absent)
-    known = [n for n in names if n not in absent]
+    # a year is a period a passage may write in other words ("by the end of the century"):
+    # only a passage without the question's other names is weaker evidence
+    known = [n for n in names if n not in absent and not is_year(n.text)]
     ranked = rank(query, reading, known, query_vector)
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
