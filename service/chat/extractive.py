@@ -15,6 +15,7 @@ questions about the present or about change, are answered newest first: "As of 2
 is led by the newest source that addresses it too.
 """
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -47,6 +48,8 @@ SCOPE_RATIO = 0.5  # the best sentence within the time scope must score this sha
 LEAD_BONUS = 0.15  # the first sentences of an article state its news
 MIN_EVIDENCE = 0.75  # below this the best sentence does not answer: abstain
 ADDRESS_RATIO = 0.6  # a source addresses a question about time when its best scores this share
+# ... or, on a question asking for a value, when a sentence holding one is this close in meaning
+VALUE_RATIO = 0.75
 KIND_RATIO = 0.8  # the best sentence holding the kind of answer asked, against the best of all
 KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the best
 TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
@@ -57,6 +60,7 @@ NAME_PENALTY = 0.5  # evidence lost when the passage mentions none of the questi
 TITLE_SIMILARITY = 0.25
 MAX_PER_DOCUMENT = 2
 
+_VALUES = (Kind.FIGURE, Kind.MONEY, Kind.DATE)
 Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
 
 NOT_IN_DOCUMENTS = "The documents do not answer this question."
@@ -69,6 +73,7 @@ class Scored:
     sentence: Sentence
     evidence: float  # how well the sentence, in its passage, answers the question
     score: float  # the ranking score: evidence, plus the lead bonus
+    meaning: float = 0.0  # its similarity to the question, weakened as evidence is for names
 
     @property
     def document_id(self) -> str:
@@ -113,7 +118,8 @@ def answer(
     ranked = answering
     # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
     newest_first = scope.temporal or (scope.present_tense and kind is Kind.NAME)
-    draft, sources = compose(select(ranked, newest_first), asked, set(query.weights), scope)
+    chosen = select(ranked, newest_first, kind)
+    draft, sources = compose(chosen, asked, set(query.weights), scope)
     if unknown:
         draft = f"The documents do not mention {_names(unknown)}; this is what they say.\n\n{draft}"
     rewriter = MarkerRewriter(len(sources))
@@ -226,32 +232,38 @@ def rank(
             + SIMILARITY_WEIGHT * similarity
             + SEMANTIC_WEIGHT * semantic
         )
+        mentioned = 1.0
         if names:
             unmentioned = sum(not n.mentioned_in(context) for n in names) / len(names)
-            evidence *= 1 - NAME_PENALTY * unmentioned
+            mentioned = 1 - NAME_PENALTY * unmentioned
         bonus = LEAD_BONUS if opens_article(sentence) else 0.0
-        scored.append(Scored(sentence, evidence, evidence + bonus))
+        evidence *= mentioned
+        scored.append(Scored(sentence, evidence, evidence + bonus, semantic * mentioned))
     return sorted(scored, key=lambda s: -s.score)
 
 
-def _newest_first(ranked: Sequence[Scored]) -> list[Scored]:
+def _newest_first(ranked: Sequence[Scored], kind: Kind) -> list[Scored]:
     """``ranked`` led by the best sentence of the newest dated source that addresses the
     question (scores :data:`ADDRESS_RATIO` of the best dated one): the current position, not
-    the newest source that shares a word with the question. Undated sources never win on
-    recency, nor raise the bar."""
+    the newest source that shares a word with the question. A value (a figure, an amount, a
+    date) is stated in many words ("its final bill" for "what it will cost"): on a question
+    asking for one, a sentence holding one that is :data:`VALUE_RATIO` as close in meaning
+    to the question as the closest addresses it too. Undated sources never win on recency,
+    nor raise the bar."""
     dated = [s for s in ranked if parse_date(s.sentence.passage.published) is not None]
     if not dated:
         return list(ranked)
     bar = ADDRESS_RATIO * max(s.evidence for s in dated)
+    near = VALUE_RATIO * max(s.meaning for s in dated) if kind in _VALUES else math.inf
     newest = min(
-        (s for s in dated if s.evidence >= bar),
+        (s for s in dated if s.evidence >= bar or s.meaning >= near),
         key=lambda s: recency_key(s.sentence.passage.published),
     )
     lead = next(s for s in ranked if s.document_id == newest.document_id)
     return [lead, *(s for s in ranked if s is not lead)]
 
 
-def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
+def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> list[Sentence]:
     """The best sentence, the sentences scoring close to it, and the sentences continuing them.
 
     On a question about time, the newest source that addresses the question leads, with its
@@ -261,7 +273,7 @@ def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
     :data:`MAX_SENTENCES`, so it never pushes the history out.
     """
     if temporal:
-        ranked = _newest_first(ranked)
+        ranked = _newest_first(ranked, kind)
     best = ranked[0]
     chosen = [best]
     news: list[Scored] = []  # the leading source's first sentences, beside its best one
