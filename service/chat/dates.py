@@ -55,8 +55,9 @@ _PART = re.compile(
     rf"({'|'.join(_PARTS)})[\s-]+(?:of\s+)?$",
     re.IGNORECASE,
 )
-# "since 2018", or a date in a clause that "since" opens ("since X was appointed in 2022")
-_OPENS = re.compile(r"\b(since|after)\b[^,;:?!]*$", re.IGNORECASE)
+# "since 2018", "after 2018", or a date in a clause that "since" opens ("since X was appointed
+# in 2022"): a change from then on. "after X was sacked in 2021" asks what came next, not now.
+_OPENS = re.compile(r"\bsince\b[^,;:?!]*$|\bafter\s+(the\s+)?$", re.IGNORECASE)
 _CLOSES = re.compile(r"\b(before|until|till|by)\s+(the\s+)?$", re.IGNORECASE)  # "before 2025"
 _WITHIN = re.compile(r"\b(during|throughout|over)\s+(the\s+)?$", re.IGNORECASE)  # "during 2023"
 

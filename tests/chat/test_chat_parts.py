@@ -101,6 +101,7 @@ TODAY = dt.date(2026, 11, 23)
         ("Who led it in early 2019?", None, dt.date(2019, 4, 30)),
         ("How has the rate changed since December 2021?", dt.date(2021, 12, 1), None),
         ("How has it changed since Jo Bloggs was appointed in 2022?", dt.date(2022, 1, 1), None),
+        ("Who took over after Jo Bloggs left in 2021?", None, dt.date(2021, 12, 31)),  # then
         ("What changed since it was delayed until 2024?", None, dt.date(2023, 12, 31)),
         ("Anything before 2024?", None, dt.date(2023, 12, 31)),
         ("What happened last year?", None, dt.date(2025, 12, 31)),
