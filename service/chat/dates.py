@@ -18,6 +18,10 @@ PRESENT_WORDS = (
     "still now nowadays currently current latest today anymore recent recently lately presently yet"
 )
 CHANGE_WORDS = "change changed changes changing evolve evolved evolving shift shifted history"
+# The first auxiliary verb of a question gives its tense: "Who is ...?", "What does ...?" ask
+# about the present; "Who was ...?", "What did ...?" do not.
+_TENSE = re.compile(r"\b(is|are|does|do|has|have|was|were|did|had)\b", re.IGNORECASE)
+_PRESENT_TENSE = {"is", "are", "does", "do", "has", "have"}
 _PRESENT = re.compile(rf"\b({'|'.join(PRESENT_WORDS.split())}|any more|so far)\b", re.IGNORECASE)
 _CHANGE = re.compile(rf"\b({'|'.join(CHANGE_WORDS.split())}|over time|since)\b", re.IGNORECASE)
 # dateparser also reads "25%" or "second" as dates: a date of a question names a year, or is
@@ -51,7 +55,9 @@ _PART = re.compile(
     rf"({'|'.join(_PARTS)})[\s-]+(?:of\s+)?$",
     re.IGNORECASE,
 )
-_OPENS = re.compile(r"\b(since|after)\s+(the\s+)?$", re.IGNORECASE)  # "since 2018"
+# "since 2018", "after 2018", or a date in a clause that "since" opens ("since X was appointed
+# in 2022"): a change from then on. "after X was sacked in 2021" asks what came next, not now.
+_OPENS = re.compile(r"\bsince\b[^,;:?!]*$|\bafter\s+(the\s+)?$", re.IGNORECASE)
 _CLOSES = re.compile(r"\b(before|until|till|by)\s+(the\s+)?$", re.IGNORECASE)  # "before 2025"
 _WITHIN = re.compile(r"\b(during|throughout|over)\s+(the\s+)?$", re.IGNORECASE)  # "during 2023"
 
@@ -62,7 +68,8 @@ class TimeScope:
 
     ``end``: the evidence was published on or before it (an "as of" question). ``start``:
     the evidence is from then on (a question about change "since" then). ``spans`` are the
-    characters of the dates in the question, which are not content words.
+    characters of the dates in the question, which are not content words. ``present_tense``:
+    the question is in the present tense ("Who is ...?") and names no period.
     """
 
     start: dt.date | None = None
@@ -70,6 +77,7 @@ class TimeScope:
     present: bool = False
     change: bool = False
     spans: tuple[tuple[int, int], ...] = ()
+    present_tense: bool = False
 
     @property
     def temporal(self) -> bool:
@@ -110,17 +118,26 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
             span = (part.start(1), span[1])
         if _WITHIN.search(before):
             start, end = first, last
-        elif _OPENS.search(before):
-            start = first if start is None else min(start, first)
         elif _CLOSES.search(before):
             end = first - dt.timedelta(days=1)
+        elif _OPENS.search(before):
+            start = first if start is None else min(start, first)
         elif present and not as_of:
             pass  # not a scope, nor words to match: the newest sources answer
         else:
             end = last if end is None else max(end, last)
         spans.append(span)
     present = present and end is None
-    return TimeScope(start, end, present, _CHANGE.search(question) is not None, tuple(spans))
+    tense = _TENSE.search(question)
+    undated_present = tense is not None and tense.group().lower() in _PRESENT_TENSE
+    return TimeScope(
+        start,
+        end,
+        present,
+        _CHANGE.search(question) is not None,
+        tuple(spans),
+        undated_present and start is None and end is None,
+    )
 
 
 def _periods(question: str, today: dt.date) -> list[tuple[tuple[int, int], dt.date, dt.date]]:
@@ -174,6 +191,11 @@ def _settings(today: dt.date) -> dict[str, object]:
 @cache
 def _parser(today: dt.date) -> DateDataParser:
     return DateDataParser(languages=["en"], settings=_settings(today))
+
+
+def is_year(word: str) -> bool:
+    """True when ``word`` is a year ("2100"), which a text may put in other words."""
+    return _YEAR.fullmatch(word) is not None
 
 
 def parse_date(published: str) -> dt.date | None:

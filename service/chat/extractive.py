@@ -12,9 +12,11 @@ abstains when even the best sentence is weak evidence or lacks the kind of answe
 (not even by its initials) and no retrieved title is close to
 (unless it asks "why": then the premise is corrected). Sources with different dates, and
 questions about the present or about change, are answered newest first: "As of 23 May 2025:
-... Earlier, on 7 February 2025: ...".
+... Earlier, on 7 February 2025: ...". A present-tense question for a name ("Who is ...?")
+is led by the newest source that addresses it too.
 """
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,7 +27,7 @@ import numpy as np
 from service.chat.citations import MarkerRewriter, cite
 from service.chat.compose import compose, continues, opens_article
 from service.chat.condense import Standalone
-from service.chat.dates import TimeScope, format_date, parse_date, recency_key
+from service.chat.dates import TimeScope, format_date, is_year, parse_date, recency_key
 from service.chat.evidence import (
     Coverage,
     Name,
@@ -57,6 +59,8 @@ SCOPE_RATIO = 0.5  # the best sentence within the time scope must score this sha
 LEAD_BONUS = 0.15  # the first sentences of an article state its news
 MIN_EVIDENCE = 0.75  # below this the best sentence does not answer: abstain
 ADDRESS_RATIO = 0.6  # a source addresses a question about time when its best scores this share
+# ... or, on a question asking for a value, when a sentence holding one is this close in meaning
+VALUE_RATIO = 0.75
 KIND_RATIO = 0.8  # the best sentence holding the kind of answer asked, against the best of all
 KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the best
 TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
@@ -73,6 +77,7 @@ WORD_SIMILARITY = 0.5
 PARAPHRASE_SENTENCES = 10  # the best sentences whose words can stand for a word of the question
 REPEAT_CHARS = 40  # a sentence beginning as that quote does is its first sentence
 
+_VALUES = (Kind.FIGURE, Kind.MONEY, Kind.DATE)
 Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
 
 NOT_IN_DOCUMENTS = "The documents do not answer this question."
@@ -86,6 +91,7 @@ class Scored:
     sentence: Sentence
     evidence: float  # how well the sentence, in its passage, answers the question
     score: float  # the ranking score: evidence, plus the lead bonus
+    meaning: float = 0.0  # its similarity to the question, weakened as evidence is for names
 
     @property
     def document_id(self) -> str:
@@ -117,7 +123,9 @@ def answer(
     if unknown and not _PRESUPPOSES.match(asked):
         return abstain(question, passages, unknown)
     query = Query.from_turns(asked, question.context, ignore=absent)
-    known = [n for n in names if n not in absent] + _referred(question)
+    # a year is a period a passage may write in other words ("by the end of the century"):
+    # only a passage without the question's other names is weaker evidence
+    known = [n for n in names if n not in absent and not is_year(n.text)] + _referred(question)
     ranked = rank(query, reading, known, query_vector)
     kind = expected_kind(asked)
     if kind in (Kind.ANY, Kind.NAME):  # not the unit of a date or figure ("what date")
@@ -140,7 +148,10 @@ def answer(
     if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
         return abstain(question, passages, unknown)  # e.g. "how many" and no figure is there
     ranked = answering
-    draft, sources = compose(select(ranked, scope.temporal), asked, set(query.weights), scope)
+    # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
+    newest_first = scope.temporal or (scope.present_tense and kind is Kind.NAME)
+    chosen = select(ranked, newest_first, kind)
+    draft, sources = compose(chosen, asked, set(query.weights), scope)
     if unknown:
         draft = f"The documents do not mention {_names(unknown)}; this is what they say.\n\n{draft}"
     rewriter = MarkerRewriter(len(sources))
@@ -329,11 +340,13 @@ def rank(
             + SIMILARITY_WEIGHT * similarity
             + SEMANTIC_WEIGHT * semantic
         )
+        mentioned = 1.0
         if names:
             unmentioned = sum(not n.mentioned_in(context) for n in names) / len(names)
-            evidence *= 1 - NAME_PENALTY * unmentioned
+            mentioned = 1 - NAME_PENALTY * unmentioned
         bonus = LEAD_BONUS if opens_article(sentence) else 0.0
-        scored.append(Scored(sentence, evidence, evidence + bonus))
+        evidence *= mentioned
+        scored.append(Scored(sentence, evidence, evidence + bonus, semantic * mentioned))
     return sorted(scored, key=lambda s: -s.score)
 
 
@@ -351,44 +364,48 @@ def _repeats(scored: Scored, answered: str) -> bool:
     return answered.startswith(without_connective(scored.sentence.text)[:REPEAT_CHARS])
 
 
-def _newest_first(ranked: Sequence[Scored]) -> list[Scored]:
+def _newest_first(ranked: Sequence[Scored], kind: Kind) -> list[Scored]:
     """``ranked`` led by the best sentence of the newest dated source that addresses the
     question (scores :data:`ADDRESS_RATIO` of the best dated one): the current position, not
-    the newest source that shares a word with the question. Undated sources never win on
-    recency, nor raise the bar."""
+    the newest source that shares a word with the question. A value (a figure, an amount, a
+    date) is stated in many words ("its final bill" for "what it will cost"): on a question
+    asking for one, a sentence holding one that is :data:`VALUE_RATIO` as close in meaning
+    to the question as the closest addresses it too. Undated sources never win on recency,
+    nor raise the bar."""
     dated = [s for s in ranked if parse_date(s.sentence.passage.published) is not None]
     if not dated:
         return list(ranked)
     bar = ADDRESS_RATIO * max(s.evidence for s in dated)
+    near = VALUE_RATIO * max(s.meaning for s in dated) if kind in _VALUES else math.inf
     newest = min(
-        (s for s in dated if s.evidence >= bar),
+        (s for s in dated if s.evidence >= bar or s.meaning >= near),
         key=lambda s: recency_key(s.sentence.passage.published),
     )
     lead = next(s for s in ranked if s.document_id == newest.document_id)
     return [lead, *(s for s in ranked if s is not lead)]
 
 
-def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
+def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> list[Sentence]:
     """The best sentence, the sentences scoring close to it, and the sentences continuing them.
 
-    On a question about time, the newest source that addresses the question leads, and the
-    answer gives the history: the best sentence of every document that scores close enough,
-    and the lead of the most recent one (its news).
+    On a question about time, the newest source that addresses the question leads, with its
+    news (its first sentences, when they score close enough), and the answer gives the
+    history: the best sentence of every other document that scores close enough, the oldest
+    (where a change starts) among them. The news does not count against
+    :data:`MAX_SENTENCES`, so it never pushes the history out.
     """
     if temporal:
-        ranked = _newest_first(ranked)
+        ranked = _newest_first(ranked, kind)
     best = ranked[0]
     chosen = [best]
+    news: list[Scored] = []  # the leading source's first sentences, beside its best one
     if temporal:
         close = [c for c in ranked if c.score >= TIMELINE_RATIO * best.score]
-        newest = min((c.sentence.passage.published for c in ranked), key=recency_key)
-        news = [
-            c for c in close if c.sentence.passage.published == newest and opens_article(c.sentence)
-        ]
-        chosen += [c for c in news if c is not best]
         for candidate in close:
             if candidate.document_id not in {c.document_id for c in chosen}:
                 chosen.append(candidate)
+        news = [c for c in close if c.document_id == best.document_id and opens_article(c.sentence)]
+        chosen = _with_oldest(chosen, close)
     for candidate in ranked:
         per_document = Counter(c.document_id for c in chosen)
         if len(chosen) >= MAX_SENTENCES:
@@ -399,12 +416,27 @@ def select(ranked: Sequence[Scored], temporal: bool) -> list[Sentence]:
             and per_document[candidate.document_id] < MAX_PER_DOCUMENT
         ):
             chosen.append(candidate)
-    sentences = [c.sentence for c in chosen[:MAX_SENTENCES]]
+    chosen = [best, *news, *chosen[1:MAX_SENTENCES]]
+    sentences = list(dict.fromkeys(c.sentence for c in chosen))
     for sentence in list(sentences):
         following = _following(sentence, ranked)
         if following is not None and following not in sentences:
             sentences.append(following)
     return sentences
+
+
+def _with_oldest(chosen: list[Scored], close: Sequence[Scored]) -> list[Scored]:
+    """``chosen``, whose history keeps the oldest dated document of ``close`` (where a change
+    starts) within :data:`MAX_SENTENCES` when there are more documents than places."""
+    dated = [c for c in close if parse_date(c.sentence.passage.published) is not None]
+    if len(chosen) <= MAX_SENTENCES or not dated:
+        return chosen
+    oldest = max(dated, key=lambda c: recency_key(c.sentence.passage.published))
+    start = next(c for c in chosen if c.document_id == oldest.document_id)
+    if chosen.index(start) < MAX_SENTENCES:
+        return chosen
+    rest = [c for c in chosen if c is not start]
+    return [*rest[: MAX_SENTENCES - 1], start, *rest[MAX_SENTENCES - 1 :]]
 
 
 def _following(sentence: Sentence, ranked: Sequence[Scored]) -> Sentence | None:

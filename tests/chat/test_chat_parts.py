@@ -13,7 +13,7 @@ from service.chat.condense import Standalone, standalone
 from service.chat.dates import format_date, time_scope
 from service.chat.evidence import Query, read
 from service.chat.expected import Kind, expected_kind, holds_answer
-from service.chat.extractive import answer, rank, select
+from service.chat.extractive import Scored, answer, rank, select
 from service.chat.injection import instructs_assistant, without_instructions
 from service.chat.llm import format_passages
 from service.chat.prompts import PROMPTS, PromptError, Prompts
@@ -100,6 +100,9 @@ TODAY = dt.date(2026, 11, 23)
         ("Where was the rate at Christmas 2024?", None, dt.date(2024, 12, 25)),
         ("Who led it in early 2019?", None, dt.date(2019, 4, 30)),
         ("How has the rate changed since December 2021?", dt.date(2021, 12, 1), None),
+        ("How has it changed since Jo Bloggs was appointed in 2022?", dt.date(2022, 1, 1), None),
+        ("Who took over after Jo Bloggs left in 2021?", None, dt.date(2021, 12, 31)),  # then
+        ("What changed since it was delayed until 2024?", None, dt.date(2023, 12, 31)),
         ("Anything before 2024?", None, dt.date(2023, 12, 31)),
         ("What happened last year?", None, dt.date(2025, 12, 31)),
         ("How did its status change during 2023?", dt.date(2023, 1, 1), dt.date(2023, 12, 31)),
@@ -351,6 +354,105 @@ def test_the_newest_source_that_addresses_a_question_about_now_leads() -> None:
     assert ranked[0].document_id == "explainer.md"  # the best match is undated
     assert select(ranked, temporal=True)[0].passage.document_id == "2024.md"
     assert select(ranked, temporal=False)[0].passage.document_id == "explainer.md"
+
+
+def scored(name: str, published: str, text: str, *evidence: float) -> list[Scored]:
+    """The sentences of one passage, scored ``evidence`` in order."""
+    sentences = read([dataclasses.replace(passage(text, name), published=published)])
+    return [Scored(s, e, e) for s, e in zip(sentences.sentences, evidence, strict=True)]
+
+
+def test_the_leading_source_gives_its_news_beside_its_best_sentence_and_the_history() -> None:
+    lead = scored(
+        "2023.md",
+        "2023-11-30",
+        "The cheapest version costs $60,990. Deliveries began. In 2019 it was to cost $39,900.",
+        0.6,
+        0.1,
+        1.0,
+    )
+    years = range(2019, 2023)
+    older = [scored(f"{y}.md", f"{y}-01-01", f"In {y} it cost ${y}.", 0.9) for y in years]
+    newer = scored("2024.md", "2024-02-26", "A supermarket deal cost $24.6bn.", 0.2)  # off topic
+    ranked = sorted([*lead, *newer, *(s for o in older for s in o)], key=lambda s: -s.score)
+
+    chosen = [s.text for s in select(ranked, temporal=True)]
+
+    assert chosen[:2] == ["In 2019 it was to cost $39,900.", "The cheapest version costs $60,990."]
+    assert {f"In {y} it cost ${y}." for y in years} <= set(chosen)  # all the history
+
+
+def test_a_history_longer_than_the_answer_keeps_its_oldest_source() -> None:
+    documents = [
+        scored(f"{y}.md", f"{y}-06-01", f"In {y} the deal changed.", 2.0) for y in range(2019, 2025)
+    ]
+    documents.append(scored("2018.md", "2018-06-01", "In 2018 the deal was announced.", 1.5))
+    ranked = [s for d in documents for s in d]
+
+    chosen = [s.text for s in select(ranked, temporal=True)]
+
+    assert chosen[0] == "In 2024 the deal changed."  # the newest leads
+    assert "In 2018 the deal was announced." in chosen  # where the change starts
+
+
+def test_a_present_tense_question_for_a_name_is_answered_from_the_newest_source() -> None:
+    def dated(text: str, published: str, similarity: float) -> Passage:
+        return dataclasses.replace(
+            passage(text, f"{published}.md"), published=published, similarity=similarity
+        )
+
+    passages = [
+        dated("Boeing's chief executive Dennis Muilenburg runs Boeing.", "2019-12-23", 0.8),
+        dated("Boeing named Kelly Ortberg as its chief executive.", "2024-07-31", 0.6),
+    ]
+
+    def lead(question: str) -> str:
+        scope = time_scope(question, TODAY)
+        return answer(Standalone(question), passages, scope).citations[0].document_id
+
+    assert time_scope("Who is Boeing's chief executive?", TODAY).present_tense
+    assert lead("Who is Boeing's chief executive?") == "2024-07-31.md"
+    assert lead("Who was Boeing's chief executive?") == "2019-12-23.md"  # the best evidence
+    assert not time_scope("Who was Boeing's chief executive?", TODAY).present_tense
+    assert not time_scope("Who is chief executive as of May 2020?", TODAY).present_tense
+
+
+def test_a_passage_that_writes_a_year_in_other_words_is_not_weaker_evidence() -> None:
+    passages = [
+        dataclasses.replace(
+            passage(
+                "The UN projected the world population would reach 10.9 billion by the end "
+                "of the century.",
+                "old.md",
+            ),
+            published="2019-06-17",
+        ),
+        dataclasses.replace(
+            passage("The UN now projects a world population in 2100 lower than before.", "new.md"),
+            published="2024-07-11",
+            similarity=0.9,
+        ),
+    ]
+    question = "In 2020, what did the UN project the world population would be in 2100?"
+
+    reply = answer(Standalone(question), passages, time_scope(question, TODAY))
+
+    assert reply.citations[0].document_id == "old.md"  # the one published by then
+
+
+def test_a_source_stating_the_value_asked_for_in_other_words_addresses_the_question() -> None:
+    def stating(published: str, text: str, evidence: float, meaning: float) -> Scored:
+        (sentence,) = scored(f"{published}.md", published, text, evidence)
+        return dataclasses.replace(sentence, meaning=meaning)
+
+    ranked = [  # "What is the latest estimate of what the line will cost?"
+        stating("2019-11-08", "The line could cost £650m more, a budget of £17.6bn.", 1.8, 0.64),
+        stating("2020-08-21", "That would take its total cost to £18.7bn.", 1.3, 0.72),
+        stating("2022-05-04", "Its final bill is expected to be about £19bn.", 0.64, 0.56),
+    ]
+
+    assert select(ranked, temporal=True, kind=Kind.MONEY)[0].text.endswith("about £19bn.")
+    assert select(ranked, temporal=True)[0].text.endswith("to £18.7bn.")  # not asked a value
 
 
 def test_sentences_addressed_to_an_assistant_are_never_evidence() -> None:
