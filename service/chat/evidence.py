@@ -227,13 +227,15 @@ class Name:
     text: str
     terms: frozenset[str]
     figures: frozenset[str]
+    aliases: tuple["Name", ...] = ()  # the same name in other words ("US", "United States")
 
     def mentioned_in(self, context: Context) -> bool:
         """True when ``context`` has every figure and every term, or a word of its family
-        ("Kenya" for "Kenyan", "Haitian" for "Haiti")."""
-        return self.figures <= context.figures and all(
-            term in context.terms or context.has_related(term) for term in self.terms
-        )
+        ("Kenya" for "Kenyan", "Haitian" for "Haiti"), or mentions one of its aliases."""
+        return (
+            self.figures <= context.figures
+            and all(term in context.terms or context.has_related(term) for term in self.terms)
+        ) or any(alias.mentioned_in(context) for alias in self.aliases)
 
 
 def names_in(question: str) -> list[Name]:

@@ -9,7 +9,7 @@ The question's dates are its time scope (:mod:`service.chat.dates`), never words
 abstains when even the best sentence is weak evidence or lacks the kind of answer asked for
 (a figure for "how many", a date for "when", a name for "who": :mod:`service.chat.expected`;
 "how many X" needs a figure of X), or when the question names something no passage mentions
-(not even by its initials) and no retrieved title is close to
+(not even by its initials, or spelled out) and no retrieved title is close to
 (unless it asks "why": then the premise is corrected). Sources with different dates, and
 questions about the present or about change, are answered newest first: "As of 23 May 2025:
 ... Earlier, on 7 February 2025: ...". A present-tense question for a name ("Who is ...?")
@@ -118,14 +118,16 @@ def answer(
     contexts = reading.contexts
     names = names_in(asked)
     absent = [n for n in names if not any(n.mentioned_in(c) for c in contexts.values())]
-    acronyms = abbreviated(asked, names, passages)
-    unknown = unrecognised(asked, [n for n in absent if n not in acronyms], passages, embed)
+    acronyms = abbreviated(asked, names, absent, passages)
+    spelled = [word for words, _ in acronyms for word in words]
+    unknown = unrecognised(asked, [n for n in absent if n not in spelled], passages, embed)
     if unknown and not _PRESUPPOSES.match(asked):
         return abstain(question, passages, unknown)
     query = Query.from_turns(asked, question.context, ignore=absent)
     # a year is a period a passage may write in other words ("by the end of the century"):
     # only a passage without the question's other names is weaker evidence
-    known = [n for n in names if n not in absent and not is_year(n.text)] + _referred(question)
+    known = [n for n in names if n not in absent and not is_year(n.text)]
+    known += [name for _, name in acronyms] + _referred(question)
     ranked = rank(query, reading, known, query_vector)
     kind = expected_kind(asked)
     if kind in (Kind.ANY, Kind.NAME):  # not the unit of a date or figure ("what date")
@@ -250,18 +252,44 @@ def _similarities(embed: Embed, texts: list[str], others: list[str]) -> np.ndarr
     return vectors[: len(texts)] @ vectors[len(texts) :].T
 
 
-def abbreviated(question: str, names: Sequence[Name], passages: Sequence[Passage]) -> list[Name]:
-    """The words of ``names`` in a run whose initials the passages write as an acronym:
-    "United States" when they say "US" (or "U.S."), "European Medicines Agency" for "EMA"."""
-    found: list[Name] = []
+def abbreviated(
+    question: str, names: Sequence[Name], absent: Sequence[Name], passages: Sequence[Passage]
+) -> list[tuple[list[Name], Name]]:
+    """The ``names`` that the passages write as initials, or spell out, where some word of
+    them is ``absent``: "United States" when they say "US" (or "U.S."), "EMA" when they say
+    "European Medicines Agency".
+
+    Each comes as the question's words and the name they form, which is mentioned where
+    either way of writing it is.
+    """
+    texts = [text for p in passages for text in (p.title, p.text)]
+    found: list[tuple[list[Name], Name]] = []
     for run in _runs(question, [n for n in names if n.terms]):
-        initials = "".join(n.text[0] for n in run)  # capitals: names are capitalised words
+        if not any(n in absent for n in run):
+            continue
+        words = " ".join(n.text for n in run)
         if len(run) > 1:
+            initials = "".join(n.text[0] for n in run)  # capitals: names are capitalised words
             dotted = re.escape(".".join(initials) + ".")
-            acronym = re.compile(rf"\b(?:{initials}\b|{dotted})")
-            if any(acronym.search(p.text) or acronym.search(p.title) for p in passages):
-                found += run
+            written = _first(rf"\b(?:{initials}\b|{dotted})", texts)
+        elif re.fullmatch(r"[A-Z]{2,6}", words):
+            between = r"\s+(?:(?:of|and|for|the|on)\s+)?"
+            written = _first(r"\b" + between.join(rf"{c}[\w'-]+" for c in words) + r"\b", texts)
+        else:
+            written = None
+        if written is not None:
+            terms = frozenset(t for n in run for t in n.terms)
+            alias = Name(written, frozenset(terms_of([written])[0]), frozenset())
+            found.append((run, Name(words, terms, frozenset(), (alias,))))
     return found
+
+
+def _first(pattern: str, texts: Sequence[str]) -> str | None:
+    """The first match of ``pattern`` in ``texts``, if any."""
+    for text in texts:
+        if match := re.search(pattern, text):
+            return match.group()
+    return None
 
 
 def _runs(question: str, names: Sequence[Name]) -> list[list[Name]]:

@@ -26,6 +26,26 @@ def test_a_run_of_capitalised_words_is_mentioned_by_its_acronym() -> None:
     assert _ask(question, approved.replace("U.S.", "UK")) == ""
 
 
+def test_an_acronym_is_mentioned_by_the_words_it_stands_for() -> None:
+    backed = "The European Medicines Agency recommended the drug for patients on Thursday."
+    question = "Which patients did the EMA recommend the drug for?"
+
+    assert "European Medicines Agency" in _ask(question, backed)
+    assert "Food and Drug Administration" in _ask(
+        "Which drug did the FDA approve?", "The Food and Drug Administration approved the drug."
+    )
+    assert _ask(question, backed.replace("Medicines", "Drug")) == ""
+
+
+def test_a_name_written_as_its_acronym_still_decides_which_passage_answers() -> None:
+    europe = "Regulators in Europe granted the drug a full licence in November."
+    america = "The drug won full approval from the US regulator in July."
+    question = "Which approval does the drug have in the United States?"
+
+    # the European passage mentions "States" nowhere either, but only the other says "US"
+    assert "US regulator" in _ask(question, europe + " Member States agreed.", america)
+
+
 def test_how_many_asks_for_a_figure_of_the_counted_thing() -> None:
     assert counted("How many mortgage holders were affected by the rise?") == "mortgage holders"
     assert counted("How many kilograms of fuel did it carry?") == "kilograms"
