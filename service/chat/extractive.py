@@ -118,7 +118,7 @@ def answer(
     contexts = reading.contexts
     names = names_in(asked)
     absent = [n for n in names if not any(n.mentioned_in(c) for c in contexts.values())]
-    acronyms = abbreviated(asked, names, absent, passages)
+    acronyms = abbreviated(asked, names, passages)
     spelled = [word for words, _ in acronyms for word in words]
     unknown = unrecognised(asked, [n for n in absent if n not in spelled], passages, embed)
     if unknown and not _PRESUPPOSES.match(asked):
@@ -126,7 +126,7 @@ def answer(
     query = Query.from_turns(asked, question.context, ignore=absent)
     # a year is a period a passage may write in other words ("by the end of the century"):
     # only a passage without the question's other names is weaker evidence
-    known = [n for n in names if n not in absent and not is_year(n.text)]
+    known = [n for n in names if n not in absent + spelled and not is_year(n.text)]
     known += [name for _, name in acronyms] + _referred(question)
     ranked = rank(query, reading, known, query_vector)
     kind = expected_kind(asked)
@@ -253,11 +253,10 @@ def _similarities(embed: Embed, texts: list[str], others: list[str]) -> np.ndarr
 
 
 def abbreviated(
-    question: str, names: Sequence[Name], absent: Sequence[Name], passages: Sequence[Passage]
+    question: str, names: Sequence[Name], passages: Sequence[Passage]
 ) -> list[tuple[list[Name], Name]]:
-    """The ``names`` that the passages write as initials, or spell out, where some word of
-    them is ``absent``: "United States" when they say "US" (or "U.S."), "EMA" when they say
-    "European Medicines Agency".
+    """The ``names`` that the passages also write as initials, or spell out: "United States"
+    when they say "US" (or "U.S."), "MPC" when they say "Monetary Policy Committee".
 
     Each comes as the question's words and the name they form, which is mentioned where
     either way of writing it is.
@@ -265,8 +264,6 @@ def abbreviated(
     texts = [text for p in passages for text in (p.title, p.text)]
     found: list[tuple[list[Name], Name]] = []
     for run in _runs(question, [n for n in names if n.terms]):
-        if not any(n in absent for n in run):
-            continue
         words = " ".join(n.text for n in run)
         if len(run) > 1:
             initials = "".join(n.text[0] for n in run)  # capitals: names are capitalised words

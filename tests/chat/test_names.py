@@ -2,9 +2,9 @@
 
 from ingestion.embeddings import Embedder
 from service.chat.condense import standalone
-from service.chat.evidence import Query, read
+from service.chat.evidence import Query, names_in, read
 from service.chat.expected import Kind, asked_noun, counted, expected_kind, holds_answer
-from service.chat.extractive import Embed, answer, paraphrased, rank
+from service.chat.extractive import Embed, abbreviated, answer, paraphrased, rank
 from service.chat.types import Message
 from tests.chat.test_chat_parts import passage
 
@@ -108,3 +108,15 @@ def test_what_a_question_asks_about_is_found_in_other_words(embedder: Embedder) 
     assert after.index(warning) < before.index(warning)
     assert paraphrased(query, noun, reading, ranked, None) is query
     assert paraphrased(query, "", reading, ranked, embedder.embed_documents) is query
+
+
+def test_a_name_some_passages_spell_out_is_mentioned_by_them() -> None:
+    question = "Who was the only MPC member to vote against the rise?"
+    passages = [
+        passage("When the MPC raises Bank Rate it tries to cool demand.", "explainer.md"),
+        passage("The Monetary Policy Committee voted 8-1 for the rise.", "news.md"),
+    ]
+    [(words, name)] = abbreviated(question, names_in(question), passages)
+
+    assert [w.text for w in words] == ["MPC"]
+    assert all(name.mentioned_in(c) for c in read(passages).contexts.values())
