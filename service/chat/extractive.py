@@ -13,7 +13,8 @@ abstains when even the best sentence is weak evidence or lacks the kind of answe
 (unless it asks "why": then the premise is corrected). Sources with different dates, and
 questions about the present or about change, are answered newest first: "As of 23 May 2025:
 ... Earlier, on 7 February 2025: ...". A present-tense question for a name ("Who is ...?")
-is led by the newest source that addresses it too.
+is led by the newest source that addresses it too; any other present-tense question by the
+newest source that answers it nearly as well as the best.
 """
 
 import math
@@ -70,6 +71,9 @@ NAME_PENALTY = 0.5  # evidence lost when the passage mentions none of the questi
 # to the document's title ("Britain's" to "Bank of England ..."); unrelated names score lower.
 TITLE_SIMILARITY = 0.25
 MAX_PER_DOCUMENT = 2
+# A present-tense question that names no period ("What is the minimum wage?") is led by the
+# newest dated source when its best sentence scores this share of the best of all sources.
+PRESENT_TENSE_RATIO = 0.9
 # A word means what a word of the question means when their vectors are this close
 # ("population" to "inhabitants" 0.57, "warning" to "caution"); words of other things score
 # lower ("Bank Rate" to "mortgage holders" 0.29).
@@ -152,6 +156,8 @@ def answer(
     ranked = answering
     # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
     newest_first = scope.temporal or (scope.present_tense and kind is Kind.NAME)
+    if scope.present_tense and not newest_first:  # "What is the minimum wage?": its latest
+        ranked = _newest_first(ranked, kind, PRESENT_TENSE_RATIO)
     chosen = select(ranked, newest_first, kind)
     draft, sources = compose(chosen, asked, set(query.weights), scope)
     if unknown:
@@ -389,10 +395,11 @@ def _repeats(scored: Scored, answered: str) -> bool:
     return answered.startswith(without_connective(scored.sentence.text)[:REPEAT_CHARS])
 
 
-def _newest_first(ranked: Sequence[Scored], kind: Kind) -> list[Scored]:
+def _newest_first(ranked: Sequence[Scored], kind: Kind, ratio: float | None = None) -> list[Scored]:
     """``ranked`` led by the best sentence of the newest dated source that addresses the
     question (scores :data:`ADDRESS_RATIO` of the best dated one): the current position, not
-    the newest source that shares a word with the question. A value (a figure, an amount, a
+    the newest source that shares a word with the question. With ``ratio`` it must score that
+    share of the best sentence of any source, undated ones included. A value (a figure, an amount, a
     date) is stated in many words ("its final bill" for "what it will cost"): on a question
     asking for one, a sentence holding one that is :data:`VALUE_RATIO` as close in meaning
     to the question as the closest addresses it too. Undated sources never win on recency,
@@ -400,7 +407,10 @@ def _newest_first(ranked: Sequence[Scored], kind: Kind) -> list[Scored]:
     dated = [s for s in ranked if parse_date(s.sentence.passage.published) is not None]
     if not dated:
         return list(ranked)
-    bar = ADDRESS_RATIO * max(s.evidence for s in dated)
+    if ratio is None:
+        bar = ADDRESS_RATIO * max(s.evidence for s in dated)
+    else:
+        bar = ratio * max(s.evidence for s in ranked)
     near = VALUE_RATIO * max(s.meaning for s in dated) if kind in _VALUES else math.inf
     newest = min(
         (s for s in dated if s.evidence >= bar or s.meaning >= near),

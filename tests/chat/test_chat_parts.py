@@ -417,6 +417,24 @@ def test_a_present_tense_question_for_a_name_is_answered_from_the_newest_source(
     assert not time_scope("Who is chief executive as of May 2020?", TODAY).present_tense
 
 
+def test_a_present_tense_question_for_a_value_is_led_by_the_newest_source_that_states_it() -> None:
+    def dated(text: str, published: str) -> Passage:
+        return dataclasses.replace(passage(text, f"{published}.md"), published=published)
+
+    first = dated("Germany's minimum wage is 8.50 euros an hour for most workers.", "2015-01-01")
+    raised = dated("Germany's minimum wage will rise to 13.90 euros an hour.", "2025-06-27")
+    aside = dated("Germany's economy grew, the statistics office said on Monday.", "2025-07-01")
+
+    def lead(question: str, *passages: Passage) -> str:
+        scope = time_scope(question, TODAY)
+        return answer(Standalone(question), passages, scope).citations[0].document_id
+
+    assert lead("What is Germany's minimum wage?", first, raised) == "2025-06-27.md"
+    assert lead("What was Germany's minimum wage?", first, raised) == "2015-01-01.md"
+    # a newer source that only shares a word with the question does not lead
+    assert lead("What is Germany's minimum wage?", first, aside) == "2015-01-01.md"
+
+
 def test_a_passage_that_writes_a_year_in_other_words_is_not_weaker_evidence() -> None:
     passages = [
         dataclasses.replace(
