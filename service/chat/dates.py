@@ -22,6 +22,8 @@ CHANGE_WORDS = "change changed changes changing evolve evolved evolving shift sh
 # about the present; "Who was ...?", "What did ...?" do not.
 _TENSE = re.compile(r"\b(is|are|does|do|has|have|was|were|did|had)\b", re.IGNORECASE)
 _PRESENT_TENSE = {"is", "are", "does", "do", "has", "have"}
+# With no auxiliary, a verb in -s after "who" is in the present tense ("Who manages X?")
+_ASKS_WHO_NOW = re.compile(r"^\W*who\s+[a-z]+[^s\W]s\b", re.IGNORECASE)
 _PRESENT = re.compile(rf"\b({'|'.join(PRESENT_WORDS.split())}|any more|so far)\b", re.IGNORECASE)
 _CHANGE = re.compile(rf"\b({'|'.join(CHANGE_WORDS.split())}|over time|since)\b", re.IGNORECASE)
 # dateparser also reads "25%" or "second" as dates: a date of a question names a year, or is
@@ -129,7 +131,11 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
         spans.append(span)
     present = present and end is None
     tense = _TENSE.search(question)
-    undated_present = tense is not None and tense.group().lower() in _PRESENT_TENSE
+    undated_present = (
+        tense.group().lower() in _PRESENT_TENSE
+        if tense is not None
+        else _ASKS_WHO_NOW.match(question) is not None
+    )
     return TimeScope(
         start,
         end,

@@ -415,6 +415,8 @@ def test_a_present_tense_question_for_a_name_is_answered_from_the_newest_source(
     assert lead("Who was Boeing's chief executive?") == "2019-12-23.md"  # the best evidence
     assert not time_scope("Who was Boeing's chief executive?", TODAY).present_tense
     assert not time_scope("Who is chief executive as of May 2020?", TODAY).present_tense
+    assert time_scope("Who runs Boeing?", TODAY).present_tense  # a verb in -s, no auxiliary
+    assert not time_scope("Who took over at Boeing?", TODAY).present_tense
 
 
 def test_a_present_tense_question_for_a_value_is_led_by_the_newest_source_that_states_it() -> None:
