@@ -37,6 +37,9 @@ _CONTINUES = re.compile(
 # Where a clause ends: a comma, semicolon or colon, or a dash, before a space.
 _CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—-](?=\s)")
 _FIGURE = re.compile(r"\d")
+# The date label _write puts before a paragraph's quotes ("As of 7 August 2025: ", "Undated: "),
+# as a reader of an earlier reply finds it (service.chat.condense).
+LABEL = re.compile(r"^(?:As of |Earlier, on )?(?:\d{1,2} \w+ \d{4}|[Uu]ndated):\s+")
 
 
 def opens_article(sentence: Sentence) -> bool:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service.chat.compose import LABEL
 from service.chat.evidence import content_terms
 from service.chat.injection import without_instructions
 from service.chat.types import Message
@@ -25,8 +26,7 @@ _ANAPHORA = re.compile(
 )
 _PRONOUN = re.compile(r"\b(he|him|his|she|her|hers|they|them|their)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\W*(and|but|so|also|or|what about|how about)\b", re.IGNORECASE)
-# How an extractive reply dates a paragraph ("As of 7 August 2025: "), and marks a quote's source.
-_LABEL = re.compile(r"^(?:As of |Earlier, on )?(?:\d{1,2} \w+ \d{4}|[Uu]ndated):\s+")
+# How an extractive reply marks a quote's source (its paragraphs' dates: compose.LABEL).
 _MARKER = re.compile(r"\s*\[\d+\]")
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:[\s\"“”]+[A-Z][\w’'-]*)*")
 _CALENDAR = {*calendar.month_name[1:], *calendar.day_name}  # dates, not names
@@ -65,7 +65,7 @@ def _quotes(reply: str) -> list[str]:
     """The quotes of a reply, without their dates ("As of 7 August 2025:") and markers."""
     quotes = []
     for paragraph in reply.split("\n\n"):
-        *cited, _ = _MARKER.split(_LABEL.sub("", paragraph.strip(), count=1))
+        *cited, _ = _MARKER.split(LABEL.sub("", paragraph.strip(), count=1))
         quotes += [quote.strip().removesuffix("…") for quote in cited]
     return quotes
 

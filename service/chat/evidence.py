@@ -229,6 +229,11 @@ class Name:
     figures: frozenset[str]
     aliases: tuple["Name", ...] = ()  # the same name in other words ("US", "United States")
 
+    @classmethod
+    def written(cls, text: str) -> "Name":
+        """The name ``text`` with its terms and no figures ("Calhoun", "European Union")."""
+        return cls(text, frozenset(terms_of([text])[0]), frozenset())
+
     def mentioned_in(self, context: Context) -> bool:
         """True when ``context`` has every figure and every term, or a word of its family
         ("Kenya" for "Kenyan", "Haitian" for "Haiti"), or mentions one of its aliases."""

@@ -9,6 +9,7 @@ not answer "who leads the third?" unless a new name is there, and "how many stor
 answered by a sentence without a figure.
 """
 
+import calendar
 import re
 from enum import Enum
 
@@ -21,24 +22,20 @@ _NUMBER_WORDS = (
     "dozens half quarter"
 )
 _FIGURE = re.compile(rf"\d[\d,.]*\d|\d|\b({'|'.join(_NUMBER_WORDS.split())})\b", re.IGNORECASE)
+_MONTHS = "|".join(calendar.month_name[1:])
+_DAY_OF_MONTH = rf"\b\d{{1,2}}\s+({_MONTHS})\b|\b({_MONTHS})\s+\d{{1,2}}\b"  # "24 May", "May 24"
 _DATE = re.compile(
-    r"\b(1[89]|2\d)\d\d\b|\b(January|February|March|April|May|June|July|August|September|"
-    r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    rf"\b(1[89]|2\d)\d\d\b|\b({_MONTHS}|{'|'.join(calendar.day_name)})\b"
     r"|\b(spring|summer|autumn|winter|next year|this year|last year)\b",
 )
 _MONEY = re.compile(
     r"[$€£¥]\s?\d[\d,.]*\w*|\b(USD|EUR|GBP|Ksh|Sh)\s?\d[\d,.]*\w*"
     r"|\d[\d,.]*\s*(million|billion|bn|m)?\s*(dollars|euros|pounds|yen)\b",
 )
-_DAY_OR_YEAR = re.compile(
-    r"\b\d{1,2}\s+(January|February|March|April|May|June|July|August|September|October|"
-    r"November|December)\b|\b(January|February|March|April|May|June|July|August|September|"
-    r"October|November|December)\s+\d{1,2}\b|\b(in|since|from|until|by)\s+(1[89]|2\d)\d\d\b"
-)
+_DAY_OR_YEAR = re.compile(rf"{_DAY_OF_MONTH}|\b(in|since|from|until|by)\s+(1[89]|2\d)\d\d\b")
 _ASKED = re.compile(r"\b(how many|what|which)\s+([\w’'-]+(?:\s+[\w’'-]+){0,2})", re.IGNORECASE)
 _CLAUSE = re.compile(r"[;:()—–]|,\s|\s-\s")  # "1,425,775,850" is one figure
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_DAY = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\b|\b({_MONTHS})\s+\d{{1,2}}\b|\b\d{{4}}-\d\d-\d\d\b")
+_DAY = re.compile(rf"{_DAY_OF_MONTH}|\b\d{{4}}-\d\d-\d\d\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*[\w]|\b[A-Z]\b")
 
 
@@ -103,7 +100,12 @@ def holds_answer(kind: Kind, sentence: str, question: str) -> bool:
         return any(_plain(m.group()) not in asked for m in _DAY.finditer(sentence))
     if kind is Kind.DATE:
         return any(_plain(m.group()) not in asked for m in _DATE.finditer(sentence))
-    undated = _DAY_OR_YEAR.sub(" ", sentence)  # a count is not a date
+    return _has_figure(sentence, asked)
+
+
+def _has_figure(text: str, asked: set[str]) -> bool:
+    """True when ``text`` has a figure, not part of a date, that is not among ``asked``."""
+    undated = _DAY_OR_YEAR.sub(" ", text)  # a count is not a date
     return any(_plain(m.group()) not in asked for m in _FIGURE.finditer(undated))
 
 
@@ -145,10 +147,4 @@ def figure_clauses(sentence: str, question: str) -> list[str]:
     """The clauses of ``sentence`` holding a figure (not a date) that ``question`` does not
     name: where what the figure counts is written."""
     asked = _words(question)
-    return [
-        clause
-        for clause in _CLAUSE.split(sentence)
-        if any(
-            _plain(m.group()) not in asked for m in _FIGURE.finditer(_DAY_OR_YEAR.sub(" ", clause))
-        )
-    ]
+    return [clause for clause in _CLAUSE.split(sentence) if _has_figure(clause, asked)]

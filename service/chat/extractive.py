@@ -38,7 +38,6 @@ from service.chat.evidence import (
     content_terms,
     names_in,
     read,
-    terms_of,
     without_connective,
 )
 from service.chat.expected import (
@@ -282,8 +281,7 @@ def abbreviated(
             written = None
         if written is not None:
             terms = frozenset(t for n in run for t in n.terms)
-            alias = Name(written, frozenset(terms_of([written])[0]), frozenset())
-            found.append((run, Name(words, terms, frozenset(), (alias,))))
+            found.append((run, Name(words, terms, frozenset(), (Name.written(written),))))
     return found
 
 
@@ -386,7 +384,7 @@ def _referred(question: Standalone) -> list[Name]:
     that does not mention it is weaker evidence."""
     if not question.referent:
         return []
-    return [Name(question.referent, frozenset(terms_of([question.referent])[0]), frozenset())]
+    return [Name.written(question.referent)]
 
 
 def _repeats(scored: Scored, answered: str) -> bool:
@@ -398,12 +396,12 @@ def _repeats(scored: Scored, answered: str) -> bool:
 def _newest_first(ranked: Sequence[Scored], kind: Kind, ratio: float | None = None) -> list[Scored]:
     """``ranked`` led by the best sentence of the newest dated source that addresses the
     question (scores :data:`ADDRESS_RATIO` of the best dated one): the current position, not
-    the newest source that shares a word with the question. With ``ratio`` it must score that
-    share of the best sentence of any source, undated ones included. A value (a figure, an amount, a
+    the newest source that shares a word with the question. A value (a figure, an amount, a
     date) is stated in many words ("its final bill" for "what it will cost"): on a question
     asking for one, a sentence holding one that is :data:`VALUE_RATIO` as close in meaning
     to the question as the closest addresses it too. Undated sources never win on recency,
-    nor raise the bar."""
+    nor raise the bar, except with a ``ratio``: then the newest must score that share of the
+    best sentence of any source, undated ones included."""
     dated = [s for s in ranked if parse_date(s.sentence.passage.published) is not None]
     if not dated:
         return list(ranked)
