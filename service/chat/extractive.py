@@ -22,8 +22,10 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
+from babel import Locale
 
 from service.chat.citations import MarkerRewriter, cite
 from service.chat.compose import compose, continues, opens_article
@@ -67,8 +69,11 @@ TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question abo
 MAX_SENTENCES = 5
 NAME_PENALTY = 0.5  # evidence lost when the passage mentions none of the question's names
 # A name no passage mentions still refers to a retrieved document when its vector is this close
-# to the document's title ("Britain's" to "Bank of England ..."); unrelated names score lower.
-TITLE_SIMILARITY = 0.25
+# to the document's title ("Britain's" 0.29 to "Bank of England ...", "Red Devils" 0.21 to
+# "... Manchester United interim boss"); unrelated names score lower ("European Central" 0.13).
+# A country or region is never another name for what the documents are about: MiniLM puts
+# countries close to each other ("Nigeria" to "... Kenya-led Haiti mission" over 0.2).
+TITLE_SIMILARITY = 0.2
 MAX_PER_DOCUMENT = 2
 # A present-tense question that names no period ("What is the minimum wage?") is led by the
 # newest dated source when its best sentence scores this share of the best of all sources.
@@ -181,13 +186,16 @@ def unrecognised(
     A name written in other words than the documents' ("Britain's" for the Bank of England,
     "Nairobi" for Kenya) can still be what a document is about: a run of adjacent absent words
     whose vector is within :data:`TITLE_SIMILARITY` of a retrieved document's title is
-    recognised. Figures never are. MiniLM links few such names (not "Threadneedle Street").
+    recognised, unless it is the name of a country or region (:func:`places`). Figures never
+    are. MiniLM links few such names (not "Threadneedle Street").
     """
     words = [n for n in absent if n.terms]
     titles = list(dict.fromkeys(p.title for p in passages))
     if embed is None or not words or not titles:
         return list(absent)
-    runs = _runs(question, words)
+    runs = [run for run in _runs(question, words) if not _is_place(run)]
+    if not runs:
+        return list(absent)
     phrases = [" ".join(n.text for n in run) for run in runs]
     closest = _similarities(embed, phrases, titles).max(axis=1)
     recognised = {
@@ -197,6 +205,19 @@ def unrecognised(
         for n in run
     }
     return [n for n in absent if id(n) not in recognised]
+
+
+@cache
+def places() -> frozenset[str]:
+    """The English names of the world's countries and regions (CLDR's, through Babel), lower
+    case: "nigeria", "south korea", "united states", "western europe"."""
+    return frozenset(name.lower() for name in Locale("en").territories.values())
+
+
+def _is_place(run: Sequence[Name]) -> bool:
+    """True when the words of ``run`` ("South", "Korea's") name a country or region."""
+    text = " ".join(n.text for n in run).lower()
+    return re.sub(r"[’']s$", "", text) in places()
 
 
 def paraphrased(

@@ -1,5 +1,7 @@
 """What a question names or asks about, written in other words by the documents, or absent."""
 
+from dataclasses import replace
+
 from ingestion.embeddings import Embedder
 from service.chat.condense import standalone
 from service.chat.evidence import Query, names_in, read
@@ -9,8 +11,8 @@ from service.chat.types import Message
 from tests.chat.test_chat_parts import passage
 
 
-def _ask(question: str, *texts: str, embed: Embed | None = None) -> str:
-    passages = [passage(text, f"doc{i}.md") for i, text in enumerate(texts)]
+def _ask(question: str, *texts: str, embed: Embed | None = None, title: str = "A title") -> str:
+    passages = [replace(passage(text, f"doc{i}.md"), title=title) for i, text in enumerate(texts)]
     reply = answer(standalone([Message(role="user", content=question)]), passages, embed=embed)
     return reply.answer if reply.answered else ""
 
@@ -120,3 +122,19 @@ def test_a_name_some_passages_spell_out_is_mentioned_by_them() -> None:
 
     assert [w.text for w in words] == ["MPC"]
     assert all(name.mentioned_in(c) for c in read(passages).contexts.values())
+
+
+def test_a_nickname_is_recognised_by_a_title_but_a_country_never_is(embedder: Embedder) -> None:
+    embed = embedder.embed_documents
+    charge = "Rangnick will be in charge until the end of the season, the club said on Monday."
+    interim = "Ralf Rangnick confirmed as Manchester United interim boss"
+    question = "Until when will Rangnick be in charge of the Red Devils?"
+    offered = "Kenya has offered to send 1,000 police officers to Haiti, its government said."
+    mission = "US offers Ksh14.5 billion to support Kenya police mission in Haiti"
+
+    assert "end of the season" in _ask(question, charge, embed=embed, title=interim)
+    assert _ask(question, charge, title=interim) == ""  # without the model the name is unknown
+    # "Nigeria" is as close to the title, but a country is never another name for one
+    asked = "How many police officers did {} offer to send to Haiti?"
+    assert "1,000" in _ask(asked.format("Kenya"), offered, embed=embed, title=mission)
+    assert _ask(asked.format("Nigeria"), offered, embed=embed, title=mission) == ""
