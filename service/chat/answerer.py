@@ -103,7 +103,7 @@ class Answerer:
         query = scope.without_dates(query)
         vector = self._retriever.embedder.embed_query(query)
         passages = self._retriever.search(query, depth, vector)
-        passages.sort(key=lambda p: not scope.contains(p.published))  # in scope first
+        passages.sort(key=lambda p: not scope.contains(p.published, p.text))  # in scope first
         return Turn(
             tuple(messages), question, query, passages, deadline, scope, vector, asked, llm_error
         )

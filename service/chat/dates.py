@@ -32,6 +32,7 @@ _DATE_LIKE = re.compile(
     r"\b(1[89]|2\d)\d\d\b|\b(last|this|past|previous)\s+(year|month|week)\b|\bago\b",
     re.IGNORECASE,
 )
+_ASKS = re.compile(r"\b(who|whom|whose|what|when|where|which|why|how)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(1[89]|2\d)\d\d\b")
 # Parts of a year dateparser does not read: (first month, last month, last day or 0 for the
 # month's end). "Christmas" is a day.
@@ -71,7 +72,9 @@ class TimeScope:
     ``end``: the evidence was published on or before it (an "as of" question). ``start``:
     the evidence is from then on (a question about change "since" then). ``spans`` are the
     characters of the dates in the question, which are not content words. ``present_tense``:
-    the question is in the present tense ("Who is ...?") and names no period.
+    the question is in the present tense ("Who is ...?") and names no period. ``year``: the
+    year an event is asked about ("did it fall in 2022?", not "In 2022, what ...?" nor "as of
+    2022"), whose news a source published later can report.
     """
 
     start: dt.date | None = None
@@ -80,14 +83,19 @@ class TimeScope:
     change: bool = False
     spans: tuple[tuple[int, int], ...] = ()
     present_tense: bool = False
+    year: int | None = None  # the year an event is asked about ("did it fall in 2022?")
 
     @property
     def temporal(self) -> bool:
         """True when the answer depends on when its sources were published."""
         return self.present or self.change or self.start is not None or self.end is not None
 
-    def contains(self, published: str) -> bool:
-        """True when ``published`` falls in the scope (an undated source never does)."""
+    def contains(self, published: str, text: str = "") -> bool:
+        """True when ``published`` falls in the scope (an undated source never does), or when
+        ``text`` names the year an event is asked about: news of a year is often published
+        after it ("the population fell by 850,000 in 2022", in January 2023)."""
+        if self.year is not None and any(m.group() == str(self.year) for m in _YEAR.finditer(text)):
+            return True
         date = parse_date(published)
         if date is None:
             return self.start is None and self.end is None
@@ -107,7 +115,7 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
     A date in a question about the present that is not "as of" it ("Is the launch still due in
     October 2018?") is no scope either: the newest sources answer, whatever their words.
     """
-    start = end = None
+    start = end = year = None
     spans = []
     present = _PRESENT.search(question) is not None
     as_of = re.search(r"\bas of\b", question, re.IGNORECASE) is not None
@@ -128,6 +136,10 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
             pass  # not a scope, nor words to match: the newest sources answer
         else:
             end = last if end is None else max(end, last)
+            whole_year = (first.month, first.day, last.month, last.day) == (1, 1, 12, 31)
+            # a date before the question ("In 2020, what did ...?") frames it, as "as of" does
+            framed = as_of or _ASKS.search(question, span[1]) is not None
+            year = first.year if whole_year and not framed else None
         spans.append(span)
     present = present and end is None
     tense = _TENSE.search(question)
@@ -143,6 +155,7 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
         _CHANGE.search(question) is not None,
         tuple(spans),
         undated_present and start is None and end is None,
+        year if start is None else None,
     )
 
 

@@ -148,7 +148,7 @@ def answer(
             for s in ranked
             if holds_answer(kind, s.sentence.text, asked) or not _repeats(s, question.answered)
         ]
-    in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published)]
+    in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published, s.sentence.text)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
     answering = [s for s in ranked if holds_answer(kind, s.sentence.text, asked)]

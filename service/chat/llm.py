@@ -176,6 +176,11 @@ def describe_scope(scope: TimeScope) -> str:
             f"Time scope: from {format_date(str(scope.start))} to {format_date(str(scope.end))};"
             " answer from the passages published in that period, newest first."
         )
+    if scope.year is not None:
+        return (
+            f"Time scope: the year {scope.year}; answer from the passages published by its end"
+            " or reporting on it, the most recent first, and give their dates."
+        )
     if scope.end is not None:
         return (
             f"Time scope: as of {format_date(str(scope.end))}; answer from the most recent "

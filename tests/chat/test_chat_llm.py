@@ -81,9 +81,11 @@ def test_the_prompt_names_the_time_scope_of_the_question(
     ask(answerer, "As of March 2025, was the US funding the Haiti mission?")
     ask(answerer, "Is the US still funding the Haiti mission?")
     ask(answerer, "Who offered money to the mission?")
+    ask(answerer, "How much money did the US offer the mission in 2023?")
 
-    as_of, present, plain = (r["messages"][1]["content"] for r in llm_stub.requests[:3])
+    as_of, present, plain, year = (r["messages"][1]["content"] for r in llm_stub.requests[:4])
     assert "Time scope: as of 31 March 2025;" in as_of
+    assert "Time scope: the year 2023;" in year
     assert "Time scope: the present;" in present
     assert "Time scope" not in plain
     # passages published after the as-of date are shown after those within it

@@ -151,6 +151,18 @@ def test_a_season_word_used_as_a_verb_is_not_a_season() -> None:
     assert "fall" in scope.without_dates("By how much did the population fall in 2022?")
 
 
+def test_news_of_a_year_asked_about_may_be_published_after_it() -> None:
+    event = time_scope("By how much did the population fall in 2022?", TODAY)
+    report = "The population stood at 1.41 billion at the end of 2022, down by 850,000."
+
+    assert event.contains("2023-01-17", report)  # the year is what it reports on
+    assert not event.contains("2023-01-17", "The population fell by 850,000.")
+    assert not event.contains("2023-01-17", "It grew by 1% in 2021 and 2023.")
+    # a date before the question, or "as of" it, is what was known then: published by then
+    for framed in ("In 2022, by how much did the population fall?", "As of 2022, what fell?"):
+        assert not time_scope(framed, TODAY).contains("2023-01-17", report)
+
+
 def test_follow_ups_lean_on_earlier_user_turns_only() -> None:
     history = [
         Message("user", "How much did the US pledge in 2023?"),
