@@ -50,7 +50,12 @@ _PARTS = {
     "christmas": (12, 12, 25),
     "first half of": (1, 6, 0),
     "second half of": (7, 12, 0),
+    "start of": (1, 3, 0),
+    "beginning of": (1, 3, 0),
 }
+_ORDINALS = ("first", "second", "third", "fourth")
+_PARTS |= {f"{_ORDINALS[q]} quarter of": (3 * q + 1, 3 * q + 3, 0) for q in range(4)}
+_PARTS |= {f"q{q + 1}": (3 * q + 1, 3 * q + 3, 0) for q in range(4)}  # "Q3 2023"
 # A part opens the phrase of a date ("in early 2019", "as of spring 2018"): after a preposition
 # or "the", so that a verb ("did the population fall in 2022") is not read as a season.
 _PART = re.compile(
@@ -58,9 +63,23 @@ _PART = re.compile(
     rf"({'|'.join(_PARTS)})[\s-]+(?:of\s+)?$",
     re.IGNORECASE,
 )
-# "since 2018", "after 2018", or a date in a clause that "since" opens ("since X was appointed
-# in 2022"): a change from then on. "after X was sacked in 2021" asks what came next, not now.
-_OPENS = re.compile(r"\bsince\b[^,;:?!]*$|\bafter\s+(the\s+)?$", re.IGNORECASE)
+# "since 2018", "from 2018", "between 2018 (and ...)", or a date in a clause that "since" opens
+# ("since X was appointed in 2022"): a change from then on. "after X was sacked in 2021" asks
+# what came next, not now.
+_OPENS = re.compile(r"\bsince\b[^,;:?!]*$|\b(between|from)\s+(the\s+)?$", re.IGNORECASE)
+_AFTER = re.compile(r"\bafter\s+(the\s+)?$", re.IGNORECASE)  # "after 2018": from 2019 on
+_RANGE_END = re.compile(r"\b(and|to)\s+(the\s+)?$", re.IGNORECASE)  # "between 2022 and 2024"
+# dateparser's match can open with words of the sentence ("after 2018", "in Q3 2023", "the
+# 2021-22"): they tell what the date means, so they belong before it.
+_LEADING = re.compile(
+    rf"^(?:(?:the|in|of|at|on|from|during|after|before|since|until|till|by|and|to|between|"
+    rf"{'|'.join(p for p in _PARTS if ' ' not in p)})\s+)+",
+    re.IGNORECASE,
+)
+_MONTH_BEFORE = re.compile(  # "March" of "before March 2020", which dateparser finds apart
+    rf"(?:\b\d{{1,2}}\s+)?\b(?:{'|'.join(calendar.month_name[1:])})\s+(?:\d{{1,2}},?\s+)?$"
+)
+_YEARS = re.compile(r"^((?:1[89]|2\d)\d\d)[-–/](\d\d)$")  # "2021-22": both years
 _CLOSES = re.compile(r"\b(before|until|till|by)\s+(the\s+)?$", re.IGNORECASE)  # "before 2025"
 _WITHIN = re.compile(r"\b(during|throughout|over)\s+(the\s+)?$", re.IGNORECASE)  # "during 2023"
 
@@ -130,13 +149,18 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
             start, end = first, last
         elif _CLOSES.search(before):
             end = first - dt.timedelta(days=1)
+        elif _AFTER.search(before):
+            start = last + dt.timedelta(days=1)
         elif _OPENS.search(before):
             start = first if start is None else min(start, first)
+        elif start is not None and _RANGE_END.search(before):
+            end = last
         elif present and not as_of:
             pass  # not a scope, nor words to match: the newest sources answer
         else:
             end = last if end is None else max(end, last)
             whole_year = (first.month, first.day, last.month, last.day) == (1, 1, 12, 31)
+            whole_year = whole_year and first.year == last.year
             # a date before the question ("In 2020, what did ...?") frames it, as "as of" does
             framed = as_of or _ASKS.search(question, span[1]) is not None
             year = first.year if whole_year and not framed else None
@@ -169,6 +193,11 @@ def _periods(question: str, today: dt.date) -> list[tuple[tuple[int, int], dt.da
         if begin < 0 or not _DATE_LIKE.search(text):
             continue
         position = begin + len(text)
+        if leading := _LEADING.match(text):
+            begin += leading.end()
+        if month := _MONTH_BEFORE.search(question, 0, begin):
+            begin = month.start()
+        text = question[begin:position]
         period = _period(text.strip(), today)
         if period is not None:
             periods.append(((begin, position), *period))
@@ -182,7 +211,10 @@ def _periods(question: str, today: dt.date) -> list[tuple[tuple[int, int], dt.da
 
 
 def _period(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
-    data = _parser(today).get_date_data(re.sub(r"^(of|in|at|on|from|during)\s+", "", text))
+    if years := _YEARS.match(text):
+        first = int(years.group(1))
+        return dt.date(first, 1, 1), dt.date(first // 100 * 100 + int(years.group(2)), 12, 31)
+    data = _parser(today).get_date_data(text)
     if data.date_obj is None:
         return None
     day = data.date_obj.date()

@@ -106,6 +106,14 @@ TODAY = dt.date(2026, 11, 23)
         ("Anything before 2024?", None, dt.date(2023, 12, 31)),
         ("What happened last year?", None, dt.date(2025, 12, 31)),
         ("How did its status change during 2023?", dt.date(2023, 1, 1), dt.date(2023, 12, 31)),
+        ("What changed after 2018?", dt.date(2019, 1, 1), None),
+        ("How did it move between 2022 and 2024?", dt.date(2022, 1, 1), dt.date(2024, 12, 31)),
+        ("What was the rate from 2022 to 2024?", dt.date(2022, 1, 1), dt.date(2024, 12, 31)),
+        ("What happened before March 2020?", None, dt.date(2020, 2, 29)),
+        ("Who won in the 2021-22 season?", None, dt.date(2022, 12, 31)),
+        ("What did the Bank do in Q3 2023?", None, dt.date(2023, 9, 30)),
+        ("What was said in the first quarter of 2023?", None, dt.date(2023, 3, 31)),
+        ("What was the rate at the start of 2024?", None, dt.date(2024, 3, 31)),
     ],
 )
 def test_the_dates_of_a_question_scope_its_evidence(
