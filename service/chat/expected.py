@@ -34,6 +34,10 @@ _MONEY = re.compile(
 )
 _DAY_OR_YEAR = re.compile(rf"{_DAY_OF_MONTH}|\b(in|since|from|until|by)\s+(1[89]|2\d)\d\d\b")
 _ASKED = re.compile(r"\b(how many|what|which)\s+([\w’'-]+(?:\s+[\w’'-]+){0,2})", re.IGNORECASE)
+# Words a clause may have besides its date and still say little but it ("the club said on
+# Monday"); "reversing a negative opinion it issued in July" (4) says what happened then.
+# Calibrated on newsdesk, haiti-mss and webb-telescope as a whole.
+_BARE_CLAUSE = 1
 _CLAUSE = re.compile(r"[;:()—–]|,\s|\s-\s")  # "1,425,775,850" is one figure
 _DAY = re.compile(rf"{_DAY_OF_MONTH}|\b\d{{4}}-\d\d-\d\d\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*[\w]|\b[A-Z]\b")
@@ -143,8 +147,15 @@ def _asked(question: str) -> tuple[str, str]:
     return match.group(1).lower(), " ".join(words)
 
 
-def figure_clauses(sentence: str, question: str) -> list[str]:
-    """The clauses of ``sentence`` holding a figure (not a date) that ``question`` does not
-    name: where what the figure counts is written."""
-    asked = _words(question)
-    return [clause for clause in _CLAUSE.split(sentence) if _has_figure(clause, asked)]
+def answer_clauses(kind: Kind, sentence: str, question: str) -> list[str]:
+    """The clauses of ``sentence`` holding a candidate of ``kind`` that ``question`` does not
+    name: where what a figure counts, or what happened on a date, is written. A clause saying
+    little but its date ("On 6 January, the FDA ...", "..., the club said on Monday") comes with
+    the clauses next to it."""
+    clauses = _CLAUSE.split(sentence)
+    found = []
+    for i, clause in enumerate(clauses):
+        if holds_answer(kind, clause, question):
+            bare = len(content_terms(_DATE.sub(" ", _DAY.sub(" ", clause)))) <= _BARE_CLAUSE
+            found.append(" ".join(clauses[max(i - 1, 0) : i + 2]) if bare else clause)
+    return found

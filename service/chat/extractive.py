@@ -8,13 +8,13 @@ The question's dates are its time scope (:mod:`service.chat.dates`), never words
 "as of" a date, the sources published by then answer when they answer well enough. The answer
 abstains when even the best sentence is weak evidence or lacks the kind of answer asked for
 (a figure for "how many", a date for "when", a name for "who": :mod:`service.chat.expected`;
-"how many X" needs a figure of X), or when the question names something no passage mentions
-(not even by its initials, or spelled out) and no retrieved title is close to
-(unless it asks "why": then the premise is corrected). Sources with different dates, and
-questions about the present or about change, are answered newest first: "As of 23 May 2025:
-... Earlier, on 7 February 2025: ...". A present-tense question for a name ("Who is ...?")
-is led by the newest source that addresses it too; any other present-tense question by the
-newest source that answers it nearly as well as the best.
+"how many X" needs a figure of X, "when" a date of what it asks about), or when the question
+names something no passage mentions (not even by its initials, or spelled out) and no
+retrieved title is close to (unless it asks "why": then the premise is corrected). Sources
+with different dates, and questions about the present or about change, are answered newest
+first: "As of 23 May 2025: ... Earlier, on 7 February 2025: ...". A present-tense question for
+a name ("Who is ...?") is led by the newest source that addresses it too; any other
+present-tense question by the newest source that answers it nearly as well as the best.
 """
 
 import math
@@ -44,10 +44,10 @@ from service.chat.evidence import (
 )
 from service.chat.expected import (
     Kind,
+    answer_clauses,
     asked_noun,
     counted,
     expected_kind,
-    figure_clauses,
     holds_answer,
 )
 from service.chat.types import ChatAnswer, Mode
@@ -157,6 +157,9 @@ def answer(
         answering = counting(answering, noun, asked, KEEP_RATIO * ranked[0].evidence, embed)
     if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
         return abstain(question, passages, unknown)  # e.g. "how many" and no figure is there
+    quoted = [s for s in answering if s.evidence >= KEEP_RATIO * answering[0].evidence]
+    if kind in (Kind.DATE, Kind.DAY) and not dating(quoted, kind, query, asked):
+        return abstain(question, passages, unknown)  # no date of what the question asks about
     ranked = answering
     # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
     newest_first = scope.temporal or (scope.present_tense and kind is Kind.NAME)
@@ -254,12 +257,8 @@ def counting(
     "population" counts "inhabitants", "Bank Rate" no "mortgage holders".
     """
     wanted = set(content_terms(noun))
-    words = {
-        id(s): {
-            w for clause in figure_clauses(s.sentence.text, question) for w in _WORD.findall(clause)
-        }
-        for s in scored
-    }
+    clauses = {id(s): answer_clauses(Kind.FIGURE, s.sentence.text, question) for s in scored}
+    words = {id(s): {w for c in clauses[id(s)] for w in _WORD.findall(c)} for s in scored}
     lexical = {id(s) for s in scored if any(wanted & set(content_terms(w)) for w in words[id(s)])}
     unsure = [s for s in scored if id(s) not in lexical and s.evidence >= bar and words[id(s)]]
     close: set[int] = set()
@@ -269,6 +268,20 @@ def counting(
         near = {w for w, sim in zip(candidates, similarity, strict=True) if sim >= WORD_SIMILARITY}
         close = {id(s) for s in unsure if words[id(s)] & near}
     return [s for s in scored if id(s) in lexical | close]
+
+
+def dating(scored: Sequence[Scored], kind: Kind, query: Query, question: str) -> list[Scored]:
+    """The sentences of ``scored`` with a date of ``kind`` whose clause says what happened
+    then in the question's words (a term of ``query``): "reversing a negative opinion it
+    issued in July" does not date a grant."""
+    return [
+        s
+        for s in scored
+        if any(
+            query.weights.keys() & set(content_terms(clause))
+            for clause in answer_clauses(kind, s.sentence.text, question)
+        )
+    ]
 
 
 def _similarities(embed: Embed, texts: list[str], others: list[str]) -> np.ndarray:

@@ -76,6 +76,19 @@ def test_a_figure_counts_a_thing_named_in_other_words(embedder: Embedder) -> Non
     )
 
 
+def test_when_asks_for_the_date_of_what_the_question_asks_about() -> None:
+    recommended = (
+        "The agency's committee has recommended granting a licence for the drug, "
+        "reversing a negative opinion it issued in July. The Commission takes the final decision."
+    )
+    question = "When did the Commission grant a licence for the drug?"
+
+    # July dates the committee's earlier opinion, not a grant
+    assert _ask(question, recommended) == ""
+    granted = "On 6 January, the Commission granted a licence for the drug."
+    assert "6 January" in _ask(question, recommended, granted)  # a date opening its clause
+
+
 def test_on_what_date_asks_for_a_day_not_a_vaguer_time() -> None:
     question = "On what date did the station open?"
     assert expected_kind(question) is Kind.DAY
