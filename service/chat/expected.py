@@ -40,6 +40,7 @@ _ASKED = re.compile(r"\b(how many|what|which)\s+([\w’'-]+(?:\s+[\w’'-]+){0,2
 _BARE_CLAUSE = 1
 _CLAUSE = re.compile(r"[;:()—–]|,\s|\s-\s")  # "1,425,775,850" is one figure
 _DAY = re.compile(rf"{_DAY_OF_MONTH}|\b\d{{4}}-\d\d-\d\d\b")
+_PARTICLE = re.compile(r"\s+[a-z]{2,3}\s+")  # inside a name: "Erik ten Hag", "Louis van Gaal"
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*[\w]|\b[A-Z]\b")
 
 
@@ -105,6 +106,48 @@ def holds_answer(kind: Kind, sentence: str, question: str) -> bool:
     if kind is Kind.DATE:
         return any(_plain(m.group()) not in asked for m in _DATE.finditer(sentence))
     return _has_figure(sentence, asked)
+
+
+def _name_runs(sentence: str) -> list[list[str]]:
+    """The runs of adjacent capitalised words of ``sentence``, dates left out: "US District
+    Judge Adrienne Nelson", "Erik ten Hag" (as "Erik", "Hag")."""
+    runs: list[list[str]] = []
+    end = -1
+    for match in _CAPITALISED.finditer(sentence):
+        word = match.group()
+        if _DATE.fullmatch(word):
+            end = -1
+            continue
+        between = sentence[end : match.start()]
+        if runs and end >= 0 and (not between.strip() or _is_particle(between)):
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+        end = match.end()
+    return runs
+
+
+def _is_particle(text: str) -> bool:
+    """True for a short lower-case word that is no function word ("ten", "van"; not "of")."""
+    return bool(_PARTICLE.fullmatch(text) and content_terms(text))
+
+
+def person_named(sentence: str, question: str, written: set[str]) -> bool:
+    """True when ``sentence`` names a person ``question`` does not: two capitalised words of a
+    run, new to the question, that the passages (their words as ``written``) never write in
+    lower case, in a run whose initials they do not write ("Adrienne Nelson"; not "Federal
+    Trade Commission" when they say "FTC", nor "Bank Rate" when they say "the rate")."""
+    asked = _words(question)
+    common = written | asked
+    for run in _name_runs(sentence):
+        words = [re.sub(r"[’']s$", "", word) for word in run if content_terms(word)]
+        initials = "".join(w[0] for w in words)
+        if initials in written or initials.lower() in asked:
+            continue
+        proper = [w.lower() not in common for w in words]
+        if any(a and b for a, b in zip(proper, proper[1:], strict=False)):
+            return True
+    return False
 
 
 def _has_figure(text: str, asked: set[str]) -> bool:

@@ -14,14 +14,17 @@ retrieved title is close to (unless it asks "why": then the premise is corrected
 with different dates, and questions about the present or about change, are answered newest
 first: "As of 23 May 2025: ... Earlier, on 7 February 2025: ...". A present-tense question for
 a name ("Who is ...?") is led by the newest source that addresses it too; any other
-present-tense question by the newest source that answers it nearly as well as the best.
+present-tense question by the newest source that answers it nearly as well as the best. A
+question for a name is answered with a person's name where a source's sentence close to its
+best names one, or the next sentence names the person its best introduces ("A federal judge
+...").
 """
 
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -49,6 +52,7 @@ from service.chat.expected import (
     counted,
     expected_kind,
     holds_answer,
+    person_named,
 )
 from service.chat.types import ChatAnswer, Mode
 from service.retrieval import Passage
@@ -100,6 +104,8 @@ class Scored:
     evidence: float  # how well the sentence, in its passage, answers the question
     score: float  # the ranking score: evidence, plus the lead bonus
     meaning: float = 0.0  # its similarity to the question, weakened as evidence is for names
+    person: bool = False  # names a person the question does not (on a question for a name)
+    introduces: bool = False  # names none, and the next sentence of its passage names one
 
     @property
     def document_id(self) -> str:
@@ -161,6 +167,8 @@ def answer(
     if kind in (Kind.DATE, Kind.DAY) and not dating(quoted, kind, query, asked):
         return abstain(question, passages, unknown)  # no date of what the question asks about
     ranked = answering
+    if kind is Kind.NAME:
+        ranked = _persons_first(ranked, asked, passages)
     # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
     newest_first = scope.temporal or (scope.present_tense and kind is Kind.NAME)
     if scope.present_tense and not newest_first:  # "What is the minimum wage?": its latest
@@ -427,6 +435,45 @@ def _repeats(scored: Scored, answered: str) -> bool:
     return answered.startswith(without_connective(scored.sentence.text)[:REPEAT_CHARS])
 
 
+def _persons_first(
+    ranked: Sequence[Scored], question: str, passages: Sequence[Passage]
+) -> list[Scored]:
+    """``ranked``, marking the sentences that name a person ``question`` does not
+    (:func:`person_named`) and those introducing one that the next sentence names (with a
+    word of what the question asks about, when it says: "which federal judge"); in each
+    document's places those scoring :data:`KIND_RATIO` of its best come first. A name is most
+    often asked of a person ("Silvana Tenreyro was the only member who ..." before "The Bank
+    of England raised rates ..."), and news introduces someone before naming them ("A federal
+    judge blocked ...", then "US District Judge Adrienne Nelson granted ...")."""
+    written = {w for p in passages for w in re.findall(r"[\w-]+", f"{p.title} {p.text}")}
+    noun = set(content_terms(asked_noun(question)))
+    marked = [replace(s, person=person_named(s.sentence.text, question, written)) for s in ranked]
+    naming = {
+        (id(s.sentence.passage), s.sentence.position)
+        for s in marked
+        if s.person and (not noun or noun & set(content_terms(s.sentence.text)))
+    }
+    marked = [s if s.person else replace(s, introduces=_next_place(s) in naming) for s in marked]
+    best: dict[str, float] = {}
+    for s in marked:
+        best[s.document_id] = max(best.get(s.document_id, 0.0), s.evidence)
+    first = [
+        s
+        for s in marked
+        if (s.person or s.introduces) and s.evidence >= KIND_RATIO * best[s.document_id]
+    ]
+    queues = {doc: [s for s in first if s.document_id == doc] for doc in best}
+    for s in marked:
+        if not any(s is t for t in first):
+            queues[s.document_id].append(s)
+    return [queues[s.document_id].pop(0) for s in marked]
+
+
+def _next_place(scored: Scored) -> tuple[int, int]:
+    """Where the next sentence of ``scored``'s passage is: the passage and a position."""
+    return id(scored.sentence.passage), scored.sentence.position + 1
+
+
 def _newest_first(ranked: Sequence[Scored], kind: Kind, ratio: float | None = None) -> list[Scored]:
     """``ranked`` led by the best sentence of the newest dated source that addresses the
     question (scores :data:`ADDRESS_RATIO` of the best dated one): the current position, not
@@ -485,10 +532,10 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
             chosen.append(candidate)
     chosen = [best, *news, *chosen[1:MAX_SENTENCES]]
     sentences = list(dict.fromkeys(c.sentence for c in chosen))
-    for sentence in list(sentences):
-        following = _following(sentence, ranked)
+    for scored in dict.fromkeys(chosen):
+        following = _following(scored, ranked)
         if following is not None and following not in sentences:
-            sentences.append(following)
+            sentences.insert(sentences.index(scored.sentence) + 1, following)
     return sentences
 
 
@@ -506,14 +553,17 @@ def _with_oldest(chosen: list[Scored], close: Sequence[Scored]) -> list[Scored]:
     return [*rest[: MAX_SENTENCES - 1], start, *rest[MAX_SENTENCES - 1 :]]
 
 
-def _following(sentence: Sentence, ranked: Sequence[Scored]) -> Sentence | None:
-    """The next sentence of the passage when it continues ``sentence`` ("This measure ...")."""
+def _following(chosen: Scored, ranked: Sequence[Scored]) -> Sentence | None:
+    """The next sentence of the passage when it continues ``chosen`` ("This measure ..."), or
+    names the person ``chosen`` introduces ("A federal judge blocked ...", then "US District
+    Judge Adrienne Nelson granted ...")."""
+    sentence = chosen.sentence
     for scored in ranked:
         candidate = scored.sentence
         if (
             candidate.passage is sentence.passage
             and candidate.position == sentence.position + 1
-            and continues(candidate.text)
+            and (continues(candidate.text) or chosen.introduces)
         ):
             return candidate
     return None

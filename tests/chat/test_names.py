@@ -5,7 +5,14 @@ from dataclasses import replace
 from ingestion.embeddings import Embedder
 from service.chat.condense import standalone
 from service.chat.evidence import Query, names_in, read
-from service.chat.expected import Kind, asked_noun, counted, expected_kind, holds_answer
+from service.chat.expected import (
+    Kind,
+    asked_noun,
+    counted,
+    expected_kind,
+    holds_answer,
+    person_named,
+)
 from service.chat.extractive import Embed, abbreviated, answer, paraphrased, rank
 from service.chat.types import Message
 from tests.chat.test_chat_parts import passage
@@ -151,3 +158,42 @@ def test_a_nickname_is_recognised_by_a_title_but_a_country_never_is(embedder: Em
     asked = "How many police officers did {} offer to send to Haiti?"
     assert "1,000" in _ask(asked.format("Kenya"), offered, embed=embed, title=mission)
     assert _ask(asked.format("Nigeria"), offered, embed=embed, title=mission) == ""
+
+
+def test_a_person_is_two_capitalised_words_the_passages_never_write_otherwise() -> None:
+    written = {"FTC", "rate", "the", "judge"}
+    question = "Who blocked the merger?"
+
+    assert person_named("US District Judge Adrienne Nelson granted it.", question, written)
+    assert person_named("Manchester United sacked Erik ten Hag.", question, written)
+    assert not person_named("The Federal Trade Commission sued.", question, written)  # "FTC"
+    assert not person_named("It left Bank Rate at 4%.", question, written)  # "the rate"
+    assert not person_named("Judge Nelson granted it.", question, written)  # one new word
+    assert not person_named("Adrienne Nelson granted it.", "Did Adrienne Nelson?", written)
+
+
+def test_a_question_for_a_name_is_led_by_the_person_a_close_sentence_names() -> None:
+    vote = (
+        "The Bank of England voted for raising rates on Thursday, as the central bank raised its "
+        "key rate. The decision was taken by eight votes to one. "
+        "Silvana Tenreyro voted against raising rates."
+    )
+
+    reply = _ask("Who voted against raising rates?", vote)
+
+    assert reply.startswith("23 May 2025: Silvana Tenreyro voted against raising rates. [1]")
+
+
+def test_a_person_introduced_by_the_best_sentence_is_named_beside_it() -> None:
+    ruling = (
+        "A federal judge in Oregon on Tuesday blocked the grocery merger, handing the Federal "
+        "Trade Commission a victory in its effort to stop the merger. "
+        "US District Judge Adrienne Nelson in Portland granted the FTC's request. "
+        "Hours later, a state court judge in Seattle, Marshall Ferguson, blocked the merger in "
+        "the state of Washington, ruling on a state lawsuit filed against the merger last year."
+    )
+
+    reply = _ask("Which federal judge blocked the grocery merger?", ruling)
+
+    assert reply.startswith("23 May 2025: A federal judge in Oregon")
+    assert "Adrienne Nelson" in reply
