@@ -112,6 +112,20 @@ class Scored:
         return self.sentence.passage.document_id
 
 
+@dataclass(frozen=True)
+class Names:
+    """The names of a question as the passages write them (:func:`names_in`).
+
+    ``absent``: mentioned by no passage; ``unknown``: of those, the ones that refer to no
+    retrieved document either (:func:`unrecognised`); ``known``: the names a passage should
+    mention to answer well (acronyms as the passages write them, and a follow-up's referent).
+    """
+
+    absent: list[Name]
+    unknown: list[Name]
+    known: list[Name]
+
+
 def answer(
     question: Standalone,
     passages: Sequence[Passage],
@@ -129,54 +143,28 @@ def answer(
     scope = scope or TimeScope()
     asked = scope.without_dates(question.question)
     reading = read(passages)
-    contexts = reading.contexts
-    names = names_in(asked)
-    absent = [n for n in names if not any(n.mentioned_in(c) for c in contexts.values())]
-    acronyms = abbreviated(asked, names, passages)
-    spelled = [word for words, _ in acronyms for word in words]
-    unknown = unrecognised(asked, [n for n in absent if n not in spelled], passages, embed)
-    if unknown and not _PRESUPPOSES.match(asked):
-        return abstain(question, passages, unknown)
-    query = Query.from_turns(asked, question.context, ignore=absent)
-    # a year is a period a passage may write in other words ("by the end of the century"):
-    # only a passage without the question's other names is weaker evidence
-    known = [n for n in names if n not in absent + spelled and not is_year(n.text)]
-    known += [name for _, name in acronyms] + _referred(question)
-    ranked = rank(query, reading, known, query_vector)
+    names = question_names(question, asked, reading, passages, embed)
+    if names.unknown and not _PRESUPPOSES.match(asked):
+        return abstain(question, passages, names.unknown)
     kind = expected_kind(asked)
-    if kind in (Kind.ANY, Kind.NAME):  # not the unit of a date or figure ("what date")
-        reworded = paraphrased(query, asked_noun(asked), reading, ranked, embed)
-        if reworded is not query:
-            query, ranked = reworded, rank(reworded, reading, known, query_vector)
-    if question.answered:  # what the previous reply led with is no yardstick for a new answer
-        ranked = [
-            s
-            for s in ranked
-            if holds_answer(kind, s.sentence.text, asked) or not _repeats(s, question.answered)
-        ]
+    query, ranked = evidence_for(question, asked, kind, names, reading, query_vector, embed)
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published, s.sentence.text)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
-    answering = [s for s in ranked if holds_answer(kind, s.sentence.text, asked)]
-    noun = counted(asked) if kind is Kind.FIGURE else ""
-    if noun and answering:
-        answering = counting(answering, noun, asked, KEEP_RATIO * ranked[0].evidence, embed)
-    if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
-        return abstain(question, passages, unknown)  # e.g. "how many" and no figure is there
-    quoted = [s for s in answering if s.evidence >= KEEP_RATIO * answering[0].evidence]
-    if kind in (Kind.DATE, Kind.DAY) and not dating(quoted, kind, query, asked):
-        return abstain(question, passages, unknown)  # no date of what the question asks about
-    ranked = answering
+    answering = answers(ranked, kind, query, asked, embed)
+    if not answering:  # e.g. "how many" and no figure is there
+        return abstain(question, passages, names.unknown)
     if kind is Kind.NAME:
-        ranked = _persons_first(ranked, asked, passages)
+        answering = _persons_first(answering, asked, passages)
     # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
     newest_first = scope.temporal or (scope.present_tense and kind is Kind.NAME)
     if scope.present_tense and not newest_first:  # "What is the minimum wage?": its latest
-        ranked = _newest_first(ranked, kind, PRESENT_TENSE_RATIO)
-    chosen = select(ranked, newest_first, kind)
+        answering = _newest_first(answering, kind, PRESENT_TENSE_RATIO)
+    chosen = select(answering, newest_first, kind)
     draft, sources = compose(chosen, asked, set(query.weights), scope)
-    if unknown:
-        draft = f"The documents do not mention {_names(unknown)}; this is what they say.\n\n{draft}"
+    if names.unknown:
+        listed = _listed(names.unknown)
+        draft = f"The documents do not mention {listed}; this is what they say.\n\n{draft}"
     rewriter = MarkerRewriter(len(sources))
     text = rewriter.rewrite(draft)
     return ChatAnswer(
@@ -187,6 +175,73 @@ def answer(
         question=question.text,
         retrieved=list(passages),
     )
+
+
+def question_names(
+    question: Standalone,
+    asked: str,
+    reading: Reading,
+    passages: Sequence[Passage],
+    embed: Embed | None,
+) -> Names:
+    """The names of ``asked`` (the question without its dates), sorted by what the passages
+    say of them."""
+    names = names_in(asked)
+    contexts = reading.contexts.values()
+    absent = [n for n in names if not any(n.mentioned_in(c) for c in contexts)]
+    acronyms = abbreviated(asked, names, passages)
+    spelled = [word for words, _ in acronyms for word in words]
+    unknown = unrecognised(asked, [n for n in absent if n not in spelled], passages, embed)
+    # a year is a period a passage may write in other words ("by the end of the century"):
+    # only a passage without the question's other names is weaker evidence
+    known = [n for n in names if n not in absent + spelled and not is_year(n.text)]
+    known += [name for _, name in acronyms] + _referred(question)
+    return Names(absent, unknown, known)
+
+
+def evidence_for(
+    question: Standalone,
+    asked: str,
+    kind: Kind,
+    names: Names,
+    reading: Reading,
+    query_vector: Sequence[float] | None,
+    embed: Embed | None,
+) -> tuple[Query, list[Scored]]:
+    """The question's query (with the words the passages use for what it asks about, see
+    :func:`paraphrased`) and the sentences ranked for it, without the quote the previous
+    reply led with unless it holds an answer of ``kind``."""
+    query = Query.from_turns(asked, question.context, ignore=names.absent)
+    ranked = rank(query, reading, names.known, query_vector)
+    if kind in (Kind.ANY, Kind.NAME):  # not the unit of a date or figure ("what date")
+        reworded = paraphrased(query, asked_noun(asked), reading, ranked, embed)
+        if reworded is not query:
+            query, ranked = reworded, rank(reworded, reading, names.known, query_vector)
+    if question.answered:  # what the previous reply led with is no yardstick for a new answer
+        ranked = [
+            s
+            for s in ranked
+            if holds_answer(kind, s.sentence.text, asked) or not _repeats(s, question.answered)
+        ]
+    return query, ranked
+
+
+def answers(
+    ranked: Sequence[Scored], kind: Kind, query: Query, asked: str, embed: Embed | None
+) -> list[Scored]:
+    """The sentences of ``ranked`` holding an answer of ``kind`` (a figure of what "how many"
+    counts), best first; none when even the best of them is weak evidence, or on a "when"
+    question none dates what it asks about."""
+    answering = [s for s in ranked if holds_answer(kind, s.sentence.text, asked)]
+    noun = counted(asked) if kind is Kind.FIGURE else ""
+    if noun and answering:
+        answering = counting(answering, noun, asked, KEEP_RATIO * ranked[0].evidence, embed)
+    if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
+        return []
+    quoted = [s for s in answering if s.evidence >= KEEP_RATIO * answering[0].evidence]
+    if kind in (Kind.DATE, Kind.DAY) and not dating(quoted, kind, query, asked):
+        return []
+    return answering
 
 
 def unrecognised(
@@ -358,7 +413,7 @@ def abstain(
     """The "not in the documents" answer, naming the closest sources without claims."""
     text = NOT_IN_DOCUMENTS
     if unknown:
-        text += f" They do not mention {_names(unknown)}."
+        text += f" They do not mention {_listed(unknown)}."
     closest: dict[str, Passage] = {}
     for passage in passages:
         closest.setdefault(passage.document_id, passage)
@@ -375,7 +430,7 @@ def abstain(
     )
 
 
-def _names(names: Sequence[Name]) -> str:
+def _listed(names: Sequence[Name]) -> str:
     quoted = [f"“{n.text}”" for n in names]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
