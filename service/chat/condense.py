@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.chat.compose import LABEL
-from service.chat.evidence import content_terms
+from service.chat.evidence import content_terms, names_in
 from service.chat.injection import without_instructions
 from service.chat.types import Message
 
@@ -96,9 +96,11 @@ def _referent(question: str, context: Sequence[str], quotes: Sequence[str]) -> s
 
 
 def is_follow_up(question: str) -> bool:
-    """True for "And now?", "Who announced it?" and other questions that lean on context."""
+    """True for "And now?", "Who announced it?", a question naming nothing ("How did the
+    committee split in the end?") and others that lean on context."""
     return bool(
         _CONTINUATION.match(question)
         or _ANAPHORA.search(question)
         or len(content_terms(question)) <= _SHORT
+        or not names_in(question)
     )

@@ -178,10 +178,12 @@ def test_follow_ups_lean_on_earlier_user_turns_only() -> None:
     ]
 
     follow_up = standalone([*history, Message("user", "Who announced it?")])
+    unnamed = standalone([*history, Message("user", "How did the pledge compare in the end?")])
     new_topic = standalone([*history, Message("user", "Where is the SADC meeting held?")])
 
     assert follow_up.context == ("How much did the US pledge in 2023?",)
     assert follow_up.text == "How much did the US pledge in 2023? Who announced it?"
+    assert unnamed.context == follow_up.context  # it names nothing: it leans on the conversation
     assert new_topic.context == ()
 
 
