@@ -16,7 +16,7 @@ from service import metrics
 from service.chat import extractive
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone, standalone
-from service.chat.dates import TimeScope, time_scope
+from service.chat.dates import TimeScope, time_scope, without_dates
 from service.chat.llm import (
     NO_ANSWER,
     ChatMessages,
@@ -90,7 +90,11 @@ class Answerer:
 
         Store failures propagate (the API answers 503); LLM failures are kept for later.
         """
+        today = self._clock()
         question = standalone(messages)
+        # the dates of earlier turns are no words to match either
+        undated = tuple(without_dates(turn, today) for turn in question.context)
+        question = dataclasses.replace(question, context=undated)
         query, asked, llm_error = question.text, messages[-1].content.strip(), None
         deadline = Deadline(self._llm.deadline if self._llm is not None else 0.0)
         if self._llm is not None and len(messages) > 1:
@@ -98,9 +102,9 @@ class Answerer:
                 query = asked = self._condense(messages, deadline)
             except LLMError as exc:
                 llm_error = str(exc)
-        scope = time_scope(question.question, self._clock())
+        scope = time_scope(question.question, today)
         depth = self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
-        query = scope.without_dates(query)
+        query = without_dates(query, today)  # with context, or as the LLM condensed it
         vector = self._retriever.embedder.embed_query(query)
         passages = self._retriever.search(query, depth, vector)
         passages.sort(key=lambda p: not scope.contains(p.published, p.text))  # in scope first

@@ -183,6 +183,11 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
     )
 
 
+def without_dates(text: str, today: dt.date) -> str:
+    """``text`` with the dates of its time scope blanked out (not those after ``today``)."""
+    return time_scope(text, today).without_dates(text)
+
+
 def _periods(question: str, today: dt.date) -> list[tuple[tuple[int, int], dt.date, dt.date]]:
     """The dates of ``question``: (characters, first day, last day), in order."""
     found = search_dates(question, languages=["en"], settings=_settings(today)) or []

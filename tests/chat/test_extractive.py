@@ -4,6 +4,7 @@ import pytest
 
 from ingestion.embeddings import ChunkVectors, Embedder, Span
 from service.chat.compose import MAX_WORDS, SAME_SOURCE_WORDS
+from service.chat.types import Message
 from service.settings import Settings
 from service.wiring import Components, build_components
 from tests.chat.chat_checks import FEBRUARY, MAY, SEPTEMBER, ask, assert_citations_valid
@@ -245,3 +246,19 @@ def test_names_and_titles_are_embedded_once_per_answerer(
     assert "Nairobi" in embedded and len(embedded) == len(set(embedded)) > 1  # name and titles
     assert len(counting.batches) == 1  # the second answer used the vectors kept
     assert second.answer == first.answer and "1000 police" in second.answer
+
+
+def test_no_turn_of_a_follow_up_is_retrieved_by_its_dates(chat_components: Components) -> None:
+    messages = [
+        Message("user", "As of 2024, was the US funding the Haiti mission?"),
+        Message("assistant", "It was."),
+        Message("user", "What did it decide in February 2025?"),
+    ]
+
+    turn = chat_components.answerer.prepare(messages)
+
+    assert " ".join(turn.query.split()) == (
+        "As of , was the US funding the Haiti mission? What did it decide in ?"
+    )
+    assert turn.question.context == ("As of  , was the US funding the Haiti mission?",)
+    assert turn.scope.end is not None and turn.scope.end.isoformat() == "2025-02-28"
