@@ -104,9 +104,9 @@ class Answerer:
                 llm_error = str(exc)
         scope = time_scope(question.question, today)
         depth = self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
-        query = without_dates(query, today)  # with context, or as the LLM condensed it
-        vector = self._retriever.embedder.embed_query(query)
-        passages = self._retriever.search(query, depth, vector)
+        searched = without_dates(query, today)  # with context, or as the LLM condensed it
+        vector = self._retriever.embedder.embed_query(searched)
+        passages = self._retriever.search(searched, depth, vector)
         passages.sort(key=lambda p: not scope.contains(p.published, p.text))  # in scope first
         return Turn(
             tuple(messages), question, query, passages, deadline, scope, vector, asked, llm_error
