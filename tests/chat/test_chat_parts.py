@@ -322,6 +322,7 @@ def test_a_document_cannot_close_or_open_the_passage_delimiter() -> None:
         ("How many stores did Kroger agree to sell?", Kind.FIGURE),
         ("What is the annual budget of the police?", Kind.MONEY),
         ("How much does the cheapest Cybertruck cost now?", Kind.MONEY),
+        ("How much money did the US pledge to the mission?", Kind.MONEY),
         ("When did the line open?", Kind.DATE),
         ("Who runs Boeing now?", Kind.NAME),
         ("Which airline lost a door plug?", Kind.NAME),
@@ -343,6 +344,7 @@ def test_the_kind_of_answer_a_question_asks_for(question: str, kind: Kind) -> No
     [
         (Kind.FIGURE, "It will sell 413 stores to C&S.", True),
         (Kind.FIGURE, "The line opens to passengers on 24 May.", False),  # a date is no count
+        (Kind.FIGURE, "It pulled a Porsche 911 while towing another 911.", False),  # a name
         (Kind.MONEY, "The budget is $5 million.", True),
         (Kind.MONEY, "Haiti has around 12,000 police officers.", False),
         (Kind.DATE, "It opened in May 2022.", True),
