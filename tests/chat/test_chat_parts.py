@@ -417,6 +417,21 @@ def test_a_history_longer_than_the_answer_keeps_its_oldest_source() -> None:
     assert "In 2018 the deal was announced." in chosen  # where the change starts
 
 
+def test_a_history_longer_than_the_answer_keeps_the_latest_change_before_the_lead() -> None:
+    documents = [
+        scored(f"{y}.md", f"{y}-06-01", f"In {y} the deal changed.", 2.0) for y in range(2018, 2023)
+    ]
+    documents.append(scored("2023.md", "2023-06-01", "In 2023 the deal was called off.", 1.3))
+    documents.append(scored("2024.md", "2024-06-01", "In 2024 the chief resigned.", 2.5))
+    ranked = sorted((s for d in documents for s in d), key=lambda s: -s.score)
+
+    chosen = [s.text for s in select(ranked, temporal=True)]
+
+    assert chosen[0] == "In 2024 the chief resigned."  # the newest leads
+    assert "In 2023 the deal was called off." in chosen  # the latest change before it
+    assert "In 2018 the deal changed." in chosen  # where the change starts
+
+
 def test_a_present_tense_question_for_a_name_is_answered_from_the_newest_source() -> None:
     def dated(text: str, published: str, similarity: float) -> Passage:
         return dataclasses.replace(
