@@ -503,7 +503,8 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
     """The best sentence, the sentences scoring close to it, and the sentences continuing them.
 
     On a question about time, the newest source that addresses the question leads, with its
-    news (its first sentences, when they score close enough), and the answer gives the
+    news (its first sentences and, on a question for a name, the sentences naming a person,
+    when they score close enough: who resigned, then who took over), and the answer gives the
     history: the best sentence of every other document that scores close enough, the oldest
     (where a change starts) and the newest (the latest change) among them. The news does not
     count against :data:`MAX_SENTENCES`, so it never pushes the history out.
@@ -512,13 +513,17 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
         ranked = _newest_first(ranked, kind)
     best = ranked[0]
     chosen = [best]
-    news: list[Scored] = []  # the leading source's first sentences, beside its best one
+    news: list[Scored] = []  # the leading source's first sentences and persons, beside its best
     if temporal:
         close = [c for c in ranked if c.score >= TIMELINE_RATIO * best.score]
         for candidate in close:
             if candidate.document_id not in {c.document_id for c in chosen}:
                 chosen.append(candidate)
-        news = [c for c in close if c.document_id == best.document_id and opens_article(c.sentence)]
+        news = [
+            c
+            for c in close
+            if c.document_id == best.document_id and (opens_article(c.sentence) or c.person)
+        ]
         chosen = _with_ends(chosen, close)
     for candidate in ranked:
         per_document = Counter(c.document_id for c in chosen)

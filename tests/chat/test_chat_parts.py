@@ -536,3 +536,50 @@ def test_sentences_addressed_to_an_assistant_are_never_evidence() -> None:
         "The line opened on 24 May 2022.",
         "It cost about £19bn.",
     ]
+
+
+def test_a_present_tense_question_for_a_name_gives_the_other_names_of_the_newest_source() -> None:
+    def dated(text: str, published: str) -> Passage:
+        return dataclasses.replace(passage(text, f"{published}.md"), published=published)
+
+    passages = [
+        dated(
+            "Acme chief executive John Smith has resigned after a conduct probe, the group said. "
+            "The company said the conduct was not related to its sales or its accounts. "
+            "The board appointed its lead director, Jane Doe, as interim chief executive.",
+            "2025-03-03",
+        ),
+        dated("Acme chief executive John Smith said Acme sales rose by a tenth.", "2024-06-01"),
+        dated("Acme chief executive John Smith said Acme would open more stores.", "2023-06-01"),
+        dated("Acme chief executive John Smith said Acme would hire more staff.", "2022-06-01"),
+    ]
+    question = "Who is Acme's chief executive now?"
+
+    reply = answer(Standalone(question), passages, time_scope(question, TODAY))
+
+    assert reply.answer.startswith("As of 3 March 2025: Acme chief executive John Smith")
+    assert "Jane Doe" in reply.answer
+
+
+def test_the_leading_source_gives_the_persons_it_names_beside_its_best_sentence() -> None:
+    lead = scored(
+        "2025.md",
+        "2025-03-03",
+        "Chief John Smith resigned. The conduct was unrelated. The board named Jane Doe chief.",
+        1.0,
+        0.3,
+        0.55,
+    )
+    older = [
+        scored(f"{y}.md", f"{y}-01-01", f"In {y} John Smith ran Acme.", 0.9) for y in (2023, 2024)
+    ]
+    ranked = [
+        dataclasses.replace(s, person="Smith" in s.sentence.text or "Doe" in s.sentence.text)
+        for s in [*lead, *older[0], *older[1]]
+    ]
+    ranked.sort(key=lambda s: -s.score)
+
+    chosen = [s.text for s in select(ranked, temporal=True, kind=Kind.NAME)]
+
+    assert chosen[0] == "Chief John Smith resigned."
+    assert "The board named Jane Doe chief." in chosen  # the person named next
