@@ -1,8 +1,9 @@
 """What kind of answer a question expects, and whether a sentence holds one.
 
 "Who" and "which" ask for a name, "when" for a date ("on what date" for one with its day, not
-"later this year"), "how many" / "how much" for a figure
-(an amount of money when the question asks for a cost, a price, a fee or a budget), "where"
+"later this year"), "how many" / "how much" for a figure, of what it counts when it says
+("how much towing capacity"; an amount of money when it asks for money, a cost, a price, a fee
+or a budget), "where"
 for a place (a name). A sentence holds the answer only when it has a candidate of that
 kind which the question itself does not already name: the leader of the second mission does
 not answer "who leads the third?" unless a new name is there, and "how many stores" is not
@@ -33,13 +34,18 @@ _MONEY = re.compile(
     r"|\d[\d,.]*\s*(million|billion|bn|m)?\s*(dollars|euros|pounds|yen)\b",
 )
 _DAY_OR_YEAR = re.compile(rf"{_DAY_OF_MONTH}|\b(in|since|from|until|by)\s+(1[89]|2\d)\d\d\b")
-_ASKED = re.compile(r"\b(how many|what|which)\s+([\w’'-]+(?:\s+[\w’'-]+){0,2})", re.IGNORECASE)
+_ASKED = re.compile(
+    r"\b(how many|how much|what|which)\s+([\w’'-]+(?:\s+[\w’'-]+){0,2})", re.IGNORECASE
+)
 # Words a clause may have besides its date and still say little but it ("the club said on
 # Monday"); "reversing a negative opinion it issued in July" (4) says what happened then.
 # Calibrated on newsdesk, haiti-mss and webb-telescope as a whole.
 _BARE_CLAUSE = 1
 _CLAUSE = re.compile(r"[;:()—–]|,\s|\s-\s")  # "1,425,775,850" is one figure
 _DAY = re.compile(rf"{_DAY_OF_MONTH}|\b\d{{4}}-\d\d-\d\d\b")
+# A figure written after a capitalised word inside a sentence is part of a name ("a Porsche 911",
+# "Max 9"), wherever else the sentence writes it ("towing another 911"): not a count.
+_NAMED_FIGURE = re.compile(r"(?<=\S)\s+[A-Z][\w-]*\s+(\d[\d,.]*\d|\d)\b")
 _PARTICLE = re.compile(r"\s+[a-z]{2,3}\s+")  # inside a name: "Erik ten Hag", "Louis van Gaal"
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*[\w]|\b[A-Z]\b")
 
@@ -63,7 +69,7 @@ _HEADS |= {"when": Kind.DATE, "where": Kind.PLACE, "how many": Kind.FIGURE, "how
 _WHAT = [
     (
         r"^(?!.*\b(say|said|says|about)\b).*\b(budget|cost|costs|price|salary|fee|compensation|"
-        r"severance|damages)\b",
+        r"severance|damages|money)\b",
         Kind.MONEY,
     ),
     (r"^\W*date\b", Kind.DAY),  # "what day" may ask for a weekday
@@ -153,7 +159,8 @@ def person_named(sentence: str, question: str, written: set[str]) -> bool:
 def _has_figure(text: str, asked: set[str]) -> bool:
     """True when ``text`` has a figure, not part of a date, that is not among ``asked``."""
     undated = _DAY_OR_YEAR.sub(" ", text)  # a count is not a date
-    return any(_plain(m.group()) not in asked for m in _FIGURE.finditer(undated))
+    named = asked | {_plain(m.group(1)) for m in _NAMED_FIGURE.finditer(undated)}
+    return any(_plain(m.group()) not in named for m in _FIGURE.finditer(undated))
 
 
 def _words(text: str) -> set[str]:
@@ -173,9 +180,10 @@ def asked_noun(question: str) -> str:
 
 
 def counted(question: str) -> str:
-    """What "how many" counts ("mortgage holders"); "" when the question does not ask it."""
+    """What "how many" or "how much" counts ("mortgage holders", "towing capacity"); "" when
+    the question does not ask it."""
     word, noun = _asked(question)
-    return noun if word == "how many" else ""
+    return noun if word in ("how many", "how much") else ""
 
 
 def _asked(question: str) -> tuple[str, str]:

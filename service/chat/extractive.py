@@ -66,7 +66,7 @@ LEAD_BONUS = 0.15  # the first sentences of an article state its news
 MIN_EVIDENCE = 0.75  # below this the best sentence does not answer: abstain
 ADDRESS_RATIO = 0.6  # a source addresses a question about time when its best scores this share
 # ... or, on a question asking for a value, when a sentence holding one is this close in meaning
-VALUE_RATIO = 0.75
+VALUE_RATIO = 0.65  # "its final bill is expected to be about £19bn" is 0.69 of the closest
 KIND_RATIO = 0.8  # the best sentence holding the kind of answer asked, against the best of all
 KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the best
 TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
@@ -558,23 +558,28 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
     """The best sentence, the sentences scoring close to it, and the sentences continuing them.
 
     On a question about time, the newest source that addresses the question leads, with its
-    news (its first sentences, when they score close enough), and the answer gives the
+    news (its first sentences and, on a question for a name, the sentences naming a person,
+    when they score close enough: who resigned, then who took over), and the answer gives the
     history: the best sentence of every other document that scores close enough, the oldest
-    (where a change starts) among them. The news does not count against
-    :data:`MAX_SENTENCES`, so it never pushes the history out.
+    (where a change starts) and the newest (the latest change) among them. The news does not
+    count against :data:`MAX_SENTENCES`, so it never pushes the history out.
     """
     if temporal:
         ranked = _newest_first(ranked, kind)
     best = ranked[0]
     chosen = [best]
-    news: list[Scored] = []  # the leading source's first sentences, beside its best one
+    news: list[Scored] = []  # the leading source's first sentences and persons, beside its best
     if temporal:
         close = [c for c in ranked if c.score >= TIMELINE_RATIO * best.score]
         for candidate in close:
             if candidate.document_id not in {c.document_id for c in chosen}:
                 chosen.append(candidate)
-        news = [c for c in close if c.document_id == best.document_id and opens_article(c.sentence)]
-        chosen = _with_oldest(chosen, close)
+        news = [
+            c
+            for c in close
+            if c.document_id == best.document_id and (opens_article(c.sentence) or c.person)
+        ]
+        chosen = _with_ends(chosen, close)
     for candidate in ranked:
         per_document = Counter(c.document_id for c in chosen)
         if len(chosen) >= MAX_SENTENCES:
@@ -594,18 +599,27 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
     return sentences
 
 
-def _with_oldest(chosen: list[Scored], close: Sequence[Scored]) -> list[Scored]:
+def _with_ends(chosen: list[Scored], close: Sequence[Scored]) -> list[Scored]:
     """``chosen``, whose history keeps the oldest dated document of ``close`` (where a change
-    starts) within :data:`MAX_SENTENCES` when there are more documents than places."""
-    dated = [c for c in close if parse_date(c.sentence.passage.published) is not None]
+    starts) and the newest before the lead's (the latest change) within :data:`MAX_SENTENCES`
+    when there are more documents than places."""
+    lead = chosen[0].document_id
+    dated = [
+        c
+        for c in close
+        if parse_date(c.sentence.passage.published) is not None and c.document_id != lead
+    ]
     if len(chosen) <= MAX_SENTENCES or not dated:
         return chosen
-    oldest = max(dated, key=lambda c: recency_key(c.sentence.passage.published))
-    start = next(c for c in chosen if c.document_id == oldest.document_id)
-    if chosen.index(start) < MAX_SENTENCES:
-        return chosen
-    rest = [c for c in chosen if c is not start]
-    return [*rest[: MAX_SENTENCES - 1], start, *rest[MAX_SENTENCES - 1 :]]
+    ends = dict.fromkeys(
+        min(dated, key=lambda c: sign * recency_key(c.sentence.passage.published)).document_id
+        for sign in (-1, 1)  # the oldest, then the newest
+    )
+    firsts = [next(c for c in chosen if c.document_id == end) for end in ends]
+    missing = [c for c in firsts if chosen.index(c) >= MAX_SENTENCES]
+    rest = [c for c in chosen if c not in missing]
+    places = MAX_SENTENCES - len(missing)
+    return [*rest[:places], *missing, *rest[places:]]
 
 
 def _following(chosen: Scored, ranked: Sequence[Scored]) -> Sentence | None:

@@ -59,12 +59,17 @@ def test_how_many_asks_for_a_figure_of_the_counted_thing() -> None:
     assert counted("How many mortgage holders were affected by the rise?") == "mortgage holders"
     assert counted("How many kilograms of fuel did it carry?") == "kilograms"
     assert counted("How much did it cost?") == ""
+    assert counted("How much towing capacity does Tesla claim?") == "towing capacity"
     rise = "The rate rise affected many households, as the Bank lifted its rate from 0.1% to 0.25%."
     members = "The committee has nine members, who meet eight times a year."
 
     # the figures of the rise count no mortgage holders
     assert _ask("How many mortgage holders were affected by the rate rise?", rise) == ""
     assert "nine members" in _ask("How many members sit on the committee?", members, rise)
+    tow = "Tesla says the truck can tow more than 14,000 lbs."
+    price = "Tesla said the truck would start at $39,900, four years ago."
+    towing = "How much towing capacity does Tesla claim?"
+    assert _ask(towing, price) == "" and "14,000 lbs" in _ask(towing, price, tow)
 
 
 def test_a_figure_counts_a_thing_named_in_other_words(embedder: Embedder) -> None:
