@@ -558,11 +558,11 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
     """The best sentence, the sentences scoring close to it, and the sentences continuing them.
 
     On a question about time, the newest source that addresses the question leads, with its
-    news (its first sentences and, on a question for a name, the sentences naming a person,
-    when they score close enough: who resigned, then who took over), and the answer gives the
-    history: the best sentence of every other document that scores close enough, the oldest
-    (where a change starts) and the newest (the latest change) among them. The news does not
-    count against :data:`MAX_SENTENCES`, so it never pushes the history out.
+    news (its first sentences and, on a question for a name, its best other sentence naming a
+    person, when they score close enough: who resigned, then who took over), and the answer
+    gives the history: the best sentence of every other document that scores close enough, the
+    oldest (where a change starts) and the newest (the latest change) among them. The news does
+    not count against :data:`MAX_SENTENCES`, so it never pushes the history out.
     """
     if temporal:
         ranked = _newest_first(ranked, kind)
@@ -574,11 +574,10 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
         for candidate in close:
             if candidate.document_id not in {c.document_id for c in chosen}:
                 chosen.append(candidate)
-        news = [
-            c
-            for c in close
-            if c.document_id == best.document_id and (opens_article(c.sentence) or c.person)
-        ]
+        ours = [c for c in close if c.document_id == best.document_id]
+        # its first sentences, and on a question for a name the best other naming a person
+        person = next((c for c in ours if c.person and not opens_article(c.sentence)), None)
+        news = [c for c in ours if opens_article(c.sentence) or c is person]
         chosen = _with_ends(chosen, close)
     for candidate in ranked:
         per_document = Counter(c.document_id for c in chosen)
