@@ -602,11 +602,12 @@ def _with_ends(chosen: list[Scored], close: Sequence[Scored]) -> list[Scored]:
     """``chosen``, whose history keeps the oldest dated document of ``close`` (where a change
     starts) and the newest before the lead's (the latest change) within :data:`MAX_SENTENCES`
     when there are more documents than places."""
-    lead = chosen[0].document_id
+    lead = chosen[0]
     dated = [
         c
         for c in close
-        if parse_date(c.sentence.passage.published) is not None and c.document_id != lead
+        if parse_date(c.sentence.passage.published) is not None
+        and recency_key(c.sentence.passage.published) > recency_key(lead.sentence.passage.published)
     ]
     if len(chosen) <= MAX_SENTENCES or not dated:
         return chosen

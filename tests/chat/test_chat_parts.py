@@ -434,6 +434,22 @@ def test_a_history_longer_than_the_answer_keeps_the_latest_change_before_the_lea
     assert "In 2018 the deal changed." in chosen  # where the change starts
 
 
+def test_the_latest_change_kept_is_older_than_the_lead() -> None:
+    documents = [
+        scored(f"{y}.md", f"{y}-06-01", f"In {y} the launch slipped.", 2.0)
+        for y in range(2017, 2022)
+    ]
+    documents.append(scored("2021b.md", "2021-12-25", "In December 2021 it launched.", 1.5))
+    documents.append(scored("2022.md", "2022-07-12", "In 2022 it sent images.", 1.2))
+    documents.append(scored("2023.md", "2023-07-01", "In 2023 another one launched.", 0.7))
+    ranked = sorted((s for d in documents for s in d), key=lambda s: -s.score)
+
+    chosen = [s.text for s in select(ranked, temporal=True)]
+
+    assert chosen[0] == "In 2022 it sent images."  # the newest that addresses it leads
+    assert "In December 2021 it launched." in chosen  # not the newer one that does not
+
+
 def test_a_present_tense_question_for_a_name_is_answered_from_the_newest_source() -> None:
     def dated(text: str, published: str, similarity: float) -> Passage:
         return dataclasses.replace(
