@@ -335,6 +335,8 @@ def test_a_document_cannot_close_or_open_the_passage_delimiter() -> None:
         ("In what year did the line open?", Kind.DATE),
         ("Where was the rate at Christmas 2024?", Kind.PLACE),
         ("How has the starting price changed since 2019?", Kind.MONEY),
+        ("How has the opening date changed since 2018?", Kind.DATE),
+        ("Can 18-year-olds drink?", Kind.ANY),
     ],
 )
 def test_the_kind_of_answer_a_question_asks_for(question: str, kind: Kind) -> None:
