@@ -559,7 +559,8 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
 
     On a question about time, the newest source that addresses the question leads, with its
     news (its first sentences and, on a question for a name, its best other sentence naming a
-    person, when they score close enough: who resigned, then who took over), and the answer
+    person, when they score close enough: who resigned, then who took over; on a question for
+    a kind of answer, also its sentence closest in meaning when closer than those), and the answer
     gives the history: the best sentence of every other document that scores close enough, the
     oldest (where a change starts) and the newest (the latest change) among them. The news does
     not count against :data:`MAX_SENTENCES`, so it never pushes the history out.
@@ -575,9 +576,13 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
             if candidate.document_id not in {c.document_id for c in chosen}:
                 chosen.append(candidate)
         ours = [c for c in close if c.document_id == best.document_id]
-        # its first sentences, and on a question for a name the best other naming a person
+        # its first sentences, on a question for a name the best other naming a person, and on
+        # one for any kind of answer its sentence closest in meaning when closer than those
         person = next((c for c in ours if c.person and not opens_article(c.sentence)), None)
         news = [c for c in ours if opens_article(c.sentence) or c is person]
+        closest = max(ours, key=lambda c: c.meaning)
+        if kind is not Kind.ANY and all(closest.meaning > c.meaning for c in news):
+            news.append(closest)  # "Where is it now?": "... reached its orbit around ..."
         chosen = _with_ends(chosen, close)
     for candidate in ranked:
         per_document = Counter(c.document_id for c in chosen)

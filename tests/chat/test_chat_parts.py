@@ -452,6 +452,30 @@ def test_the_latest_change_kept_is_older_than_the_lead() -> None:
     assert "In December 2021 it launched." in chosen  # not the newer one that does not
 
 
+def test_the_lead_source_gives_its_sentence_closest_to_a_question_for_a_kind_of_answer() -> None:
+    lead = scored(
+        "2022.md",
+        "2022-07-12",
+        "The telescope sent images on Tuesday. Scientists cheered. "
+        "The craft orbits the Lagrange point.",
+        1.0,
+        0.2,
+        0.6,
+    )
+    lead = [*lead[:2], dataclasses.replace(lead[2], meaning=0.9)]
+    older = [
+        scored(f"{y}.md", f"{y}-06-01", f"In {y} the launch slipped.", 0.9)
+        for y in range(2015, 2021)
+    ]
+    ranked = sorted([*lead, *(s for o in older for s in o)], key=lambda s: -s.score)
+
+    def chosen(kind: Kind) -> list[str]:
+        return [s.text for s in select(ranked, temporal=True, kind=kind)]
+
+    assert "The craft orbits the Lagrange point." in chosen(Kind.PLACE)
+    assert "The craft orbits the Lagrange point." not in chosen(Kind.ANY)
+
+
 def test_a_present_tense_question_for_a_name_is_answered_from_the_newest_source() -> None:
     def dated(text: str, published: str, similarity: float) -> Passage:
         return dataclasses.replace(
