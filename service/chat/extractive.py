@@ -209,12 +209,16 @@ def evidence_for(
     embed: Embed | None,
 ) -> tuple[Query, list[Scored]]:
     """The question's query (with the words the passages use for what it asks about, see
-    :func:`paraphrased`) and the sentences ranked for it, without the quote the previous
-    reply led with unless it holds an answer of ``kind``."""
+    :func:`paraphrased`; for any of its words when no noun follows its question word and even
+    its best sentence is weak evidence: "main light collector" finds a "primary mirror") and
+    the sentences ranked for it, without the quote the previous reply led with unless it holds
+    an answer of ``kind``."""
     query = Query.from_turns(asked, question.context, ignore=names.absent)
     ranked = rank(query, reading, names.known, query_vector)
     if kind in (Kind.ANY, Kind.NAME):  # not the unit of a date or figure ("what date")
-        reworded = paraphrased(query, asked_noun(asked), reading, ranked, embed)
+        weak = bool(ranked) and ranked[0].evidence < MIN_EVIDENCE
+        noun = asked_noun(asked) or (asked if weak else "")
+        reworded = paraphrased(query, noun, reading, ranked, embed)
         if reworded is not query:
             query, ranked = reworded, rank(reworded, reading, names.known, query_vector)
     if question.answered:  # what the previous reply led with is no yardstick for a new answer
