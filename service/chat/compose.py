@@ -6,9 +6,10 @@ for, otherwise it is the best evidence that does. Each quote is verbatim text of
 cut after the last clause that carries the question's terms or the answer asked for (a
 trailing ", the company said on Monday" goes). Further quotes follow while the answer stays
 under :data:`MAX_WORDS` words and :data:`MAX_CITATIONS` citations: on a question about time
-newest first, each dated ("Earlier, on 7 February 2025: ..."), after the next name of the lead's
-source on a question for a name (who took over from whom it names); a question about change since a
-point also cites that starting point, the oldest source in its time scope, beside the others.
+newest first, each dated ("Earlier, on 7 February 2025: ..."), after the lead's source's next
+quote on a question for a kind of answer (who took over from whom it names); a question about
+change since a point also cites that starting point, the oldest source in its time scope,
+beside the others.
 """
 
 import re
@@ -90,11 +91,12 @@ def compose(
     if scope.temporal:  # the history: one quote per earlier document, newest first
         budget = MAX_HISTORY_WORDS
         firsts = {q.document_id: q for q in reversed(rest)}
-        # on a question for a name, the next name of the lead's source comes before the history
-        named = [q for q in rest if kind is Kind.NAME and q.document_id == lead.document_id]
+        # on a question for a kind of answer, the lead's source's next quote comes before the
+        # history: who took over from whom it names, where the telescope is now
+        lead_next = [q for q in rest if kind is not Kind.ANY and q.document_id == lead.document_id]
         rest.sort(  # a source newer than the lead did not address the question: last
             key=lambda q: (
-                q not in named[:1],
+                q not in lead_next[:1],
                 q.document_id == lead.document_id or firsts[q.document_id] is not q,
                 recency_key(q.published) < recency_key(lead.published),
                 recency_key(q.published),

@@ -76,6 +76,8 @@ _WHAT = [
     (r"^\W*(year|month|day)\b", Kind.DATE),
     (r"^\W*(percentage|share|figure|number)\b", Kind.FIGURE),
 ]
+# Without a question word, a question naming a date asks for dates, a month's too ("autumn 2019").
+_DATE_NOUN = re.compile(r"\bdates?\b", re.IGNORECASE)
 
 
 def expected_kind(question: str) -> Kind:
@@ -87,6 +89,8 @@ def expected_kind(question: str) -> Kind:
         for pattern, kind in _WHAT:
             if re.search(pattern, rest, re.IGNORECASE):
                 return kind
+        if not head and _DATE_NOUN.search(question):  # "how has the launch date changed?"
+            return Kind.DATE
     return _HEADS.get(word, Kind.ANY)
 
 

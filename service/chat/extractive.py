@@ -209,12 +209,16 @@ def evidence_for(
     embed: Embed | None,
 ) -> tuple[Query, list[Scored]]:
     """The question's query (with the words the passages use for what it asks about, see
-    :func:`paraphrased`) and the sentences ranked for it, without the quote the previous
-    reply led with unless it holds an answer of ``kind``."""
+    :func:`paraphrased`; for any of its words when no noun follows its question word and even
+    its best sentence is weak evidence: "main light collector" finds a "primary mirror") and
+    the sentences ranked for it, without the quote the previous reply led with unless it holds
+    an answer of ``kind``."""
     query = Query.from_turns(asked, question.context, ignore=names.absent)
     ranked = rank(query, reading, names.known, query_vector)
     if kind in (Kind.ANY, Kind.NAME):  # not the unit of a date or figure ("what date")
-        reworded = paraphrased(query, asked_noun(asked), reading, ranked, embed)
+        weak = bool(ranked) and ranked[0].evidence < MIN_EVIDENCE
+        noun = asked_noun(asked) or (asked if weak else "")
+        reworded = paraphrased(query, noun, reading, ranked, embed)
         if reworded is not query:
             query, ranked = reworded, rank(reworded, reading, names.known, query_vector)
     if question.answered:  # what the previous reply led with is no yardstick for a new answer
@@ -559,7 +563,8 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
 
     On a question about time, the newest source that addresses the question leads, with its
     news (its first sentences and, on a question for a name, its best other sentence naming a
-    person, when they score close enough: who resigned, then who took over), and the answer
+    person, when they score close enough: who resigned, then who took over; on a question for
+    a kind of answer, also its sentence closest in meaning when closer than those), and the answer
     gives the history: the best sentence of every other document that scores close enough, the
     oldest (where a change starts) and the newest (the latest change) among them. The news does
     not count against :data:`MAX_SENTENCES`, so it never pushes the history out.
@@ -575,9 +580,13 @@ def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> l
             if candidate.document_id not in {c.document_id for c in chosen}:
                 chosen.append(candidate)
         ours = [c for c in close if c.document_id == best.document_id]
-        # its first sentences, and on a question for a name the best other naming a person
+        # its first sentences, on a question for a name the best other naming a person, and on
+        # one for any kind of answer its sentence closest in meaning when closer than those
         person = next((c for c in ours if c.person and not opens_article(c.sentence)), None)
         news = [c for c in ours if opens_article(c.sentence) or c is person]
+        closest = max(ours, key=lambda c: c.meaning)
+        if kind is not Kind.ANY and all(closest.meaning > c.meaning for c in news):
+            news.append(closest)  # "Where is it now?": "... reached its orbit around ..."
         chosen = _with_ends(chosen, close)
     for candidate in ranked:
         per_document = Counter(c.document_id for c in chosen)
@@ -602,11 +611,12 @@ def _with_ends(chosen: list[Scored], close: Sequence[Scored]) -> list[Scored]:
     """``chosen``, whose history keeps the oldest dated document of ``close`` (where a change
     starts) and the newest before the lead's (the latest change) within :data:`MAX_SENTENCES`
     when there are more documents than places."""
-    lead = chosen[0].document_id
+    lead = chosen[0]
     dated = [
         c
         for c in close
-        if parse_date(c.sentence.passage.published) is not None and c.document_id != lead
+        if parse_date(c.sentence.passage.published) is not None
+        and recency_key(c.sentence.passage.published) > recency_key(lead.sentence.passage.published)
     ]
     if len(chosen) <= MAX_SENTENCES or not dated:
         return chosen

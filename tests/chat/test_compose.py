@@ -102,3 +102,23 @@ def test_a_question_not_about_time_gets_its_best_answer_first_and_no_history() -
     assert draft.startswith("Undated: The Bank's rate is set by a committee of nine members.")
     assert "Earlier" not in draft and "As of" not in draft
     assert len(draft.split()) <= MAX_WORDS
+
+
+def test_on_a_question_for_a_kind_of_answer_the_lead_sources_next_quote_precedes_history() -> None:
+    lead = passage(
+        "NASA released images of the Carina Nebula on Tuesday. Scientists cheered. "
+        "The telescope reached its orbit around the second Lagrange point in January.",
+        "2022-07.md",
+        "2022-07-12",
+    )
+    older = [
+        passage(f"The launch from Kourou moved on {d} 2021.", f"{d}.md", f"2021-{d}")
+        for d in ("09-08", "10-01", "11-22", "12-25")
+    ]
+    sentences = read([lead]).sentences
+    chosen = [sentences[0], sentences[2], *firsts(older)]
+
+    _, documents, quotes = write("Where is the telescope now?", chosen)
+
+    assert documents[:2] == ["2022-07.md", "2022-07.md"]
+    assert "second Lagrange point" in quotes[1]

@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from ingestion.embeddings import Embedder
-from service.chat.condense import standalone
+from service.chat.condense import Standalone, standalone
 from service.chat.evidence import Query, names_in, read
 from service.chat.expected import (
     Kind,
@@ -13,7 +13,15 @@ from service.chat.expected import (
     holds_answer,
     person_named,
 )
-from service.chat.extractive import Embed, abbreviated, answer, paraphrased, rank
+from service.chat.extractive import (
+    Embed,
+    Names,
+    abbreviated,
+    answer,
+    evidence_for,
+    paraphrased,
+    rank,
+)
 from service.chat.types import Message
 from tests.chat.test_chat_parts import passage
 
@@ -135,6 +143,25 @@ def test_what_a_question_asks_about_is_found_in_other_words(embedder: Embedder) 
     assert after.index(warning) < before.index(warning)
     assert paraphrased(query, noun, reading, ranked, None) is query
     assert paraphrased(query, "", reading, ranked, embedder.embed_documents) is query
+
+
+def test_a_weakly_answered_question_without_an_asked_noun_is_found_in_other_words(
+    embedder: Embedder,
+) -> None:
+    question = "How wide is the observatory's main light collector?"
+    text = (
+        "The telescope's primary mirror is 6.5 metres across and made of 18 segments. "
+        "The observatory will fly on an Ariane 5 rocket."
+    )
+    reading = read([passage(text), passage("The launch slipped to 2019.", "other.md")])
+    names = Names([], [], [])
+
+    query, _ = evidence_for(
+        Standalone(question), question, Kind.ANY, names, reading, None, embedder.embed_documents
+    )
+
+    assert asked_noun(question) == ""
+    assert {"primari", "across"} & query.weights.keys()  # "main", "wide" in its words
 
 
 def test_a_name_some_passages_spell_out_is_mentioned_by_them() -> None:
