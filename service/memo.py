@@ -5,6 +5,8 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+CACHED_TEXTS = 65_536  # texts (words, sentences, passages) whose analysis a cache keeps
+
 
 class Remembered(Generic[T]):
     """``compute`` (texts to one result each, in one batch), remembering each text's result.

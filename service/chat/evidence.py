@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from ingestion.sentences import read_sentence_vectors, split_sentences
 from service.chat.dates import CHANGE_WORDS, PRESENT_WORDS, format_date
 from service.chat.injection import instructs_assistant
 from service.lexical import tokenize_remembered
+from service.memo import CACHED_TEXTS
 from service.retrieval import Passage
 
 # Words that shape a question without naming what it is about: function words, question
@@ -96,9 +97,10 @@ def _word_weights(text: str, weight: float) -> dict[str, float]:
     return weights
 
 
-def content_terms(text: str) -> list[str]:
+@lru_cache(maxsize=CACHED_TEXTS)
+def content_terms(text: str) -> tuple[str, ...]:
     """The stemmed terms of ``text`` minus function words and cues of time, in order."""
-    return _content_terms([text])[0]
+    return tuple(_content_terms([text])[0])
 
 
 def _content_terms(texts: list[str]) -> list[list[str]]:
@@ -131,7 +133,7 @@ def read(passages: Sequence[Passage]) -> Reading:
     of a sentence; such a fragment (starting in lower case) is left out, as its whole sentence
     is in the previous chunk.
     """
-    spans = [split_sentences(p.text) for p in passages]
+    spans = [sentence_spans(p.text) for p in passages]
     headers = [f"{p.title}\n{format_date(p.published)}" for p in passages]
     texts = [p.text[s:e] for p, pairs in zip(passages, spans, strict=True) for s, e in pairs]
     unique = list(dict.fromkeys(texts + headers))
@@ -157,6 +159,13 @@ def read(passages: Sequence[Passage]) -> Reading:
         figures = set(figures_of(f"{header}\n{passage.text}"))
         reading.contexts[passage.chunk_id] = Context(mentioned, figures)
     return reading
+
+
+@lru_cache(maxsize=CACHED_TEXTS)
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """:func:`split_sentences` of ``text``, remembered: the same passages come back question
+    after question."""
+    return tuple(split_sentences(text))
 
 
 def without_connective(text: str) -> str:

@@ -12,10 +12,13 @@ answered by a sentence without a figure.
 
 import calendar
 import re
+from collections.abc import Set
 from enum import Enum
+from functools import lru_cache
 
 from service.chat.evidence import content_terms
 from service.lexical import tokenize_remembered
+from service.memo import CACHED_TEXTS
 
 _NUMBER_WORDS = (
     "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty "
@@ -160,16 +163,18 @@ def person_named(sentence: str, question: str, written: set[str]) -> bool:
     return False
 
 
-def _has_figure(text: str, asked: set[str]) -> bool:
+def _has_figure(text: str, asked: Set[str]) -> bool:
     """True when ``text`` has a figure, not part of a date, that is not among ``asked``."""
     undated = _DAY_OR_YEAR.sub(" ", text)  # a count is not a date
     named = asked | {_plain(m.group(1)) for m in _NAMED_FIGURE.finditer(undated)}
     return any(_plain(m.group()) not in named for m in _FIGURE.finditer(undated))
 
 
-def _words(text: str) -> set[str]:
+@lru_cache(maxsize=CACHED_TEXTS)
+def _words(text: str) -> frozenset[str]:
     """The words and figures of ``text`` as written (lower case) and as stemmed terms."""
-    return {_plain(w) for w in re.findall(r"[\w.,]+", text)} | set(tokenize_remembered([text])[0])
+    plain = {_plain(w) for w in re.findall(r"[\w.,]+", text)}
+    return frozenset(plain | set(tokenize_remembered([text])[0]))
 
 
 def _plain(word: str) -> str:

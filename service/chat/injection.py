@@ -6,8 +6,10 @@ previous instructions and ...").
 """
 
 import re
+from functools import lru_cache
 
 from ingestion.sentences import split_sentences
+from service.memo import CACHED_TEXTS
 
 # Requests aimed at an assistant rather than questions about, or statements of, the news.
 _INSTRUCTION_SENTENCE = re.compile(
@@ -26,6 +28,7 @@ _OVERRIDE = re.compile(
 _MARKUP = re.compile(r"</?\w+>")  # "</question>" and the like
 
 
+@lru_cache(maxsize=CACHED_TEXTS)  # the sentences of passages come back question after question
 def instructs_assistant(sentence: str) -> bool:
     """True for a sentence that addresses an assistant or tells it what to do."""
     return bool(_INSTRUCTION_SENTENCE.search(sentence) or _OVERRIDE.search(sentence))
