@@ -95,16 +95,20 @@ class Answerer:
         # the dates of earlier turns are no words to match either
         undated = tuple(without_dates(turn, today) for turn in question.context)
         question = dataclasses.replace(question, context=undated)
+        scope = time_scope(question.question, today)
         query, asked, llm_error = question.text, messages[-1].content.strip(), None
+        # retrieval searches without the dates (they are the scope): the question's own are known
+        searched = dataclasses.replace(
+            question, question=scope.without_dates(question.question)
+        ).text
         deadline = Deadline(self._llm.deadline if self._llm is not None else 0.0)
         if self._llm is not None and len(messages) > 1:
             try:
                 query = asked = self._condense(messages, deadline)
+                searched = without_dates(query, today)  # as the LLM condensed it
             except LLMError as exc:
                 llm_error = str(exc)
-        scope = time_scope(question.question, today)
         depth = self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
-        searched = without_dates(query, today)  # with context, or as the LLM condensed it
         vector = self._retriever.embedder.embed_query(searched)
         passages = self._retriever.search(searched, depth, vector)
         passages.sort(key=lambda p: not scope.contains(p.published, p.text))  # in scope first

@@ -627,8 +627,8 @@ def _with_ends(chosen: list[Scored], close: Sequence[Scored]) -> list[Scored]:
     firsts = [next(c for c in chosen if c.document_id == end) for end in ends]
     missing = [c for c in firsts if chosen.index(c) >= MAX_SENTENCES]
     rest = [c for c in chosen if c not in missing]
-    places = MAX_SENTENCES - len(missing)
-    return [*rest[:places], *missing, *rest[places:]]
+    room = MAX_SENTENCES - len(missing)
+    return [*rest[:room], *missing, *rest[room:]]
 
 
 def _following(chosen: Scored, ranked: Sequence[Scored]) -> Sentence | None:
