@@ -13,15 +13,8 @@ from service.chat.expected import (
     holds_answer,
     person_named,
 )
-from service.chat.extractive import (
-    Embed,
-    Names,
-    abbreviated,
-    answer,
-    evidence_for,
-    paraphrased,
-    rank,
-)
+from service.chat.extractive import answer, evidence_for, paraphrased, rank
+from service.chat.names import Embed, Names, abbreviated
 from service.chat.types import Message
 from tests.chat.test_chat_parts import passage
 

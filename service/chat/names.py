@@ -1,0 +1,172 @@
+"""The names a question uses, as the retrieved passages write them, or do not.
+
+A name may be mentioned as written, by its initials or spelled out ("US", "United States";
+"MPC", "Monetary Policy Committee"), or be another name for what a retrieved document is about
+("Britain's" for the Bank of England: its vector is close to the title). A name none of these
+reach is unknown, and the answer abstains (:mod:`service.chat.extractive`).
+"""
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from babel import Locale
+
+from service.chat.condense import Standalone
+from service.chat.dates import is_year
+from service.chat.evidence import Name, Reading, names_in
+from service.retrieval import Passage
+
+# A name no passage mentions still refers to a retrieved document when its vector is this close
+# to the document's title ("Britain's" 0.29 to "Bank of England ...", "Red Devils" 0.21 to
+# "... Manchester United interim boss"); unrelated names score lower ("European Central" 0.13).
+# A country or region is never another name for what the documents are about: MiniLM puts
+# countries close to each other ("Nigeria" to "... Kenya-led Haiti mission" over 0.2).
+TITLE_SIMILARITY = 0.2
+
+Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names of a question as the passages write them (:func:`names_in`).
+
+    ``absent``: mentioned by no passage; ``unknown``: of those, the ones that refer to no
+    retrieved document either (:func:`unrecognised`); ``known``: the names a passage should
+    mention to answer well (acronyms as the passages write them, and a follow-up's referent).
+    """
+
+    absent: list[Name]
+    unknown: list[Name]
+    known: list[Name]
+
+
+def question_names(
+    question: Standalone,
+    asked: str,
+    reading: Reading,
+    passages: Sequence[Passage],
+    embed: Embed | None,
+) -> Names:
+    """The names of ``asked`` (the question without its dates), sorted by what the passages
+    say of them."""
+    names = names_in(asked)
+    contexts = reading.contexts.values()
+    absent = [n for n in names if not any(n.mentioned_in(c) for c in contexts)]
+    acronyms = abbreviated(asked, names, passages)
+    spelled = [word for words, _ in acronyms for word in words]
+    unknown = unrecognised(asked, [n for n in absent if n not in spelled], passages, embed)
+    # a year is a period a passage may write in other words ("by the end of the century"):
+    # only a passage without the question's other names is weaker evidence
+    known = [n for n in names if n not in absent + spelled and not is_year(n.text)]
+    known += [name for _, name in acronyms] + _referred(question)
+    return Names(absent, unknown, known)
+
+
+def unrecognised(
+    question: str, absent: Sequence[Name], passages: Sequence[Passage], embed: Embed | None
+) -> list[Name]:
+    """The names of ``absent`` (mentioned by no passage) that refer to no retrieved document.
+
+    A name written in other words than the documents' ("Britain's" for the Bank of England,
+    "Nairobi" for Kenya) can still be what a document is about: a run of adjacent absent words
+    whose vector is within :data:`TITLE_SIMILARITY` of a retrieved document's title is
+    recognised, unless it is the name of a country or region (:func:`places`). Figures never
+    are. MiniLM links few such names (not "Threadneedle Street").
+    """
+    words = [n for n in absent if n.terms]
+    titles = list(dict.fromkeys(p.title for p in passages))
+    if embed is None or not words or not titles:
+        return list(absent)
+    runs = [run for run in _runs(question, words) if not _is_place(run)]
+    if not runs:
+        return list(absent)
+    phrases = [" ".join(n.text for n in run) for run in runs]
+    closest = similarities(embed, phrases, titles).max(axis=1)
+    recognised = {
+        id(n)
+        for run, sim in zip(runs, closest, strict=True)
+        if sim >= TITLE_SIMILARITY
+        for n in run
+    }
+    return [n for n in absent if id(n) not in recognised]
+
+
+@cache
+def places() -> frozenset[str]:
+    """The English names of the world's countries and regions (CLDR's, through Babel), lower
+    case: "nigeria", "south korea", "united states", "western europe"."""
+    return frozenset(name.lower() for name in Locale("en").territories.values())
+
+
+def _is_place(run: Sequence[Name]) -> bool:
+    """True when the words of ``run`` ("South", "Korea's") name a country or region."""
+    text = " ".join(n.text for n in run).lower()
+    return re.sub(r"[’']s$", "", text) in places()
+
+
+def similarities(embed: Embed, texts: list[str], others: list[str]) -> np.ndarray:
+    """The cosine similarity of each of ``texts`` (rows) to each of ``others`` (columns)."""
+    vectors = np.asarray(embed(texts + others), np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors[: len(texts)] @ vectors[len(texts) :].T
+
+
+def abbreviated(
+    question: str, names: Sequence[Name], passages: Sequence[Passage]
+) -> list[tuple[list[Name], Name]]:
+    """The ``names`` that the passages also write as initials, or spell out: "United States"
+    when they say "US" (or "U.S."), "MPC" when they say "Monetary Policy Committee".
+
+    Each comes as the question's words and the name they form, which is mentioned where
+    either way of writing it is.
+    """
+    texts = [text for p in passages for text in (p.title, p.text)]
+    found: list[tuple[list[Name], Name]] = []
+    for run in _runs(question, [n for n in names if n.terms]):
+        words = " ".join(n.text for n in run)
+        if len(run) > 1:
+            initials = "".join(n.text[0] for n in run)  # capitals: names are capitalised words
+            dotted = re.escape(".".join(initials) + ".")
+            written = _first(rf"\b(?:{initials}\b|{dotted})", texts)
+        elif re.fullmatch(r"[A-Z]{2,6}", words):
+            between = r"\s+(?:(?:of|and|for|the|on)\s+)?"
+            written = _first(r"\b" + between.join(rf"{c}[\w'-]+" for c in words) + r"\b", texts)
+        else:
+            written = None
+        if written is not None:
+            terms = frozenset(t for n in run for t in n.terms)
+            found.append((run, Name(words, terms, frozenset(), (Name.written(written),))))
+    return found
+
+
+def _first(pattern: str, texts: Sequence[str]) -> str | None:
+    """The first match of ``pattern`` in ``texts``, if any."""
+    for text in texts:
+        if match := re.search(pattern, text):
+            return match.group()
+    return None
+
+
+def _runs(question: str, names: Sequence[Name]) -> list[list[Name]]:
+    """``names`` grouped into the runs of adjacent words of ``question`` ("Red", "Devils")."""
+    runs: list[list[Name]] = []
+    for name in names:
+        previous = runs[-1][-1].text if runs else None
+        if previous is not None and re.search(
+            rf"{re.escape(previous)}\s+{re.escape(name.text)}", question
+        ):
+            runs[-1].append(name)
+        else:
+            runs.append([name])
+    return runs
+
+
+def _referred(question: Standalone) -> list[Name]:
+    """The name "he", "she" or "they" of a follow-up stands for, as a name it uses: a passage
+    that does not mention it is weaker evidence."""
+    if not question.referent:
+        return []
+    return [Name.written(question.referent)]
