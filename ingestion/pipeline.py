@@ -14,6 +14,7 @@ from ingestion.chunking import Chunk, split_document
 from ingestion.embeddings import Embedder
 from ingestion.loaders import (
     Discovery,
+    FileLimits,
     LoadedDocument,
     LoadError,
     discover,
@@ -65,7 +66,7 @@ def ingest(
     embedder: Embedder,
     splitter: "SentenceSplitter",
     *,
-    max_file_bytes: int,
+    limits: FileLimits,
     prune: bool = False,
     progress: ProgressFactory | None = None,
 ) -> IngestReport:
@@ -91,7 +92,7 @@ def ingest(
                 continue
             seen.add(file.document_id)
             try:
-                doc = load_document(file.path, file.document_id, max_file_bytes)
+                doc = load_document(file.path, file.document_id, limits)
                 item = _plan(doc, folder, stored.get(doc.document_id), splitter, report)
             except LoadError as exc:
                 report.failed.append((shown(file.path), str(exc)))

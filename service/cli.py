@@ -87,7 +87,7 @@ def ingest(
             store,
             embedder,
             build_splitter(settings.chunk_size, settings.chunk_overlap),
-            max_file_bytes=settings.max_file_bytes,
+            limits=settings.file_limits,
             prune=prune,
             progress=lambda total: tqdm(total=total, unit="chunk", desc="embedding", disable=None),
         )

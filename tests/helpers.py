@@ -1,6 +1,7 @@
 """Shared test builders: settings, ingestion runs and real servers on free ports."""
 
 import importlib.util
+import io
 import os
 import shutil
 import signal
@@ -19,6 +20,15 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from pypdf import PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    PdfObject,
+)
 
 from ingestion.chunking import build_splitter
 from ingestion.embeddings import Embedder
@@ -46,9 +56,7 @@ def run_ingest(
 ) -> IngestReport:
     store = open_store(settings, embedder.name)
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    return ingest(
-        paths, store, embedder, splitter, max_file_bytes=settings.max_file_bytes, prune=prune
-    )
+    return ingest(paths, store, embedder, splitter, limits=settings.file_limits, prune=prune)
 
 
 def copy_corpus(target: Path, source: Path = SAMPLE_CORPUS) -> Path:
@@ -185,6 +193,55 @@ def minimal_pdf(text: str) -> bytes:
         xref,
     )
     return bytes(out)
+
+
+def built_pdf(
+    texts: list[str], *, title: PdfObject | None = None, fanout: int = 1, depth: int = 0
+) -> bytes:
+    """A PDF written by pypdf: one page per text (ASCII), ``title`` as its /Info /Title.
+
+    With ``depth`` levels of /Pages nodes each listing the next level ``fanout`` times, the
+    page tree reaches every page ``fanout ** depth`` times: a tiny file of very many pages.
+    """
+    writer = PdfWriter()
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+    )
+    for text in texts:
+        page = writer.add_blank_page(612, 792)
+        content = DecodedStreamObject()
+        content.set_data(f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode())
+        page[NameObject("/Contents")] = writer._add_object(content)
+        fonts = DictionaryObject({NameObject("/F1"): font})
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    root = writer.root_object["/Pages"].get_object()
+    assert isinstance(root, DictionaryObject)
+    kids, count = ArrayObject(page.indirect_reference for page in writer.pages), len(texts)
+    for _ in range(depth):
+        count *= fanout
+        node = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Pages"),
+                NameObject("/Kids"): ArrayObject(list(kids) * fanout),
+                NameObject("/Count"): NumberObject(count),
+            }
+        )
+        kids = ArrayObject([writer._add_object(node)])
+    root[NameObject("/Kids")], root[NameObject("/Count")] = kids, NumberObject(count)
+    if title is not None:
+        writer.add_metadata({"/Producer": "tests"})
+        info = writer._info  # the /Info dictionary itself: metadata gives a copy
+        assert info is not None
+        info[NameObject("/Title")] = title
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def metric(client: httpx.Client, name: str, **labels: str) -> float:

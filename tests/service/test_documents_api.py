@@ -5,10 +5,18 @@ from typing import Any
 
 import httpx
 import pytest
+from pypdf.generic import NumberObject
 
 from ingestion.embeddings import Embedder
 from service.app import create_app
-from tests.helpers import SAMPLE_CORPUS, make_settings, minimal_pdf, run_ingest, serve_app
+from tests.helpers import (
+    SAMPLE_CORPUS,
+    built_pdf,
+    make_settings,
+    minimal_pdf,
+    run_ingest,
+    serve_app,
+)
 
 ADMIN_KEY = "admin-key-0123456789abcdef"
 READ_KEY = "read-key-0123456789abcdef"
@@ -18,6 +26,7 @@ OLD = "2023-09-23-us-offers-100m-for-kenya-led-haiti-mission.md"
 ZEBRA = "---\ntitle: Zebrafish sighted\nsource: https://example.org/z\n---\n" + (
     "Zebrafish were found in the harbour of Port-au-Prince on Monday, officials said.\n"
 )
+BOMB = built_pdf(["Page"], fanout=30, depth=2)  # 1 KB, one page reached 900 times
 ZEBRA_CHANGED = ZEBRA.replace("on Monday", "on Friday, not Monday")
 
 
@@ -168,6 +177,11 @@ def test_html_and_pdf_uploads_use_the_same_loaders(api: httpx.Client) -> None:
         ("a.md", "x", {"document_id": "/abs.md"}, 422, "invalid_document", "relative path"),
         ("a.md", "x", {"document_id": "a\u202eb.md"}, 422, "invalid_document", "bidi"),
         ("a\x1b.md", "x", {}, 422, "invalid_document", "control"),
+        ("look\u2060.md", "x", {}, 422, "invalid_document", "zero-width"),
+        ("a.md", "x", {"document_id": "look\u200b.md"}, 422, "invalid_document", "zero-width"),
+        ("a.md", "x", {"title": "T" * 501}, 422, "invalid_document", "title: at most 500"),
+        ("a.md", "x", {"source": "s" * 2049}, 422, "invalid_document", "source: at most 2048"),
+        ("bomb.pdf", BOMB, {}, 422, "invalid_document", "repeats pages: 900 pages, 1 distinct"),
     ],
 )
 def test_bad_uploads_are_clear_4xx_and_store_nothing(
@@ -184,6 +198,19 @@ def test_bad_uploads_are_clear_4xx_and_store_nothing(
     assert response.json()["code"] == code
     assert detail in response.json()["detail"]
     assert shared_api.get("/api/documents").json()["total"] == 3
+
+
+def test_ids_and_names_are_nfc_and_a_pdf_title_that_is_not_text_is_ignored(
+    api: httpx.Client,
+) -> None:
+    created = upload(api, "cafe\u0301.md", ZEBRA)
+    assert created.status_code == 201, created.text
+    assert created.json()["document"]["document_id"] == "caf\u00e9.md"
+    assert api.get("/api/documents/cafe\u0301.md").json()["document_id"] == "caf\u00e9.md"
+    assert upload(api, "x.md", ZEBRA, document_id="caf\u00e9.md").json()["status"] == "unchanged"
+    pdf = upload(api, "census.pdf", built_pdf(["Zebrafish census"], title=NumberObject(42)))
+    assert pdf.json()["document"]["title"] == "census"
+    assert api.delete("/api/documents/cafe\u0301.md").status_code == 204
 
 
 def test_a_body_far_over_the_limit_is_refused_before_it_is_read(shared_api: httpx.Client) -> None:

@@ -6,6 +6,7 @@ threads, one at a time per process.
 """
 
 import threading
+import unicodedata
 from pathlib import PurePosixPath
 from typing import Annotated
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from ingestion.chunking import build_splitter
 from ingestion.loaders import (
     SUPPORTED_SUFFIXES,
+    FileLimits,
     LoadedDocument,
     LoadError,
     check_document_id,
@@ -76,6 +78,7 @@ async def list_documents(
     responses={404: {"description": "No such document"}},
 )
 async def get_document(document_id: str, retriever: RetrieverDep) -> DocumentInfo:
+    document_id = unicodedata.normalize("NFC", document_id)  # as ids are stored
     stored = await run_in_threadpool(_one_document, retriever.store, document_id)
     if stored is None:
         raise NotFound(f"no document {document_id!r}")
@@ -107,7 +110,7 @@ async def upload_document(
     published: PublishedField = "",
 ) -> UploadResponse:
     name = file.filename or ""
-    doc = await _read(settings.max_file_bytes, file, document_id or name, title, source, published)
+    doc = await _read(settings.file_limits, file, document_id or name, title, source, published)
     result = await run_in_threadpool(_write, retriever, settings, writes, doc, False)
     if result.status == "new":
         response.headers["Location"] = f"/api/documents/{quote(doc.document_id)}"
@@ -134,7 +137,7 @@ async def replace_document(
     source: SourceField = "",
     published: PublishedField = "",
 ) -> UploadResponse:
-    doc = await _read(settings.max_file_bytes, file, document_id, title, source, published)
+    doc = await _read(settings.file_limits, file, document_id, title, source, published)
     return await run_in_threadpool(_write, retriever, settings, writes, doc, True)
 
 
@@ -148,13 +151,14 @@ async def replace_document(
 async def delete_document(
     document_id: str, retriever: RetrieverDep, writes: WriteLockDep
 ) -> Response:
+    document_id = unicodedata.normalize("NFC", document_id)  # as ids are stored
     if not await run_in_threadpool(_delete, retriever, writes, document_id):
         raise NotFound(f"no document {document_id!r}")
     return Response(status_code=204)
 
 
 async def _read(
-    max_bytes: int,
+    limits: FileLimits,
     file: UploadFile,
     document_id: str,
     title: str,
@@ -166,13 +170,20 @@ async def _read(
     if PurePosixPath(name).suffix.lower() not in SUPPORTED_SUFFIXES:
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise UnsupportedFileType(f"file: {name!r} is not one of {kinds}")
-    raw = await file.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise FileTooLarge(f"file: larger than {max_bytes} bytes (CITECHAT_MAX_FILE_BYTES)")
+    raw = await file.read(limits.max_bytes + 1)
+    if len(raw) > limits.max_bytes:
+        raise FileTooLarge(f"file: larger than {limits.max_bytes} bytes (CITECHAT_MAX_FILE_BYTES)")
     try:
-        check_document_id(document_id)
+        document_id = check_document_id(document_id)
         return await run_in_threadpool(
-            read_document, raw, name, document_id, title=title, source=source, published=published
+            read_document,
+            raw,
+            name,
+            document_id,
+            limits,
+            title=title,
+            source=source,
+            published=published,
         )
     except LoadError as exc:
         raise InvalidDocument(str(exc)) from exc
