@@ -2,6 +2,9 @@
 
 A changed document's new chunks are written first and its old ones deleted after, so a run
 killed at any point leaves at most extra chunks that the next run removes.
+
+Every document has an owner (ingestion/store.py): a folder ingest writes and prunes only the
+documents of that folder (or of no recorded owner), unless told to replace the others.
 """
 
 import time
@@ -22,7 +25,7 @@ from ingestion.loaders import (
     shown,
 )
 from ingestion.sentences import METADATA_KEY, embed_with_sentences
-from ingestion.store import ChunkStore, StoredDocument
+from ingestion.store import FOLDER, UPLOAD, ChunkStore, StoredDocument
 
 if TYPE_CHECKING:  # imported when a splitter is built (ingestion.chunking)
     from llama_index.core.node_parser import SentenceSplitter
@@ -52,6 +55,7 @@ class IngestReport:
 @dataclass
 class _Pending:
     doc: LoadedDocument
+    origin: str
     folder: str
     chunks: list[Chunk]
     written: int = 0
@@ -68,13 +72,16 @@ def ingest(
     *,
     limits: FileLimits,
     prune: bool = False,
+    replace: bool = False,
     progress: ProgressFactory | None = None,
 ) -> IngestReport:
     """Bring the store in line with the files under ``paths``.
 
     A path that does not exist raises :class:`FileNotFoundError` before anything is stored.
-    With ``prune``, documents ingested from under a folder given whose files are gone are
-    removed; documents from elsewhere are left alone.
+    A file whose id is held by an upload or by another folder fails with the reason, and the
+    document is left as it is, unless ``replace`` (the folder then owns it). With ``prune``,
+    documents ingested from under a folder given whose files are gone are removed; uploads
+    and documents from elsewhere are left alone.
     """
     started = time.perf_counter()
     found = [(path, discover(path)) for path in paths]
@@ -91,16 +98,19 @@ def ingest(
                 report.failed.append((shown(file.path), reason))
                 continue
             seen.add(file.document_id)
+            old = stored.get(file.document_id)
             try:
+                if not replace:
+                    _check_owner(old, folder)
                 doc = load_document(file.path, file.document_id, limits)
-                item = _plan(doc, folder, stored.get(doc.document_id), splitter, report)
+                item = _plan(doc, FOLDER, folder, old, splitter, report)
             except LoadError as exc:
                 report.failed.append((shown(file.path), str(exc)))
                 continue
             if item is not None:
                 pending.append(item)
-            elif stored[doc.document_id].folder != folder:
-                store.set_folder(doc.document_id, folder)
+            elif old is not None and (old.origin, old.folder) != (FOLDER, folder):
+                store.set_owner(doc.document_id, FOLDER, folder)
 
     _write(pending, store, embedder, report, progress)
     if prune:
@@ -117,22 +127,37 @@ def ingest(
 def ingest_document(
     doc: LoadedDocument, store: ChunkStore, embedder: Embedder, splitter: "SentenceSplitter"
 ) -> IngestReport:
-    """Store one document that has no file (an upload), the same way :func:`ingest` does.
+    """Store one document that has no file (an upload), the same way :func:`ingest` does; the
+    upload then owns it, whoever did before (the caller decides whether it may).
 
     Raises :class:`LoadError` when the document cannot be split into chunks.
     """
     started = time.perf_counter()
     report = IngestReport()
-    item = _plan(doc, "", store.document(doc.document_id), splitter, report)
+    old = store.document(doc.document_id)
+    item = _plan(doc, UPLOAD, "", old, splitter, report)
     if item is not None:
         _write([item], store, embedder, report, None)
         store.bump_revision()
+    elif old is not None and old.origin != UPLOAD:  # readers do not use owners: no new revision
+        store.set_owner(doc.document_id, UPLOAD, "")
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _check_owner(old: StoredDocument | None, folder: str) -> None:
+    """Raise :class:`LoadError` when ``old`` belongs to an upload or to another folder."""
+    if old is None or old.origin == "" or (old.origin, old.folder) == (FOLDER, folder):
+        return
+    holder = "an upload" if old.origin == UPLOAD else f"the folder {shown(old.folder)}"
+    raise LoadError(
+        f"id {shown(old.document_id)!r} is held by {holder}: not replaced (--replace replaces it)"
+    )
+
+
 def _plan(
     doc: LoadedDocument,
+    origin: str,
     folder: str,
     old: StoredDocument | None,
     splitter: "SentenceSplitter",
@@ -150,7 +175,7 @@ def _plan(
         report.new += 1
     else:
         report.changed += 1
-    return _Pending(doc, folder, chunks)
+    return _Pending(doc, origin, folder, chunks)
 
 
 def _gone(path: Path, discovery: Discovery, stored: Iterable[StoredDocument]) -> list[str]:
@@ -161,7 +186,7 @@ def _gone(path: Path, discovery: Discovery, stored: Iterable[StoredDocument]) ->
     found = {PurePath(f.document_id) for f in discovery.files}
     gone = []
     for doc in stored:
-        if not doc.folder:
+        if doc.origin != FOLDER:
             continue
         file = PurePath(doc.folder, doc.document_id)
         if not file.is_relative_to(root):
@@ -231,6 +256,7 @@ def _metadata(item: _Pending, chunk: Chunk) -> dict[str, Any]:
     doc = item.doc
     return {
         "document_id": doc.document_id,
+        "origin": item.origin,
         "folder": item.folder,
         "title": doc.title,
         "source": doc.source,

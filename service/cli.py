@@ -70,6 +70,13 @@ def ingest(
             "--prune", help="Remove documents ingested from these folders whose files are gone."
         ),
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace documents of the same id stored by an upload or from another folder.",
+        ),
+    ] = False,
 ) -> None:
     """Ingest Markdown, text, HTML and PDF files (folders recursively)."""
     from tqdm import tqdm
@@ -89,6 +96,7 @@ def ingest(
             build_splitter(settings.chunk_size, settings.chunk_overlap),
             limits=settings.file_limits,
             prune=prune,
+            replace=replace,
             progress=lambda total: tqdm(total=total, unit="chunk", desc="embedding", disable=None),
         )
     except FileNotFoundError as exc:

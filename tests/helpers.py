@@ -32,7 +32,8 @@ from pypdf.generic import (
 
 from ingestion.chunking import build_splitter
 from ingestion.embeddings import Embedder
-from ingestion.pipeline import IngestReport, ingest
+from ingestion.loaders import read_document
+from ingestion.pipeline import IngestReport, ingest, ingest_document
 from service.settings import Settings
 from service.wiring import open_store
 
@@ -52,11 +53,24 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 
 def run_ingest(
-    settings: Settings, embedder: Embedder, paths: list[Path], prune: bool = False
+    settings: Settings,
+    embedder: Embedder,
+    paths: list[Path],
+    prune: bool = False,
+    replace: bool = False,
 ) -> IngestReport:
     store = open_store(settings, embedder.name)
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    return ingest(paths, store, embedder, splitter, limits=settings.file_limits, prune=prune)
+    limits = settings.file_limits
+    return ingest(paths, store, embedder, splitter, limits=limits, prune=prune, replace=replace)
+
+
+def run_upload(settings: Settings, embedder: Embedder, name: str, text: str) -> IngestReport:
+    """Store ``text`` as an upload named ``name``, as the documents API does."""
+    store = open_store(settings, embedder.name)
+    doc = read_document(text.encode(), name, name, settings.file_limits)
+    splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
+    return ingest_document(doc, store, embedder, splitter)
 
 
 def copy_corpus(target: Path, source: Path = SAMPLE_CORPUS) -> Path:

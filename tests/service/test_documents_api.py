@@ -213,6 +213,53 @@ def test_ids_and_names_are_nfc_and_a_pdf_title_that_is_not_text_is_ignored(
     assert api.delete("/api/documents/cafe\u0301.md").status_code == 204
 
 
+def test_uploads_and_folder_ingests_never_replace_each_other_silently(
+    api: httpx.Client, tmp_path: Path, embedder: Embedder
+) -> None:
+    mine = (SAMPLE_CORPUS / OLD).read_text()  # stored by the fixture's folder ingest
+    for content in (ZEBRA, mine):  # identical content does not make it an upload either
+        refused = upload(api, OLD, content)
+        assert refused.status_code == 409
+        assert refused.json()["detail"] == (
+            f"document {OLD!r} was stored by `citechat ingest` from a folder: "
+            "replace it with PUT /api/documents/{document_id} to make it an upload"
+        )
+    taken = upload(api, OLD, mine, "PUT", id=OLD)
+    assert (taken.status_code, taken.json()["status"]) == (200, "unchanged")
+    settings = make_settings(tmp_path / "data", max_file_bytes=MAX_FILE_BYTES)
+    again = run_ingest(settings, embedder, [SAMPLE_CORPUS], prune=True)
+    assert (again.unchanged, again.pruned) == (2, 0)
+    assert [reason for _, reason in again.failed] == [
+        f"id {OLD!r} is held by an upload: not replaced (--replace replaces it)"
+    ]
+    assert upload(api, OLD, ZEBRA, "PUT", id=OLD).json()["status"] == "changed"
+
+
+@pytest.mark.parametrize(
+    ("file_name", "document_id", "detail"),
+    [
+        (b"a.md", b"caf\xe9.md", "field 'document_id': not valid UTF-8 (byte 3)"),
+        (b"r\xe9sum\xe9.md", None, "file name: not valid UTF-8 (byte 1)"),
+        (b"a.md", b"ok.md\xff", "field 'document_id': not valid UTF-8 (byte 5)"),
+    ],
+)
+def test_form_fields_and_names_that_are_not_utf8_are_a_400(
+    shared_api: httpx.Client, file_name: bytes, document_id: bytes | None, detail: str
+) -> None:
+    parts = [b'name="file"; filename="' + file_name + b'"\r\n\r\nSome text.']
+    if document_id is not None:
+        parts.append(b'name="document_id"\r\n\r\n' + document_id)
+    body = b"".join(b"--b0undary\r\nContent-Disposition: form-data; " + p + b"\r\n" for p in parts)
+    response = shared_api.post(
+        "/api/documents",
+        content=body + b"--b0undary--\r\n",
+        headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json() == {"code": "http_error", "detail": detail}
+    assert shared_api.get("/api/documents").json()["total"] == 3
+
+
 def test_a_body_far_over_the_limit_is_refused_before_it_is_read(shared_api: httpx.Client) -> None:
     response = upload(shared_api, "huge.txt", "x" * (MAX_FILE_BYTES + 100_000))
     assert response.status_code == 413

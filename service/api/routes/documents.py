@@ -24,21 +24,23 @@ from ingestion.loaders import (
     read_document,
 )
 from ingestion.pipeline import delete, ingest_document
-from ingestion.store import StoreConnection, StoredDocument
+from ingestion.store import FOLDER, StoreConnection, StoredDocument
 from service.api.auth import AdminDep, ReaderDep
 from service.api.deps import RetrieverDep, SettingsDep, WriteLockDep
+from service.api.forms import Utf8FormRoute
 from service.api.schemas import DocumentInfo, DocumentsResponse, UploadResponse, UploadStatus
 from service.errors import Conflict, FileTooLarge, InvalidDocument, NotFound, UnsupportedFileType
 from service.retrieval import Retriever
 from service.settings import Settings
 
-router = APIRouter(prefix="/api", tags=["documents"])
+router = APIRouter(prefix="/api", tags=["documents"], route_class=Utf8FormRoute)
 AUTH_ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "No API key, or an unknown one"},
     403: {"description": "A read-only key, or no admin keys are configured"},
 }
 UPLOAD_ERRORS: dict[int | str, dict[str, str]] = {
     **AUTH_ERRORS,
+    400: {"description": "A form field, field name or file name that is not UTF-8"},
     413: {"description": "The file is larger than CITECHAT_MAX_FILE_BYTES"},
     415: {"description": "Not a .md, .markdown, .txt, .html, .htm or .pdf file"},
     422: {"description": "A file or field that cannot be used: see `detail`"},
@@ -92,7 +94,8 @@ async def get_document(document_id: str, retriever: RetrieverDep) -> DocumentInf
     summary="Upload a new document",
     description="201 with a `Location` header for a new document. Re-uploading the content "
     "already stored under that id is a 200 `unchanged` (nothing embedded); other content under "
-    "an existing id is a 409: replace it with PUT.",
+    "an existing id, or any content under the id of a document `citechat ingest` stored from a "
+    "folder, is a 409: replace it with PUT.",
     dependencies=[AdminDep],
     responses={**UPLOAD_ERRORS, 200: {"description": "Already stored, unchanged"}, 409: {}},
 )
@@ -123,7 +126,9 @@ async def upload_document(
     "/documents/{document_id:path}",
     response_model=UploadResponse,
     summary="Replace a document",
-    description="The same content as stored is a 200 `unchanged` (nothing embedded).",
+    description="The same content as stored is a 200 `unchanged` (nothing embedded). A "
+    "document `citechat ingest` stored from a folder becomes an upload: that folder no longer "
+    "replaces or prunes it.",
     dependencies=[AdminDep],
     responses={**UPLOAD_ERRORS, 404: {"description": "No such document"}},
 )
@@ -202,6 +207,11 @@ def _write(
         old = store.document(doc.document_id)
         if replace and old is None:
             raise NotFound(f"no document {doc.document_id!r}: upload it with POST /api/documents")
+        if not replace and old is not None and old.origin == FOLDER:
+            raise Conflict(
+                f"document {doc.document_id!r} was stored by `citechat ingest` from a folder: "
+                "replace it with PUT /api/documents/{document_id} to make it an upload"
+            )
         if not replace and old is not None and not old.is_complete(doc.content_hash):
             raise Conflict(
                 f"document {doc.document_id!r} exists with other content: "
