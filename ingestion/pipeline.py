@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingestion.chunking import Chunk, split_document
 from ingestion.embeddings import Embedder
+from ingestion.errors import AppError
 from ingestion.loaders import (
     Discovery,
     FileLimits,
@@ -31,6 +32,16 @@ if TYPE_CHECKING:  # imported when a splitter is built (ingestion.chunking)
     from llama_index.core.node_parser import SentenceSplitter
 
 BATCH = 256  # chunks embedded and written per round
+RACED = "stored meanwhile by an upload or another ingest: not replaced"
+
+
+class WrittenMeanwhile(AppError):
+    """Another writer stored a version of the document while this one was being embedded."""
+
+    code = "conflict"
+    status_code = 409
+
+
 SORT_WINDOW = 1024  # chunks put in length order together, so embedding batches need little padding
 
 
@@ -58,7 +69,10 @@ class _Pending:
     origin: str
     folder: str
     chunks: list[Chunk]
+    known: set[str]  # the versions stored when the run read the store: the others are not ours
+    path: str = ""  # the file, as shown
     written: int = 0
+    raced: bool = False  # another writer stored a version meanwhile: this one was taken back
 
 
 ProgressFactory = Callable[[int], Any]  # total -> object with update(n) and close()
@@ -108,11 +122,15 @@ def ingest(
                 report.failed.append((shown(file.path), str(exc)))
                 continue
             if item is not None:
+                item.path = shown(file.path)
                 pending.append(item)
             elif old is not None and (old.origin, old.folder) != (FOLDER, folder):
                 store.set_owner(doc.document_id, FOLDER, folder)
 
     _write(pending, store, embedder, report, progress)
+    for item in pending:
+        if item.raced:
+            report.failed.append((item.path, RACED))
     if prune:
         for path, discovery in found:
             for document_id in _gone(path, discovery, stored.values()):
@@ -130,7 +148,8 @@ def ingest_document(
     """Store one document that has no file (an upload), the same way :func:`ingest` does; the
     upload then owns it, whoever did before (the caller decides whether it may).
 
-    Raises :class:`LoadError` when the document cannot be split into chunks.
+    Raises :class:`LoadError` when the document cannot be split into chunks, and
+    :class:`WrittenMeanwhile` when another writer stored it while it was being embedded.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -139,6 +158,8 @@ def ingest_document(
     if item is not None:
         _write([item], store, embedder, report, None)
         store.bump_revision()
+        if item.raced:
+            raise WrittenMeanwhile(f"document {doc.document_id!r} {RACED}")
     elif old is not None and old.origin != UPLOAD:  # readers do not use owners: no new revision
         store.set_owner(doc.document_id, UPLOAD, "")
     report.seconds = time.perf_counter() - started
@@ -175,7 +196,7 @@ def _plan(
         report.new += 1
     else:
         report.changed += 1
-    return _Pending(doc, origin, folder, chunks)
+    return _Pending(doc, origin, folder, chunks, set(old.hashes) if old else set())
 
 
 def _gone(path: Path, discovery: Discovery, stored: Iterable[StoredDocument]) -> list[str]:
@@ -234,11 +255,27 @@ def _write(
         for item, _ in batch:
             item.written += 1
             if item.written == len(item.chunks):
-                store.delete_document(item.doc.document_id, keep_hash=item.doc.content_hash)
+                _replace(store, item, report)
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:
         bar.close()
+
+
+def _replace(store: ChunkStore, item: _Pending, report: IngestReport) -> None:
+    """Delete the versions ``item`` replaces; or, when another writer stored a version of its
+    document since the run read the store, take ``item``'s back instead."""
+    doc = item.doc
+    now = store.document(doc.document_id)
+    if now is not None and not set(now.hashes) - {doc.content_hash} <= item.known:
+        store.delete_version(doc.document_id, doc.content_hash)
+        item.raced = True
+        if item.known:
+            report.changed -= 1
+        else:
+            report.new -= 1
+        return
+    store.delete_document(doc.document_id, keep_hash=doc.content_hash)
 
 
 def _by_length(queue: list[tuple[_Pending, Chunk]]) -> list[tuple[_Pending, Chunk]]:

@@ -232,6 +232,13 @@ class ChunkStore:
         self.collection.delete(where=where)
         self._changed.add(document_id)
 
+    def delete_version(self, document_id: str, doc_hash: str) -> None:
+        """Delete the chunks of version ``doc_hash`` of a document, and only those."""
+        self.collection.delete(
+            where={"$and": [{"document_id": document_id}, {"doc_hash": doc_hash}]}
+        )
+        self._changed.add(document_id)
+
     def chunks_of(self, document_ids: list[str]) -> list[StoredChunk]:
         """The stored chunks of ``document_ids``, with their texts."""
         chunks = []

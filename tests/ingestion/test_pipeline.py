@@ -5,8 +5,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ingestion import pipeline
 from ingestion.embeddings import ChunkVectors, Embedder, LocalEmbedder, Span
-from ingestion.sentences import METADATA_KEY, read_sentence_vectors, split_sentences
+from ingestion.sentences import (
+    METADATA_KEY,
+    embed_with_sentences,
+    read_sentence_vectors,
+    split_sentences,
+)
 from ingestion.store import ChunkStore
 from service.settings import Settings
 from service.wiring import open_store
@@ -443,3 +449,31 @@ def test_each_chunk_stores_its_sentences_pooled_from_its_own_tokens(
             want = _pooled_tokens(embedder, text, span)
             assert float(np.dot(vectors[span], want)) > 0.99  # stored as float16
     assert read_sentence_vectors("not json") == {}  # an unreadable value reads as none
+
+
+def test_a_version_stored_while_another_is_embedded_is_kept(
+    tmp_path: Path, settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload that lands while a folder's file is embedded wins, and the other way round."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "memo.md").write_text("The folder says the bridge opened in June.")
+    (folder / "other.md").write_text("Another file of the folder.")
+    racing = [lambda: run_upload(settings, embedder, "memo.md", "The upload says May.")]
+
+    def embed_racing(texts: list[str], model: Embedder) -> Any:
+        while racing:
+            racing.pop()()  # another writer, between this writer's read and its write
+        return embed_with_sentences(texts, model)
+
+    monkeypatch.setattr(pipeline, "embed_with_sentences", embed_racing)
+    report = run_ingest(settings, embedder, [folder])
+    assert (report.new, report.failed) == (1, [(str(folder / "memo.md"), pipeline.RACED)])
+    texts = store_of(settings, embedder).document_texts()
+    assert texts == {"memo.md": "The upload says May.", "other.md": "Another file of the folder."}
+
+    (folder / "late.md").write_text("The folder's late file.")
+    racing.append(lambda: run_ingest(settings, embedder, [folder]))
+    with pytest.raises(pipeline.WrittenMeanwhile, match="'late.md' stored meanwhile"):
+        run_upload(settings, embedder, "late.md", "The upload of a late file.")
+    assert store_of(settings, embedder).document_texts()["late.md"] == "The folder's late file."

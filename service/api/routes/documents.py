@@ -130,7 +130,11 @@ async def upload_document(
     "document `citechat ingest` stored from a folder becomes an upload: that folder no longer "
     "replaces or prunes it.",
     dependencies=[AdminDep],
-    responses={**UPLOAD_ERRORS, 404: {"description": "No such document"}},
+    responses={
+        **UPLOAD_ERRORS,
+        404: {"description": "No such document"},
+        409: {"description": "`citechat ingest` stored the document while this was embedded"},
+    },
 )
 async def replace_document(
     document_id: str,
