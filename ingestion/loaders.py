@@ -7,16 +7,12 @@ what it skips (links leaving the folder, unlistable folders, unsafe names) the s
 
 import datetime as dt
 import hashlib
-import io
 import os
 import re
 import stat
-import time
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
-from typing import Any
 
 from ingestion.front_matter import FrontMatterError, split_front_matter
 from ingestion.html_tags import strip_html
@@ -62,6 +58,7 @@ class FileLimits:
     max_pdf_pages: int
     max_text_chars: int
     max_parse_seconds: float
+    max_parse_memory_bytes: int
     max_title_chars: int
     max_source_chars: int
 
@@ -189,7 +186,9 @@ def read_document(
     name = unicodedata.normalize("NFC", name)
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in PDF_SUFFIXES:
-        meta = _read_pdf(raw, limits)
+        from ingestion.pdf_text import read_pdf  # which imports this module
+
+        meta = read_pdf(raw, limits)
     elif suffix in SUPPORTED_SUFFIXES:
         content = _decode(raw)
         if suffix in HTML_SUFFIXES:
@@ -325,59 +324,6 @@ def _read_html(content: str) -> dict[str, str]:
         raise LoadError("no main text found in HTML")
     doc = extracted.as_dict() if hasattr(extracted, "as_dict") else dict(extracted)
     return {key: str(doc.get(name) or "") for key, name in _HTML_FIELDS.items()}
-
-
-def _read_pdf(raw: bytes, limits: FileLimits) -> dict[str, str]:
-    """The text layer, page by page within ``limits``: the pages are counted first (pypdf
-    walks the page tree at most ``2 x max_pdf_pages`` entries deep), a page tree that reaches
-    one page twice is refused, and characters and seconds are checked after each page."""
-    from pypdf import PdfReader, apply_configuration
-    from pypdf.errors import LimitReachedError
-
-    started = time.monotonic()
-    too_many = f"more than {limits.max_pdf_pages} pages (CITECHAT_MAX_PDF_PAGES)"
-    texts: list[str] = []
-    chars = 0
-    try:
-        with apply_configuration(page_tree_maximum_entries=2 * limits.max_pdf_pages):
-            reader = PdfReader(io.BytesIO(raw))
-            pages = reader.pages
-            if len(pages) > limits.max_pdf_pages:
-                raise LoadError(too_many)
-            objects = {page.indirect_reference for page in pages}
-            if None not in objects and len(objects) < len(pages):
-                raise LoadError(
-                    f"the page tree repeats pages: {len(pages)} pages, {len(objects)} distinct"
-                )
-            for number, page in enumerate(pages, start=1):
-                texts.append(page.extract_text() or "")
-                chars += len(texts[-1])
-                if chars > limits.max_text_chars:
-                    raise LoadError(
-                        f"more than {limits.max_text_chars} characters of text by page "
-                        f"{number} (CITECHAT_MAX_TEXT_CHARS)"
-                    )
-                if time.monotonic() - started > limits.max_parse_seconds:
-                    raise LoadError(
-                        f"not read in {limits.max_parse_seconds:g} s: stopped at page {number} "
-                        f"of {len(pages)} (CITECHAT_MAX_PARSE_SECONDS)"
-                    )
-            info: Mapping[str, Any] = reader.metadata or {}
-    except LimitReachedError as exc:
-        raise LoadError(
-            too_many if "entry limit" in str(exc) else f"unreadable PDF: {exc}"
-        ) from exc
-    except LoadError:
-        raise
-    except Exception as exc:  # pypdf raises many types on damaged files
-        raise LoadError(f"unreadable PDF: {exc}") from exc
-    title = info.get("/Title")  # a number, dictionary or array is no title
-    return {
-        "title": title if isinstance(title, str) else "",
-        "source": "",
-        "published": "",
-        "text": "\n".join(texts),
-    }
 
 
 def _one_line(value: str) -> str:

@@ -210,12 +210,19 @@ def minimal_pdf(text: str) -> bytes:
 
 
 def built_pdf(
-    texts: list[str], *, title: PdfObject | None = None, fanout: int = 1, depth: int = 0
+    texts: list[str],
+    *,
+    title: PdfObject | None = None,
+    fanout: int = 1,
+    depth: int = 0,
+    repeat: int = 1,
 ) -> bytes:
     """A PDF written by pypdf: one page per text (ASCII), ``title`` as its /Info /Title.
 
     With ``depth`` levels of /Pages nodes each listing the next level ``fanout`` times, the
     page tree reaches every page ``fanout ** depth`` times: a tiny file of very many pages.
+    With ``repeat``, each page shows its text that many times, from a compressed stream: a
+    small file that takes long and much memory to read.
     """
     writer = PdfWriter()
     font = writer._add_object(
@@ -230,8 +237,8 @@ def built_pdf(
     for text in texts:
         page = writer.add_blank_page(612, 792)
         content = DecodedStreamObject()
-        content.set_data(f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode())
-        page[NameObject("/Contents")] = writer._add_object(content)
+        content.set_data(f"BT /F1 12 Tf 72 720 Td {f'({text}) Tj ' * repeat}ET".encode())
+        page[NameObject("/Contents")] = writer._add_object(content.flate_encode())
         fonts = DictionaryObject({NameObject("/F1"): font})
         page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
     root = writer.root_object["/Pages"].get_object()

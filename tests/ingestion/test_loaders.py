@@ -25,6 +25,7 @@ from ingestion.settings import IndexSettings
 from tests.helpers import built_pdf, minimal_pdf
 
 MAX_BYTES = 1_000_000
+BIG_STREAM = built_pdf(["ab"], repeat=1_000_000)
 
 ARTICLE_HTML = """<!doctype html><html><head><title>Site | Kenya police land in Haiti</title>
 <meta property="og:title" content="Kenya police land in Haiti">
@@ -314,10 +315,12 @@ def test_a_pdf_title_that_is_not_text_is_ignored(tmp_path: Path, title: PdfObjec
             {"max_text_chars": 12},
             "characters of text by page 2",
         ),
+        # 12 KB whose text layer takes seconds and hundreds of MB to read
+        (BIG_STREAM, {"max_parse_seconds": 1}, r"not read in 1 s \(CITECHAT_MAX_PARSE_SECONDS"),
         (
-            built_pdf(["One", "Two"]),
-            {"max_parse_seconds": 1e-9},
-            "not read in 1e-09 s: stopped at page 1",
+            BIG_STREAM,
+            {"max_parse_memory_bytes": 256 * 1024**2},
+            r"more than 268435456 bytes of memory \(CITECHAT_MAX_PARSE_MEMORY_BYTES",
         ),
     ],
 )
