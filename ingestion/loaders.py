@@ -28,20 +28,7 @@ _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 # other invisible characters), surrogates (Cs, undecodable bytes) and line/paragraph breaks.
 _UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 # Bidirectional classes of the characters that reorder text: dropped from titles.
-_BIDI_CONTROLS = {
-    "LRE",
-    "RLE",
-    "LRO",
-    "RLO",
-    "PDF",
-    "LRI",
-    "RLI",
-    "FSI",
-    "PDI",
-    "LRM",
-    "RLM",
-    "ALM",
-}
+_BIDI_CONTROLS = set("LRE RLE LRO RLO PDF LRI RLI FSI PDI LRM RLM ALM".split())
 _SHOWN_CHARS = 300
 _HTML_FIELDS = {"title": "title", "source": "url", "published": "date", "text": "text"}
 

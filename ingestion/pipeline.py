@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # imported when a splitter is built (ingestion.chunking)
 
 BATCH = 256  # chunks embedded and written per round
 RACED = "stored meanwhile by an upload or another ingest: not replaced"
+SORT_WINDOW = 1024  # chunks put in length order together, so embedding batches need little padding
 
 
 class WrittenMeanwhile(AppError):
@@ -40,9 +41,6 @@ class WrittenMeanwhile(AppError):
 
     code = "conflict"
     status_code = 409
-
-
-SORT_WINDOW = 1024  # chunks put in length order together, so embedding batches need little padding
 
 
 @dataclass
