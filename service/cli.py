@@ -70,6 +70,13 @@ def ingest(
             "--prune", help="Remove documents ingested from these folders whose files are gone."
         ),
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace documents of the same id stored by an upload or from another folder.",
+        ),
+    ] = False,
 ) -> None:
     """Ingest Markdown, text, HTML and PDF files (folders recursively)."""
     from tqdm import tqdm
@@ -87,8 +94,9 @@ def ingest(
             store,
             embedder,
             build_splitter(settings.chunk_size, settings.chunk_overlap),
-            max_file_bytes=settings.max_file_bytes,
+            limits=settings.file_limits,
             prune=prune,
+            replace=replace,
             progress=lambda total: tqdm(total=total, unit="chunk", desc="embedding", disable=None),
         )
     except FileNotFoundError as exc:
