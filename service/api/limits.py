@@ -38,8 +38,9 @@ class HeaderLimits:
         if scope["type"] == "http":
             headers: list[tuple[bytes, bytes]] = scope["headers"]
             query: bytes = scope.get("query_string", b"")
-            size = len(scope["method"]) + len(scope.get("raw_path") or b"") + len(query)
-            size += _LINE_OVERHEAD + 1 + sum(len(k) + len(v) + _FIELD_OVERHEAD for k, v in headers)
+            target = len(scope.get("raw_path") or b"") + (len(query) + 1 if query else 0)
+            size = len(scope["method"]) + target + _LINE_OVERHEAD
+            size += sum(len(name) + len(value) + _FIELD_OVERHEAD for name, value in headers)
             problem = None
             if len(headers) > self.max_count:
                 problem = f"more than {self.max_count} header fields"
