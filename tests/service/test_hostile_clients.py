@@ -18,7 +18,7 @@ import pytest
 from ingestion.embeddings import Embedder
 from service.app import create_app, server_options
 from service.settings import Settings
-from tests.helpers import client_at, make_settings, serve_app
+from tests.helpers import client_at, make_settings, serve_app, serve_process
 
 HEADER_TIMEOUT = 1.0
 BODY_TIMEOUT = 1.0
@@ -181,6 +181,24 @@ def test_a_body_trickled_after_the_answer_does_not_hold_the_connection(port: int
 
     assert answer.status == 200
     assert answer.seconds <= BODY_TIMEOUT + 1.5
+
+
+def test_citechat_serve_applies_the_header_deadline_and_trusts_no_proxy(
+    sample_settings: Settings,
+) -> None:
+    settings = make_settings(
+        sample_settings.data_dir, request_header_timeout=HEADER_TIMEOUT, rate_limit="3/minute"
+    )
+    with serve_process(settings) as url:
+        silent = exchange(int(url.rsplit(":", 1)[1]), [])
+        with httpx.Client(base_url=url, timeout=30) as client:
+            statuses = [
+                client.get("/api/search", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+                for i in range(4)
+            ]
+
+    assert silent.status == 408 and silent.seconds <= HEADER_TIMEOUT + 1
+    assert statuses == [422, 422, 422, 429]
 
 
 def test_rotating_x_forwarded_for_does_not_dodge_the_rate_limit(
