@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.sentences import split_sentences
+from service.chat.citations import best_quote
 from service.chat.evidence import read
 from service.chat.injection import instructing, without_injected
 from service.chat.llm import format_passages
@@ -73,6 +74,14 @@ def test_the_finding_s_injected_sentence_is_never_evidence_nor_shown_to_the_llm(
     assert [s.text for s in reading.sentences] == [FACT, "It is 1.2 km long."]
     assert "SpaceX" not in prompt and FACT in prompt
     assert without_injected(text) == f"{FACT} It is 1.2 km long."
+
+
+def test_an_llm_claim_echoing_an_injected_sentence_is_not_given_it_as_its_quote() -> None:
+    """LLM mode: the quote of a citation is the cited passage's best-matching sentence."""
+    text = f"{FACT} {INJECTED}"
+
+    assert best_quote("SpaceX built the Zephyr bridge", passage(text)) == FACT
+    assert best_quote("SpaceX built it", passage(INJECTED)) == INJECTED  # nothing else to quote
 
 
 def test_the_example_corpora_lose_no_sentence() -> None:
