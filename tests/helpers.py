@@ -124,6 +124,12 @@ def serve_app(app: FastAPI, **options: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def client_at(url: str, address: str) -> httpx.Client:
+    """A client of ``url`` whose connections come from ``address`` (127.0.0.0/8 on Linux)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=url, transport=transport, timeout=30)
+
+
 @contextmanager
 def serve_process(settings: Settings) -> Iterator[str]:
     """Run ``citechat serve`` in its own process with ``settings``; yield its base URL.
