@@ -231,6 +231,41 @@ def eval_set(
             raise typer.Exit(1)
 
 
+@app.command("eval-corpora")
+def eval_corpora(
+    ctx: typer.Context,
+    corpus: Annotated[
+        list[str], typer.Option(help="NAME=DOCUMENTS_DIR:QUESTIONS.jsonl, once per corpus.")
+    ],
+    cache: Annotated[Path, typer.Option(help="Where each corpus is indexed (CACHE/NAME).")] = Path(
+        "test-output/corpora"
+    ),
+    out: Annotated[Path | None, typer.Option(help="Also write the table here.")] = None,
+) -> None:
+    """Index each corpus on its own, answer its questions, and print one table of them all."""
+    from service.evaluate import corpora
+    from service.wiring import embedder_for
+
+    settings = _settings()
+    try:
+        named = [corpora.Corpus.parse(spec) for spec in corpus]
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    embedder = embedder_for(settings, _given_embedder(ctx))
+    with _reported():
+        results = {
+            c.name: corpora.score(
+                c, settings.model_copy(update={"data_dir": cache / c.name}), embedder
+            )
+            for c in named
+        }
+    text = corpora.table(results)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    typer.echo(text)
+
+
 def main() -> None:
     try:
         app()
