@@ -4,7 +4,8 @@ A changed document's new chunks are written first and its old ones deleted after
 killed at any point leaves at most extra chunks that the next run removes.
 
 Every document has an owner (ingestion/store.py): a folder ingest writes and prunes only the
-documents of that folder (or of no recorded owner), unless told to replace the others.
+documents of that folder (or of no recorded owner), unless told to replace the others; a sync
+source (ingestion/sync.py) likewise writes and prunes only its own.
 """
 
 import time
@@ -26,7 +27,7 @@ from ingestion.loaders import (
     shown,
 )
 from ingestion.sentences import METADATA_KEY, embed_with_sentences
-from ingestion.store import FOLDER, UPLOAD, ChunkStore, StoredDocument
+from ingestion.store import FOLDER, SYNC, UPLOAD, ChunkStore, StoredDocument
 
 if TYPE_CHECKING:  # imported when a splitter is built (ingestion.chunking)
     from llama_index.core.node_parser import SentenceSplitter
@@ -113,7 +114,7 @@ def ingest(
             old = stored.get(file.document_id)
             try:
                 if not replace:
-                    _check_owner(old, folder)
+                    _check_owner(old, FOLDER, folder, " (--replace replaces it)")
                 doc = load_document(file.path, file.document_id, limits)
                 item = _plan(doc, FOLDER, folder, old, splitter, report)
             except LoadError as exc:
@@ -164,14 +165,65 @@ def ingest_document(
     return report
 
 
-def _check_owner(old: StoredDocument | None, folder: str) -> None:
-    """Raise :class:`LoadError` when ``old`` belongs to an upload or to another folder."""
-    if old is None or old.origin == "" or (old.origin, old.folder) == (FOLDER, folder):
+def ingest_synced(
+    docs: list[tuple[LoadedDocument, str]],
+    source: str,
+    store: ChunkStore,
+    embedder: Embedder,
+    splitter: "SentenceSplitter",
+    *,
+    keep: set[str] | None = None,
+    progress: ProgressFactory | None = None,
+) -> IngestReport:
+    """Store the pages of sync source ``source``, each ``(document, URL as shown)``, the way
+    :func:`ingest` stores a folder's files: a document held by an upload, a folder or another
+    source fails with the reason and is left as it is. With ``keep``, the source's documents
+    whose ids are not in it are pruned (the pages its listing no longer has)."""
+    started = time.perf_counter()
+    report = IngestReport()
+    stored = store.documents()
+    seen: set[str] = set()
+    pending: list[_Pending] = []
+    for doc, url in docs:
+        old = stored.get(doc.document_id)
+        try:
+            if doc.document_id in seen:
+                raise LoadError(f"duplicate document id {doc.document_id!r} (same canonical URL)")
+            seen.add(doc.document_id)
+            _check_owner(old, SYNC, source, "")
+            item = _plan(doc, SYNC, source, old, splitter, report)
+        except LoadError as exc:
+            report.failed.append((url, str(exc)))
+            continue
+        if item is not None:
+            item.path = url
+            pending.append(item)
+        elif old is not None and (old.origin, old.folder) != (SYNC, source):
+            store.set_owner(doc.document_id, SYNC, source)
+    _write(pending, store, embedder, report, progress)
+    report.failed += [(item.path, RACED) for item in pending if item.raced]
+    if keep is not None:
+        for old in stored.values():
+            if (old.origin, old.folder) == (SYNC, source) and old.document_id not in keep:
+                store.delete_document(old.document_id)
+                report.pruned += 1
+    if pending or report.pruned:
+        store.bump_revision()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _check_owner(old: StoredDocument | None, origin: str, owner: str, hint: str) -> None:
+    """Raise :class:`LoadError` when ``old`` belongs to another than ``(origin, owner)``."""
+    if old is None or old.origin == "" or (old.origin, old.folder) == (origin, owner):
         return
-    holder = "an upload" if old.origin == UPLOAD else f"the folder {shown(old.folder)}"
-    raise LoadError(
-        f"id {shown(old.document_id)!r} is held by {holder}: not replaced (--replace replaces it)"
-    )
+    if old.origin == UPLOAD:
+        holder = "an upload"
+    elif old.origin == SYNC:
+        holder = f"the sync source {shown(old.folder)!r}"
+    else:
+        holder = f"the folder {shown(old.folder)}"
+    raise LoadError(f"id {shown(old.document_id)!r} is held by {holder}: not replaced{hint}")
 
 
 def _plan(

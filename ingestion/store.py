@@ -2,10 +2,11 @@
 
 Every chunk carries ``document_id``, ``title``, ``source``, ``published``, ``start``, ``end``,
 ``chunk_index``, ``n_chunks``, ``doc_hash`` (the hash of the document version it came from),
-``origin`` (who stored it: ``"upload"`` over the documents API or ``"folder"`` by
-``citechat ingest``) and ``folder`` (the resolved folder ``citechat ingest`` found its file in;
-empty for an upload). Uploads and folders never replace or prune each other's documents
-unless asked to (docs/documents.md).
+``origin`` (who stored it: ``"upload"`` over the documents API, ``"folder"`` by
+``citechat ingest`` or ``"sync"`` by ``citechat sync``) and ``folder`` (the resolved folder
+``citechat ingest`` found its file in, or the name of the sync source; empty for an upload).
+Uploads, folders and sync sources never replace or prune each other's documents unless asked
+to (docs/documents.md, docs/sync.md).
 A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` are stored.
 
 Chunks stored before ``origin`` was recorded have none: with a ``folder`` they belong to that
@@ -37,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 PAGE = 1000
 UPLOAD = "upload"  # origins: a document stored over the documents API...
-FOLDER = "folder"  # ...or by `citechat ingest` from a folder
+FOLDER = "folder"  # ...or by `citechat ingest` from a folder...
+SYNC = "sync"  # ...or by `citechat sync` from a source (its name is the "folder")
 # The change log kept in the collection's metadata lists at most this many document ids;
 # a reader that fell further behind reads the whole collection again.
 CHANGE_LOG_LIMIT = 500
@@ -72,8 +74,8 @@ class StoredDocument:
     title: str
     source: str
     published: str
-    folder: str = ""  # the folder it was ingested from (absolute); "" for an upload
-    origin: str = ""  # UPLOAD, FOLDER, or "" when stored before origins were recorded
+    folder: str = ""  # the folder it was ingested from (absolute), the sync source's name, or ""
+    origin: str = ""  # UPLOAD, FOLDER, SYNC, or "" when stored before origins were recorded
     chunks: int = 0
     hashes: dict[str, int] = field(default_factory=dict)  # doc_hash -> chunks stored
     expected: dict[str, int] = field(default_factory=dict)  # doc_hash -> n_chunks

@@ -109,6 +109,45 @@ def ingest(
 
 
 @app.command()
+def sync(ctx: typer.Context) -> None:
+    """Fetch the feeds, sitemaps and pages of CITECHAT_SYNC_SOURCES and store what changed."""
+    settings = _settings()
+    if settings.sync_sources is None:
+        _fail("no sources: set CITECHAT_SYNC_SOURCES to a sources file (docs/sync.md)", 2)
+    from tqdm import tqdm
+
+    from ingestion.sync import SourcesError, load_sources
+    from service.sync import run_sync
+    from service.wiring import embedder_for
+
+    try:
+        sources = load_sources(settings.sync_sources)
+    except SourcesError as exc:
+        _fail(str(exc), 2)
+    embedder = embedder_for(settings, _given_embedder(ctx))
+    store = _open_store(settings, embedder.name)
+    with tqdm(unit="page", desc="fetching", disable=None) as pages:
+        reports = run_sync(
+            settings,
+            sources,
+            store,
+            embedder,
+            progress=lambda total: tqdm(total=total, unit="chunk", desc="embedding", disable=None),
+            on_page=pages.update,
+        )
+    failed = False
+    for result in reports:
+        if result.error:
+            typer.echo(f"failed: source {result.name}: {result.error}", err=True)
+        for url, reason in result.report.failed:
+            typer.echo(f"failed: {url}: {reason}", err=True)
+        failed = failed or bool(result.error or result.report.failed)
+        typer.echo(f"{result.name}: {result.summary()}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def documents() -> None:
     """List the stored documents."""
     from ingestion.loaders import shown

@@ -1,15 +1,20 @@
 """The one settings class of the service: every knob is an environment variable ``CITECHAT_*``."""
 
+import ipaddress
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from limits import RateLimitItem, parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from ingestion.settings import IndexSettings
+
+if TYPE_CHECKING:
+    from ingestion.fetch import FetchPolicy
+    from ingestion.sync import SyncLimits
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"  # shipped inside the package
 MIN_KEY_CHARS = 16
@@ -83,6 +88,53 @@ class Settings(IndexSettings):
     api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: the read routes are public
     admin_api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: no changes over HTTP
 
+    # `citechat sync` (docs/sync.md): the TOML file of sources (none: sync is off), and the
+    # minutes between two runs by `citechat serve` itself (0: never; cron runs it instead).
+    sync_sources: Path | None = None
+    sync_interval_minutes: float = Field(default=0.0, ge=0)
+    # Hosts pages may be fetched from, comma-separated; empty: the hosts of the sources.
+    sync_allowed_hosts: Annotated[list[str], NoDecode] = []
+    # Networks fetched from although private, loopback or link-local (e.g. 127.0.0.1/32);
+    # none by default: such addresses are refused once a host name is resolved.
+    sync_allowed_networks: Annotated[list[str], NoDecode] = []
+    sync_user_agent: str = Field(
+        default="citechat-sync/0.1 (+https://github.com/citechat/citechat)", min_length=1
+    )
+    sync_delay_seconds: float = Field(default=1.0, ge=0)  # between two requests to one host
+    sync_timeout_seconds: float = Field(default=20.0, gt=0)  # for one page, headers and body
+    sync_max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1)  # decompressed
+    sync_max_redirects: int = Field(default=5, ge=0, le=20)
+    sync_max_pages: int = Field(default=1000, ge=1)  # fetched per run, all sources together
+    sync_max_run_seconds: float = Field(default=1800.0, gt=0)  # pages not reached then: failed
+
+    @property
+    def sync_state_path(self) -> Path:
+        """Where sync keeps what each URL last answered and each source's last run."""
+        return self.data_dir / "sync-state.json"
+
+    def fetch_policy(self, source_hosts: set[str]) -> "FetchPolicy":
+        """What sync may fetch: the allowlist is the setting's, else ``source_hosts``."""
+        from ingestion.fetch import FetchPolicy
+
+        hosts = {host.lower() for host in self.sync_allowed_hosts} or source_hosts
+        return FetchPolicy(
+            allowed_hosts=frozenset(hosts),
+            allowed_networks=tuple(
+                ipaddress.ip_network(net, strict=False) for net in self.sync_allowed_networks
+            ),
+            user_agent=self.sync_user_agent,
+            delay_seconds=self.sync_delay_seconds,
+            timeout_seconds=self.sync_timeout_seconds,
+            max_bytes=self.sync_max_page_bytes,
+            max_redirects=self.sync_max_redirects,
+        )
+
+    @property
+    def sync_limits(self) -> "SyncLimits":
+        from ingestion.sync import SyncLimits
+
+        return SyncLimits(max_pages=self.sync_max_pages, max_seconds=self.sync_max_run_seconds)
+
     @property
     def bm25_snapshot_path(self) -> Path:
         return self.bm25_snapshot_dir or self.data_dir / "bm25"
@@ -101,7 +153,14 @@ class Settings(IndexSettings):
         parse_limits(value)  # a ValueError names what is wrong
         return value
 
-    @field_validator("allowed_origins", "api_keys", "admin_api_keys", mode="before")
+    @field_validator(
+        "allowed_origins",
+        "api_keys",
+        "admin_api_keys",
+        "sync_allowed_hosts",
+        "sync_allowed_networks",
+        mode="before",
+    )
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -121,6 +180,13 @@ class Settings(IndexSettings):
                     "scheme://host:* (any port) or *"
                 )
         return origins
+
+    @field_validator("sync_allowed_networks")
+    @classmethod
+    def _check_networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)  # a ValueError names what is wrong
+        return networks
 
     @field_validator("api_keys", "admin_api_keys")
     @classmethod

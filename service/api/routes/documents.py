@@ -24,7 +24,7 @@ from ingestion.loaders import (
     read_document,
 )
 from ingestion.pipeline import delete, ingest_document
-from ingestion.store import FOLDER, StoreConnection, StoredDocument
+from ingestion.store import FOLDER, SYNC, StoreConnection, StoredDocument
 from service.api.auth import AdminDep, ReaderDep
 from service.api.deps import RetrieverDep, SettingsDep, WriteLockDep
 from service.api.forms import Utf8FormRoute
@@ -211,9 +211,10 @@ def _write(
         old = store.document(doc.document_id)
         if replace and old is None:
             raise NotFound(f"no document {doc.document_id!r}: upload it with POST /api/documents")
-        if not replace and old is not None and old.origin == FOLDER:
+        if not replace and old is not None and old.origin in (FOLDER, SYNC):
+            command = "citechat ingest` from a folder" if old.origin == FOLDER else "citechat sync`"
             raise Conflict(
-                f"document {doc.document_id!r} was stored by `citechat ingest` from a folder: "
+                f"document {doc.document_id!r} was stored by `{command}: "
                 "replace it with PUT /api/documents/{document_id} to make it an upload"
             )
         if not replace and old is not None and not old.is_complete(doc.content_hash):
