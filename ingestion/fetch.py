@@ -64,11 +64,16 @@ class Page:
     content_type: str  # media type, lower case, without parameters
     etag: str
     last_modified: str
+    location: str = ""  # a redirect's target, as sent
 
 
 def check_url(url: str, policy: FetchPolicy) -> str:
     """Return ``url``'s host when the policy lets sync fetch it; raise :class:`Refused`."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError as exc:
+        raise Refused(f"malformed URL: {exc}") from exc
     if parts.scheme not in ("http", "https"):
         raise Refused(f"only http(s) URLs are fetched, not {parts.scheme or 'a relative URL'!r}")
     host = (parts.hostname or "").lower()
@@ -187,7 +192,7 @@ class Fetcher:
             page = self._get(url, headers)
             if page.status not in REDIRECTS:
                 return page
-            url = urljoin(url, page.body.decode("latin-1"))
+            url = urljoin(url, page.location)
         raise FetchError(f"more than {self.policy.max_redirects} redirects")
 
     def _get(self, url: str, headers: dict[str, str]) -> Page:
@@ -200,7 +205,7 @@ class Fetcher:
                     location = response.headers.get("Location", "")
                     if not location:
                         raise FetchError(f"HTTP {response.status_code} without a Location")
-                    return Page(url, response.status_code, location.encode("latin-1"), "", "", "")
+                    return Page(url, response.status_code, b"", "", "", "", location)
                 if response.status_code == 304:
                     return Page(url, 304, b"", "", "", "")
                 if response.status_code != 200:
@@ -219,7 +224,7 @@ class Fetcher:
             raise FetchError(f"timed out after {self.policy.timeout_seconds:g} s") from exc
         except httpx.DecodingError as exc:
             raise FetchError(f"malformed compressed body: {exc}") from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             raise FetchError(f"{type(exc).__name__}: {exc}") from exc
 
     def _read(self, response: httpx.Response, deadline: float) -> bytes:

@@ -12,6 +12,7 @@ import calendar
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import posixpath
 import time
@@ -36,6 +37,8 @@ from ingestion.store import ChunkStore
 
 if TYPE_CHECKING:
     from llama_index.core.node_parser import SentenceSplitter
+
+logger = logging.getLogger(__name__)
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
@@ -246,6 +249,7 @@ def _sync_source(
         listed = _list(source, fetcher)
     except FetchError as exc:
         result.error = f"listing not read: {exc}"
+        logger.info("sync source %s: %s", source.name, result.error)
         return result
     result.listed = len(listed)
     stored = store.documents()
@@ -288,6 +292,8 @@ def _sync_source(
     refused = {url for url, _ in report.failed}
     state.pages.update((url, a) for url, a in answers.items() if url not in refused)
     report.failed[:0] = failed
+    for url, reason in report.failed:
+        logger.info("sync source %s: %s failed: %s", source.name, url, reason)
     result.report = report
     return result
 
@@ -366,7 +372,10 @@ def _list(source: Source, fetcher: Fetcher) -> list[Listed]:
 def _feed(page: Page) -> list[Listed]:
     import feedparser
 
-    parsed = feedparser.parse(page.body)  # bytes: feedparser fetches nothing itself
+    # Bytes, so feedparser fetches nothing itself; relative links resolve against the feed's
+    # URL. Its content is judged by itself, whatever media type the server claimed.
+    headers = {"content-location": page.url, "content-type": "application/xml"}
+    parsed = feedparser.parse(page.body, response_headers=headers)
     entries = parsed.get("entries", [])
     if not entries and parsed.get("bozo"):
         raise FetchError(f"not a feed: {parsed.get('bozo_exception')}")

@@ -43,7 +43,7 @@ def site() -> Iterator[Site]:
         pages = served.pages
         pages["/feed.xml"] = (
             "application/rss+xml",
-            RSS.format(a=served.url("/news/a.html"), b=served.url("/news/b.html")).encode(),
+            RSS.format(a=served.url("/news/a.html"), b="/news/b.html").encode(),  # b: relative
         )
         pages["/sitemap.xml"] = (
             "application/xml",
