@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ingestion.embeddings import Embedder
+from ingestion.errors import AppError
 from ingestion.fetch import Fetcher, FetchError, FetchPolicy, Page
 from ingestion.loaders import (
     FileLimits,
@@ -53,8 +54,11 @@ _FILE_NAMES = {  # media type -> the file name whose suffix the loaders read it 
 _KINDS = ("feed", "sitemap", "urls")
 
 
-class SourcesError(ValueError):
+class SourcesError(AppError):
     """A sources file that cannot be used; the message says what is wrong."""
+
+    code = "sync_sources_invalid"
+    status_code = 500  # the operator's configuration, not the client's request
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,25 @@ from typing import Any
 from fastapi import FastAPI
 
 from ingestion.embeddings import Embedder
+from service import metrics as service_metrics
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
 from service.api.limits import BodyLimits, HeaderLimits, deadline_protocol
 from service.api.observe import Observe, configure_logging
 from service.api.ratelimit import RateLimit, RateLimiter
-from service.api.routes import chat, completions, documents, health, metrics, search, widget
+from service.api.routes import (
+    chat,
+    completions,
+    documents,
+    health,
+    metrics,
+    search,
+    sources,
+    widget,
+)
 from service.chat.injection import grammar
 from service.settings import Settings
+from service.sync import SyncSchedule
 from service.wiring import build_components
 
 # Room for a chat of settings.max_messages turns with long answers; more is a 413.
@@ -49,9 +60,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         components = build_components(settings, embedder)
         grammar()  # the parser that finds orders in documents, before the first answer
         components.retriever.start()
+        schedule = None
+        if settings.sync_sources is not None and settings.sync_interval_minutes > 0:
+            schedule = SyncSchedule(settings.sync_interval_minutes * 60)
+            schedule.start()
         try:
             yield {"components": components}
         finally:
+            if schedule is not None:
+                schedule.stop()
             components.retriever.stop()
 
     app = FastAPI(
@@ -77,6 +94,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     add_cors(app, settings.allowed_origins)  # outside the limits: their errors carry CORS headers
     app.add_middleware(Observe)  # outermost: every response gets a request id and is measured
     register_error_handlers(app)
-    for module in (health, search, documents, chat, completions, widget, metrics):
+    service_metrics.SYNC.state_path = settings.sync_state_path  # the last runs /metrics reports
+    for module in (health, search, documents, sources, chat, completions, widget, metrics):
         app.include_router(module.router)
     return app

@@ -123,7 +123,7 @@ def sync(ctx: typer.Context) -> None:
     try:
         sources = load_sources(settings.sync_sources)
     except SourcesError as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), 2)  # bad configuration: exit 2, as for bad settings
     embedder = embedder_for(settings, _given_embedder(ctx))
     store = _open_store(settings, embedder.name)
     with tqdm(unit="page", desc="fetching", disable=None) as pages:

@@ -3,7 +3,13 @@
 Counters live in the process's default registry: each replica reports its own.
 """
 
-from prometheus_client import Counter, Histogram
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from service.chat.types import ChatAnswer
 
@@ -33,3 +39,50 @@ def count_answer(answer: ChatAnswer) -> ChatAnswer:
     """Count the answer (by mode, and abstentions); return it."""
     ANSWERS.labels(answer.mode, str(answer.answered).lower()).inc()
     return answer
+
+
+class SyncCollector(Collector):
+    """Each sync source's last run, read at every scrape from the state file `citechat sync`
+    writes (whether cron or the server ran it)."""
+
+    OUTCOMES = ("listed", "new", "changed", "unchanged", "failed", "pruned", "chunks_embedded")
+
+    def __init__(self) -> None:
+        self.state_path: Path | None = None  # set by the app (service/app.py)
+
+    def collect(self) -> Iterator[Metric]:
+        from ingestion.sync import read_runs
+
+        runs = read_runs(self.state_path) if self.state_path is not None else {}
+        finished = GaugeMetricFamily(
+            "citechat_sync_last_run_timestamp_seconds",
+            "When each sync source's last run ended (Unix time).",
+            labels=["source"],
+        )
+        ok = GaugeMetricFamily(
+            "citechat_sync_last_run_ok",
+            "1 when each sync source's last run read its listing and every page, else 0.",
+            labels=["source"],
+        )
+        pages = GaugeMetricFamily(
+            "citechat_sync_last_run_pages",
+            "Pages of each sync source's last run by outcome (chunks_embedded: chunks).",
+            labels=["source", "outcome"],
+        )
+        for name, run in runs.items():
+            finished.add_metric([name], _timestamp(str(run.get("finished", ""))))
+            ok.add_metric([name], 1.0 if run.get("ok") else 0.0)
+            for outcome in self.OUTCOMES:
+                pages.add_metric([name, outcome], float(run.get(outcome, 0)))
+        yield from (finished, ok, pages)
+
+
+def _timestamp(iso: str) -> float:
+    try:
+        return dt.datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0
+
+
+SYNC = SyncCollector()
+REGISTRY.register(SYNC)

@@ -2,6 +2,7 @@
 
 import importlib.util
 import io
+import json
 import os
 import shutil
 import signal
@@ -140,7 +141,7 @@ def serve_process(settings: Settings) -> Iterator[str]:
     port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("CITECHAT_")}
     env |= {
-        f"CITECHAT_{name.upper()}": str(value)
+        f"CITECHAT_{name.upper()}": json.dumps(value) if isinstance(value, list) else str(value)
         for name, value in settings.model_dump(exclude_unset=True).items()
     }
     citechat = Path(sys.executable).with_name("citechat")

@@ -35,6 +35,13 @@ def article(title: str, body: str, *, canonical: str = "", published: str = "") 
     ).encode()
 
 
+def rss(links: list[str]) -> tuple[str, bytes]:
+    """An RSS 2.0 feed of ``links``, as a page of the site."""
+    items = "".join(f"<item><title>{link}</title><link>{link}</link></item>" for link in links)
+    body = f"<rss version='2.0'><channel><title>Daily</title>{items}</channel></rss>"
+    return "application/rss+xml", body.encode()
+
+
 @functools.cache
 def gzip_bomb() -> bytes:
     """64 MiB of zeros in about 64 KiB."""

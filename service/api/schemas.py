@@ -146,3 +146,37 @@ class ModelCard(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]
+
+
+class SyncFailure(BaseModel):
+    url: str
+    reason: str
+
+
+class SyncRun(BaseModel):
+    """A sync source's last run, as `citechat sync` recorded it."""
+
+    finished: str = Field(description="When it ended, ISO 8601 in UTC.")
+    ok: bool = Field(description="Its listing and every page were read.")
+    error: str = Field(description="Why its listing could not be read, or empty.")
+    listed: int
+    new: int
+    changed: int
+    unchanged: int
+    failed: int
+    pruned: int
+    chunks_embedded: int
+    failures: list[SyncFailure] = Field(description="The first 50 failed pages.")
+
+
+class SourceInfo(BaseModel):
+    name: str
+    kind: Literal["feed", "sitemap", "urls"]
+    urls: list[str]
+    prune: bool
+    last_run: SyncRun | None = Field(description="Null before the source's first sync.")
+
+
+class SourcesResponse(BaseModel):
+    sources: list[SourceInfo] = Field(description="As CITECHAT_SYNC_SOURCES lists them.")
+    interval_minutes: float = Field(description="Of the server's own syncs; 0: none (cron).")
