@@ -302,6 +302,13 @@ def _sync_source(
     return result
 
 
+def fetch_document(url: str, policy: FetchPolicy, file_limits: FileLimits) -> LoadedDocument:
+    """One page fetched and read as sync reads it, for the documents API; raise
+    :class:`FetchError` or :class:`LoadError` saying why it cannot be."""
+    with Fetcher(policy) as fetcher:
+        return _read_page(fetcher.fetch(url), Listed(url), file_limits)
+
+
 def _fetch_document(
     item: Listed,
     fetcher: Fetcher,

@@ -54,3 +54,17 @@ class UnsupportedFileType(AppError):
 class FileTooLarge(AppError):
     code = "file_too_large"
     status_code = 413
+
+
+class URLRefused(AppError):
+    """A URL the fetch policy forbids (docs/sync.md): scheme, host, address or robots.txt."""
+
+    code = "url_refused"
+    status_code = 422
+
+
+class FetchFailed(AppError):
+    """A URL that could not be fetched: the server's status, a cap, a redirect loop..."""
+
+    code = "fetch_failed"
+    status_code = 422

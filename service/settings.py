@@ -97,9 +97,7 @@ class Settings(IndexSettings):
     # Networks fetched from although private, loopback or link-local (e.g. 127.0.0.1/32);
     # none by default: such addresses are refused once a host name is resolved.
     sync_allowed_networks: Annotated[list[str], NoDecode] = []
-    sync_user_agent: str = Field(
-        default="citechat-sync/0.1 (+https://github.com/citechat/citechat)", min_length=1
-    )
+    sync_user_agent: str = Field(default="citechat-sync/0.1", min_length=1)
     sync_delay_seconds: float = Field(default=1.0, ge=0)  # between two requests to one host
     sync_timeout_seconds: float = Field(default=20.0, gt=0)  # for one page, headers and body
     sync_max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1)  # decompressed

@@ -180,3 +180,12 @@ class SourceInfo(BaseModel):
 class SourcesResponse(BaseModel):
     sources: list[SourceInfo] = Field(description="As CITECHAT_SYNC_SOURCES lists them.")
     interval_minutes: float = Field(description="Of the server's own syncs; 0: none (cron).")
+
+
+class URLIngestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2048, description="An http(s) URL to fetch.")
+    replace: bool = Field(
+        default=False, description="Replace a stored version with other content (as PUT does)."
+    )

@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from ingestion.chunking import build_splitter
+from ingestion.fetch import FetchError, Refused
 from ingestion.loaders import (
     SUPPORTED_SUFFIXES,
     FileLimits,
@@ -25,11 +26,26 @@ from ingestion.loaders import (
 )
 from ingestion.pipeline import delete, ingest_document
 from ingestion.store import FOLDER, SYNC, StoreConnection, StoredDocument
+from ingestion.sync import fetch_document, load_sources, source_hosts
 from service.api.auth import AdminDep, ReaderDep
 from service.api.deps import RetrieverDep, SettingsDep, WriteLockDep
 from service.api.forms import Utf8FormRoute
-from service.api.schemas import DocumentInfo, DocumentsResponse, UploadResponse, UploadStatus
-from service.errors import Conflict, FileTooLarge, InvalidDocument, NotFound, UnsupportedFileType
+from service.api.schemas import (
+    DocumentInfo,
+    DocumentsResponse,
+    UploadResponse,
+    UploadStatus,
+    URLIngestRequest,
+)
+from service.errors import (
+    Conflict,
+    FetchFailed,
+    FileTooLarge,
+    InvalidDocument,
+    NotFound,
+    UnsupportedFileType,
+    URLRefused,
+)
 from service.retrieval import Retriever
 from service.settings import Settings
 
@@ -122,6 +138,41 @@ async def upload_document(
     return result
 
 
+@router.post(
+    "/documents/from-url",
+    status_code=201,
+    response_model=UploadResponse,
+    summary="Fetch a web page and store it",
+    description="The page is fetched under the rules of `citechat sync` (docs/sync.md): an "
+    "http(s) URL on CITECHAT_SYNC_ALLOWED_HOSTS (default: the hosts of the sync sources), no "
+    "private address, robots.txt, size and time caps. Its id is its canonical URL without the "
+    "scheme; it is stored as an upload, with the statuses of POST (or PUT with `replace`).",
+    dependencies=[AdminDep],
+    responses={
+        **AUTH_ERRORS,
+        200: {"description": "Already stored, unchanged (or replaced)"},
+        409: {"description": "Stored with other content, or by a folder or a sync source"},
+        422: {"description": "A URL refused by the fetch policy, or a page not fetched or read"},
+    },
+)
+async def ingest_url(
+    request: URLIngestRequest,
+    retriever: RetrieverDep,
+    settings: SettingsDep,
+    writes: WriteLockDep,
+    response: Response,
+) -> UploadResponse:
+    doc = await run_in_threadpool(_fetch, settings, request.url)
+    stored = await run_in_threadpool(_one_document, retriever.store, doc.document_id)
+    replace = request.replace and stored is not None  # PUT needs a stored document
+    result = await run_in_threadpool(_write, retriever, settings, writes, doc, replace)
+    if result.status == "new":
+        response.headers["Location"] = f"/api/documents/{quote(doc.document_id)}"
+    else:
+        response.status_code = 200
+    return result
+
+
 @router.put(
     "/documents/{document_id:path}",
     response_model=UploadResponse,
@@ -196,6 +247,19 @@ async def _read(
         )
     except LoadError as exc:
         raise InvalidDocument(str(exc)) from exc
+
+
+def _fetch(settings: Settings, url: str) -> LoadedDocument:
+    """The page at ``url`` as a document, or the 422 saying why it cannot be one."""
+    hosts = source_hosts(load_sources(settings.sync_sources)) if settings.sync_sources else set()
+    try:
+        return fetch_document(url, settings.fetch_policy(hosts), settings.file_limits)
+    except Refused as exc:
+        raise URLRefused(f"url: {exc}") from exc
+    except FetchError as exc:
+        raise FetchFailed(f"url: {exc}") from exc
+    except LoadError as exc:
+        raise InvalidDocument(f"url: {exc}") from exc
 
 
 def _write(
