@@ -83,6 +83,7 @@ class SyncLimits:
 class Listed:
     url: str
     published: str = ""  # ISO date from the feed or news sitemap, or ""
+    modified: str = ""  # the sitemap's <lastmod> or the feed entry's updated time, as written
 
 
 @dataclass
@@ -262,7 +263,13 @@ def _sync_source(
     kept: set[str] = set()  # ids of listed pages not fetched again: not pruned
     failed: list[tuple[str, str]] = []
     for item in listed:
-        known = state.pages.get(item.url, {}).get("document_id", "")
+        entry = state.pages.get(item.url, {})
+        known = entry.get("document_id", "")
+        if item.modified and known in stored and entry.get("modified") == item.modified:
+            # The listing says the page is as it was last time: not even asked for.
+            result.not_modified += 1
+            kept.add(known)
+            continue
         if budget[0] <= 0 or time.monotonic() > deadline:
             cap = "CITECHAT_SYNC_MAX_PAGES" if budget[0] <= 0 else "CITECHAT_SYNC_MAX_RUN_SECONDS"
             failed.append((item.url, f"not fetched: the run reached its cap ({cap})"))
@@ -325,13 +332,13 @@ def _fetch_document(
         known.get("etag", "") if still_stored else "",
         known.get("last_modified", "") if still_stored else "",
     )
-    if page.status == 304:
-        return None
     body_hash = hashlib.sha256(page.body).hexdigest()
-    if still_stored and body_hash == known.get("body_hash"):
+    if page.status == 304 or (still_stored and body_hash == known.get("body_hash")):
+        state.pages[item.url] = {**known, "modified": item.modified}
         return None
     doc = _read_page(page, item, file_limits)
     answer = {
+        "modified": item.modified,
         "etag": page.etag,
         "last_modified": page.last_modified,
         "body_hash": body_hash,
@@ -395,9 +402,12 @@ def _feed(page: Page) -> list[Listed]:
         link = entry.get("link")
         if not link:
             continue
-        when = entry.get("published_parsed") or entry.get("updated_parsed")
+        # dict.get: feedparser's own get() maps a missing "updated" to "published", warning.
+        when = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
         published = dt.datetime.fromtimestamp(calendar.timegm(when), dt.UTC) if when else None
-        items.append(Listed(str(link), published.date().isoformat() if published else ""))
+        modified = str(dict.get(entry, "updated") or dict.get(entry, "published") or "")
+        date = published.date().isoformat() if published else ""
+        items.append(Listed(str(link), date, modified))
     return items
 
 
@@ -426,8 +436,9 @@ def _sitemap(url: str, fetcher: Fetcher, depth: int) -> list[Listed]:
     for entry in root.iterfind(f"{SITEMAP_NS}url"):
         loc = (entry.findtext(f"{SITEMAP_NS}loc") or "").strip()
         date = entry.findtext(f"{NEWS_NS}news/{NEWS_NS}publication_date") or ""
+        modified = (entry.findtext(f"{SITEMAP_NS}lastmod") or "").strip()
         if loc:
-            items.append(Listed(loc, _iso_date(date)))
+            items.append(Listed(loc, _iso_date(date), modified))
     return items
 
 

@@ -25,15 +25,19 @@ INDEX = """<?xml version="1.0" encoding="UTF-8"?>
 URLSET = """<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
  xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>"""
-NEWS_URL = """<url><loc>{loc}</loc><news:news><news:publication>
+NEWS_URL = """<url><loc>{loc}</loc>{lastmod}<news:news><news:publication>
 <news:name>Daily</news:name><news:language>en</news:language></news:publication>
 <news:publication_date>{date}</news:publication_date><news:title>T</news:title></news:news></url>"""
 
 Run = Callable[[], tuple[int, str, str]]
 
 
-def sitemap(site: Site, *pages: tuple[str, str]) -> bytes:
-    urls = "".join(NEWS_URL.format(loc=site.url(path), date=date) for path, date in pages)
+def sitemap(site: Site, *pages: tuple[str, str], lastmod: str = "") -> bytes:
+    """A news sitemap of ``(path, publication date)``; ``lastmod`` given for every page."""
+    tag = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
+    urls = "".join(
+        NEWS_URL.format(loc=site.url(path), date=date, lastmod=tag) for path, date in pages
+    )
     return URLSET.format(urls=urls).encode()
 
 
@@ -51,7 +55,12 @@ def site() -> Iterator[Site]:
         )
         pages["/sitemap-news.xml"] = (
             "application/xml",
-            sitemap(served, ("/news/c.html", "2026-11-04T09:00:00Z"), ("/news/d.html", "")),
+            sitemap(
+                served,
+                ("/news/c.html", "2026-11-04T09:00:00Z"),
+                ("/news/d.html", ""),
+                lastmod="2026-11-05",
+            ),
         )
         pages["/news/a.html"] = (
             "text/html",
@@ -153,9 +162,14 @@ def test_sync_stores_dated_articles_then_embeds_nothing_then_replaces_and_prunes
     code, out, _ = run()
     assert code == 0 and out.count("0 chunks embedded") == 3
     assert "feed: 2 listed: 0 new, 0 changed, 2 unchanged" in out
+    assert "site: 2 listed: 0 new, 0 changed, 2 unchanged" in out
+    assert site.requests.count("/news/c.html") == 1  # its <lastmod> held: not asked again
 
     site.pages["/news/c.html"] = ("text/html", article("Budget", "The council cut the budget."))
-    site.pages["/sitemap-news.xml"] = ("application/xml", sitemap(site, ("/news/c.html", "")))
+    site.pages["/sitemap-news.xml"] = (
+        "application/xml",
+        sitemap(site, ("/news/c.html", ""), lastmod="2026-11-06"),
+    )
     site.pages["/feed.xml"] = ("application/rss+xml", b"<rss version='2.0'><channel/></rss>")
     code, out, _ = run()
     assert code == 0
