@@ -238,3 +238,16 @@ def test_sources_file_errors_are_clear(tmp_path: Path) -> None:
 )
 def test_document_ids_come_from_urls(url: str, document_id: str) -> None:
     assert document_id_for(url) == document_id
+
+
+def test_the_page_cap_ends_a_run_and_names_the_pages_not_fetched(
+    site: Site, run: Run, env: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITECHAT_SYNC_MAX_PAGES", "3")
+    code, out, err = run()
+    assert code == 1
+    assert "feed: 2 listed: 2 new" in out and "site: 2 listed: 1 new" in out
+    cap = "not fetched: the run reached its cap (CITECHAT_SYNC_MAX_PAGES)"
+    assert f"failed: {site.url('/news/d.html')}: {cap}" in err
+    assert f"failed: {site.url('/news/e.html')}: {cap}" in err
+    assert "/news/d.html" not in site.requests and len(stored(env, embedder)) == 3
