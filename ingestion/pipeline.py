@@ -54,6 +54,16 @@ class IngestReport:
     seconds: float = 0.0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path as shown, reason)
 
+    def add(self, other: "IngestReport") -> None:
+        """Count ``other``'s documents, chunks, time and failures in this report too."""
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        self.pruned += other.pruned
+        self.chunks_embedded += other.chunks_embedded
+        self.seconds += other.seconds
+        self.failed += other.failed
+
     def summary(self) -> str:
         return (
             f"files: {self.new} new, {self.changed} changed, {self.unchanged} unchanged, "
@@ -175,21 +185,18 @@ def ingest_synced(
     keep: set[str] | None = None,
     progress: ProgressFactory | None = None,
 ) -> IngestReport:
-    """Store the pages of sync source ``source``, each ``(document, URL as shown)``, the way
-    :func:`ingest` stores a folder's files: a document held by an upload, a folder or another
-    source fails with the reason and is left as it is. With ``keep``, the source's documents
-    whose ids are not in it are pruned (the pages its listing no longer has)."""
+    """Store the pages of sync source ``source``, each ``(document, URL as shown)``, ids all
+    different, the way :func:`ingest` stores a folder's files: a document held by an upload,
+    a folder or another source fails with the reason and is left as it is. With ``keep``, the
+    source's documents whose ids are not in it are pruned (the pages its listing no longer
+    has)."""
     started = time.perf_counter()
     report = IngestReport()
     stored = store.documents()
-    seen: set[str] = set()
     pending: list[_Pending] = []
     for doc, url in docs:
         old = stored.get(doc.document_id)
         try:
-            if doc.document_id in seen:
-                raise LoadError(f"duplicate document id {doc.document_id!r} (same canonical URL)")
-            seen.add(doc.document_id)
             _check_owner(old, SYNC, source, "")
             item = _plan(doc, SYNC, source, old, splitter, report)
         except LoadError as exc:

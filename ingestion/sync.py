@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 MAX_SITEMAP_DEPTH = 3  # an index of indexes of sitemaps at most
+PAGES_PER_WRITE = 100  # pages read, then embedded and stored together
 _FILE_NAMES = {  # media type -> the file name whose suffix the loaders read it by
     "text/html": "page.html",
     "application/xhtml+xml": "page.html",
@@ -219,94 +220,113 @@ def sync(
     listing that cannot be read fails its source (and prunes nothing). The page cap and the
     time cap end the run early: pages not reached are reported as failed.
     """
-    state = SyncState(state_path)
-    deadline = time.monotonic() + limits.max_seconds
-    budget = [limits.max_pages]
-    reports = []
     with Fetcher(policy) as fetcher:
+        run = _Run(
+            store, embedder, splitter, fetcher, SyncState(state_path), file_limits,
+            time.monotonic() + limits.max_seconds, limits.max_pages, progress, on_page,
+        )  # fmt: skip
+        reports = []
         for source in sources:
-            report = _sync_source(
-                source, store, embedder, splitter, fetcher, state, file_limits,
-                deadline, budget, progress, on_page,
-            )  # fmt: skip
+            report = run.sync_source(source)
             report.finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            state.runs[source.name] = report.as_dict()
-            state.save()
+            run.state.runs[source.name] = report.as_dict()
+            run.state.save()
             reports.append(report)
     return reports
 
 
-def _sync_source(
-    source: Source,
-    store: ChunkStore,
-    embedder: Embedder,
-    splitter: "SentenceSplitter",
-    fetcher: Fetcher,
-    state: SyncState,
-    file_limits: FileLimits,
-    deadline: float,
-    budget: list[int],
-    progress: ProgressFactory | None,
-    on_page: Callable[[], object] | None,
-) -> SourceReport:
-    result = SourceReport(source.name)
-    try:
-        listed = _list(source, fetcher)
-    except FetchError as exc:
-        result.error = f"listing not read: {exc}"
-        logger.info("sync source %s: %s", source.name, result.error)
-        return result
-    result.listed = len(listed)
-    stored = store.documents()
-    docs: list[tuple[LoadedDocument, str]] = []
-    answers: dict[str, dict[str, str]] = {}  # URL -> its state, once its document is stored
-    kept: set[str] = set()  # ids of listed pages not fetched again: not pruned
-    failed: list[tuple[str, str]] = []
-    for item in listed:
-        entry = state.pages.get(item.url, {})
-        known = entry.get("document_id", "")
-        if item.modified and known in stored and entry.get("modified") == item.modified:
-            # The listing says the page is as it was last time: not even asked for.
-            result.not_modified += 1
-            kept.add(known)
-            continue
-        if budget[0] <= 0 or time.monotonic() > deadline:
-            cap = "CITECHAT_SYNC_MAX_PAGES" if budget[0] <= 0 else "CITECHAT_SYNC_MAX_RUN_SECONDS"
-            failed.append((item.url, f"not fetched: the run reached its cap ({cap})"))
-            kept.add(known)
-            continue
-        budget[0] -= 1
-        if on_page is not None:
-            on_page()
+@dataclass
+class _Run:
+    """One sync run: what every source shares, and the pages it may still fetch."""
+
+    store: ChunkStore
+    embedder: Embedder
+    splitter: "SentenceSplitter"
+    fetcher: Fetcher
+    state: SyncState
+    file_limits: FileLimits
+    deadline: float  # time.monotonic() after which no page is fetched
+    pages_left: int
+    progress: ProgressFactory | None
+    on_page: Callable[[], object] | None
+
+    def sync_source(self, source: Source) -> SourceReport:
+        result = SourceReport(source.name)
         try:
-            fetched = _fetch_document(item, fetcher, state, stored, file_limits)
-        except (FetchError, LoadError) as exc:
-            failed.append((item.url, str(exc)))
-            kept.add(known)
-            continue
-        if fetched is None:
-            result.not_modified += 1
-            kept.add(known)
-        else:
-            docs.append((fetched[0], item.url))
-            answers[item.url] = fetched[1]
-    listed_ids = (kept - {""}) | {doc.document_id for doc, _ in docs}
-    report = ingest_synced(
-        docs,
-        source.name,
-        store,
-        embedder,
-        splitter,
-        keep=listed_ids if source.prune else None,
-        progress=progress,
-    )
-    refused = {url for url, _ in report.failed}
-    state.pages.update((url, a) for url, a in answers.items() if url not in refused)
-    report.failed[:0] = failed
-    for url, reason in report.failed:
-        logger.info("sync source %s: %s failed: %s", source.name, url, reason)
-    result.report = report
-    return result
+            listed = _list(source, self.fetcher)
+        except FetchError as exc:
+            result.error = f"listing not read: {exc}"
+            logger.info("sync source %s: %s", source.name, result.error)
+            return result
+        result.listed = len(listed)
+        stored = self.store.documents()
+        pending: list[tuple[LoadedDocument, str, dict[str, str]]] = []  # with the URL's state
+        kept: set[str] = set()  # ids of listed pages not fetched again: not pruned
+        written: set[str] = set()  # ids of the pages fetched to be stored
+        for item in listed:
+            entry = self.state.pages.get(item.url, {})
+            known = entry.get("document_id", "")
+            if item.modified and known in stored and entry.get("modified") == item.modified:
+                # The listing says the page is as it was last time: not even asked for.
+                result.not_modified += 1
+                kept.add(known)
+                continue
+            if self.pages_left <= 0 or time.monotonic() > self.deadline:
+                cap = "PAGES" if self.pages_left <= 0 else "RUN_SECONDS"
+                reason = f"not fetched: the run reached its cap (CITECHAT_SYNC_MAX_{cap})"
+                result.report.failed.append((item.url, reason))
+                kept.add(known)
+                continue
+            self.pages_left -= 1
+            if self.on_page is not None:
+                self.on_page()
+            try:
+                fetched = _fetch_document(item, self.fetcher, self.state, stored, self.file_limits)
+            except (FetchError, LoadError) as exc:
+                result.report.failed.append((item.url, str(exc)))
+                kept.add(known)
+                continue
+            if fetched is None:
+                result.not_modified += 1
+                kept.add(known)
+                continue
+            if fetched[0].document_id in written:
+                reason = f"duplicate document id {fetched[0].document_id!r} (same canonical URL)"
+                result.report.failed.append((item.url, reason))
+                continue
+            written.add(fetched[0].document_id)
+            pending.append((fetched[0], item.url, fetched[1]))
+            if len(pending) == PAGES_PER_WRITE:  # bounds the texts held in memory
+                self._store(source, pending, None, result.report)
+                pending = []
+        keep = (kept | written) - {""} if source.prune else None
+        if pending or keep is not None:
+            self._store(source, pending, keep, result.report)
+        for url, reason in result.report.failed:
+            logger.info("sync source %s: %s failed: %s", source.name, url, reason)
+        return result
+
+    def _store(
+        self,
+        source: Source,
+        pending: list[tuple[LoadedDocument, str, dict[str, str]]],
+        keep: set[str] | None,
+        report: IngestReport,
+    ) -> None:
+        """Store ``pending`` pages (and prune what ``keep`` leaves out); remember the answers
+        of the pages stored, so the next run skips them while they stay the same."""
+        written = ingest_synced(
+            [(doc, url) for doc, url, _ in pending],
+            source.name,
+            self.store,
+            self.embedder,
+            self.splitter,
+            keep=keep,
+            progress=self.progress,
+        )
+        refused = {url for url, _ in written.failed}
+        self.state.pages.update((url, a) for _, url, a in pending if url not in refused)
+        report.add(written)
 
 
 def fetch_document(url: str, policy: FetchPolicy, file_limits: FileLimits) -> LoadedDocument:

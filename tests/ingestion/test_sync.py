@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ingestion import sync
 from ingestion.embeddings import Embedder
 from ingestion.store import StoredDocument
 from ingestion.sync import SourcesError, document_id_for, load_sources
@@ -143,8 +144,9 @@ def stored(data_dir: Path, embedder: Embedder) -> dict[str, StoredDocument]:
 
 
 def test_sync_stores_dated_articles_then_embeds_nothing_then_replaces_and_prunes(
-    site: Site, run: Run, env: Path, embedder: Embedder
+    site: Site, run: Run, env: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sync, "PAGES_PER_WRITE", 1)  # each page stored on its own, then pruned
     code, out, err = run()
     assert (code, err) == (0, "")
     assert "feed: 2 listed: 2 new" in out and "site: 2 listed: 2 new" in out
