@@ -17,6 +17,7 @@ import os
 import posixpath
 import time
 import tomllib
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 MAX_SITEMAP_DEPTH = 3  # an index of indexes of sitemaps at most
+GZIP_MAGIC = b"\x1f\x8b"
 PAGES_PER_WRITE = 100  # pages read, then embedded and stored together
 _FILE_NAMES = {  # media type -> the file name whose suffix the loaders read it by
     "text/html": "page.html",
@@ -439,8 +441,11 @@ def _sitemap(url: str, fetcher: Fetcher, depth: int) -> list[Listed]:
     from defusedxml.ElementTree import fromstring
 
     page = fetcher.fetch(url)
+    body = page.body
+    if body[:2] == GZIP_MAGIC:  # a sitemap.xml.gz file, not a gzip transfer encoding
+        body = _gunzip(body, fetcher.policy.max_bytes, url)
     try:
-        root = fromstring(page.body)
+        root = fromstring(body)
     except (ParseError, DefusedXmlException) as exc:
         raise FetchError(f"sitemap {url}: not XML: {exc}") from exc
     if root.tag == f"{SITEMAP_NS}sitemapindex":
@@ -460,6 +465,21 @@ def _sitemap(url: str, fetcher: Fetcher, depth: int) -> list[Listed]:
         if loc:
             items.append(Listed(loc, _iso_date(date), modified))
     return items
+
+
+def _gunzip(body: bytes, cap: int, url: str) -> bytes:
+    """``body`` decompressed, at most ``cap`` bytes of it: a gzip bomb stops there."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, cap + 1)
+    except zlib.error as exc:
+        raise FetchError(f"sitemap {url}: malformed gzip: {exc}") from exc
+    if len(data) > cap:
+        raise FetchError(
+            f"sitemap {url}: larger than {cap} bytes once decompressed "
+            "(CITECHAT_SYNC_MAX_PAGE_BYTES)"
+        )
+    return data
 
 
 def _iso_date(value: str) -> str:

@@ -1,6 +1,7 @@
 """`citechat sync` against a local news site: a feed, a sitemap index with a news sitemap and
 single URLs, served on 127.0.0.1 (tests/sync_site.py); real model, real Chroma on disk."""
 
+import gzip
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from ingestion.sync import SourcesError, document_id_for, load_sources
 from service.cli import app
 from service.wiring import open_store
 from tests.helpers import make_settings, run_upload
-from tests.sync_site import Site, article
+from tests.sync_site import Site, article, gzip_bomb
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Daily</title>
 <item><title>A</title><link>{a}</link><pubDate>Mon, 02 Nov 2026 08:00:00 GMT</pubDate></item>
@@ -253,3 +254,16 @@ def test_the_page_cap_ends_a_run_and_names_the_pages_not_fetched(
     assert f"failed: {site.url('/news/d.html')}: {cap}" in err
     assert f"failed: {site.url('/news/e.html')}: {cap}" in err
     assert "/news/d.html" not in site.requests and len(stored(env, embedder)) == 3
+
+
+def test_a_gzipped_sitemap_is_read_and_a_gzip_bomb_sitemap_fails_its_source(
+    site: Site, run: Run, env: Path, embedder: Embedder
+) -> None:
+    news = site.pages["/sitemap-news.xml"][1]
+    site.pages["/sitemap.xml"] = ("application/gzip", gzip.compress(news))
+    code, out, err = run()
+    assert (code, err) == (0, "") and "site: 2 listed: 2 new" in out
+    site.pages["/sitemap.xml"] = ("application/gzip", gzip_bomb())
+    code, out, err = run()
+    assert code == 1
+    assert f"source site: listing not read: sitemap {site.url('/sitemap.xml')}: larger than" in err
