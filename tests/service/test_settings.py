@@ -25,3 +25,19 @@ def test_an_llm_address_is_accepted(monkeypatch: pytest.MonkeyPatch, value: str)
 def test_an_empty_model_name_is_refused() -> None:
     with pytest.raises(ValidationError, match="llm_model"):
         Settings(_env_file=None, llm_model="")
+
+
+def test_sync_hosts_and_networks_are_lists_and_a_bad_network_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CITECHAT_SYNC_ALLOWED_HOSTS", "News.example.org, cdn.example.org")
+    monkeypatch.setenv("CITECHAT_SYNC_ALLOWED_NETWORKS", "127.0.0.1/32,10.1.0.0/16")
+    policy = Settings(_env_file=None).fetch_policy({"ignored.example.org"})
+    assert policy.allowed_hosts == {"news.example.org", "cdn.example.org"}
+    assert [str(n) for n in policy.allowed_networks] == ["127.0.0.1/32", "10.1.0.0/16"]
+    assert Settings(_env_file=None, sync_allowed_hosts=[]).fetch_policy(
+        {"a.org"}
+    ).allowed_hosts == {"a.org"}
+    monkeypatch.setenv("CITECHAT_SYNC_ALLOWED_NETWORKS", "10.0.0.0/33")
+    with pytest.raises(ValidationError, match="sync_allowed_networks"):
+        Settings(_env_file=None)
