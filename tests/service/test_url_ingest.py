@@ -3,12 +3,17 @@ its URL and date; refused and failing URLs are clear 422s; only an admin key may
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from ingestion.embeddings import Embedder
+from ingestion.sync import load_sources
 from service.app import create_app
+from service.settings import Settings
+from service.sync import run_sync
+from service.wiring import open_store
 from tests.helpers import make_settings, serve_app
 from tests.sync_site import Site, article
 
@@ -26,10 +31,9 @@ def site() -> Iterator[Site]:
         yield served
 
 
-@pytest.fixture
-def api(tmp_path: Path, embedder: Embedder, site: Site) -> Iterator[httpx.Client]:
-    settings = make_settings(
-        tmp_path / "data",
+def api_settings(data_dir: Path, **overrides: Any) -> Settings:
+    return make_settings(
+        data_dir,
         admin_api_keys=ADMIN_KEY,
         api_keys=READ_KEY,
         sync_allowed_hosts="127.0.0.1,10.0.0.1",
@@ -37,7 +41,13 @@ def api(tmp_path: Path, embedder: Embedder, site: Site) -> Iterator[httpx.Client
         sync_delay_seconds=0,
         sync_timeout_seconds=2,
         sync_max_page_bytes=1024 * 1024,
+        **overrides,
     )
+
+
+@pytest.fixture
+def api(tmp_path: Path, embedder: Embedder, site: Site) -> Iterator[httpx.Client]:
+    settings = api_settings(tmp_path / "data")
     with serve_app(create_app(settings, embedder=embedder)) as base_url:
         headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
         with httpx.Client(base_url=base_url, timeout=60, headers=headers) as client:
@@ -81,3 +91,22 @@ def test_only_an_admin_key_may_ingest_a_url(api: httpx.Client, site: Site) -> No
     response = api.post("/api/documents/from-url", json={"url": url}, headers=headers)
     assert response.status_code == 403
     assert site.requests == []
+
+
+def test_a_page_a_sync_source_holds_is_not_taken_by_an_upload(
+    tmp_path: Path, embedder: Embedder, site: Site
+) -> None:
+    url = site.url("/news/port.html")
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "pages"\nurls = ["{url}"]\n')
+    settings = api_settings(tmp_path / "data", sync_sources=sources)
+    store = open_store(settings, embedder.name)
+    [synced] = run_sync(settings, load_sources(sources), store, embedder)
+    assert synced.report.new == 1
+    with serve_app(create_app(settings, embedder=embedder)) as base_url:
+        headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        response = httpx.post(
+            f"{base_url}/api/documents/from-url", json={"url": url}, headers=headers, timeout=60
+        )
+    assert response.status_code == 409
+    assert "was stored by `citechat sync`" in response.json()["detail"]
