@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 MAX_SITEMAP_DEPTH = 3  # an index of indexes of sitemaps at most
+MAX_SITEMAPS = 200  # fetched for one source: an index cannot make a run read without end
 GZIP_MAGIC = b"\x1f\x8b"
 PAGES_PER_WRITE = 100  # pages read, then embedded and stored together
 _FILE_NAMES = {  # media type -> the file name whose suffix the loaders read it by
@@ -402,7 +403,7 @@ def _list(source: Source, fetcher: Fetcher) -> list[Listed]:
     elif source.kind == "feed":
         items = _feed(fetcher.fetch(source.urls[0]))
     else:
-        items = _sitemap(source.urls[0], fetcher, 0)
+        items = _sitemap(source.urls[0], fetcher, 0, set())
     unique: dict[str, Listed] = {}
     for item in items:
         unique.setdefault(item.url, item)
@@ -433,13 +434,19 @@ def _feed(page: Page) -> list[Listed]:
     return items
 
 
-def _sitemap(url: str, fetcher: Fetcher, depth: int) -> list[Listed]:
-    """The pages of a sitemap, or of every sitemap of a sitemap index, recursively."""
+def _sitemap(url: str, fetcher: Fetcher, depth: int, read: set[str]) -> list[Listed]:
+    """The pages of a sitemap, or of every sitemap of a sitemap index, recursively; ``read``
+    collects the sitemaps fetched, at most MAX_SITEMAPS per source, each once."""
     from xml.etree.ElementTree import ParseError
 
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import fromstring
 
+    if url in read:
+        return []
+    if len(read) >= MAX_SITEMAPS:
+        raise FetchError(f"sitemap {url}: more than {MAX_SITEMAPS} sitemaps in one source")
+    read.add(url)
     page = fetcher.fetch(url)
     body = page.body
     if body[:2] == GZIP_MAGIC:  # a sitemap.xml.gz file, not a gzip transfer encoding
@@ -453,7 +460,7 @@ def _sitemap(url: str, fetcher: Fetcher, depth: int) -> list[Listed]:
             raise FetchError(f"sitemap {url}: indexes nested more than {MAX_SITEMAP_DEPTH} deep")
         items = []
         for child in root.iterfind(f"{SITEMAP_NS}sitemap/{SITEMAP_NS}loc"):
-            items += _sitemap((child.text or "").strip(), fetcher, depth + 1)
+            items += _sitemap((child.text or "").strip(), fetcher, depth + 1, read)
         return items
     if root.tag != f"{SITEMAP_NS}urlset":
         raise FetchError(f"sitemap {url}: neither a urlset nor a sitemapindex")

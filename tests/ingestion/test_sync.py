@@ -267,3 +267,21 @@ def test_a_gzipped_sitemap_is_read_and_a_gzip_bomb_sitemap_fails_its_source(
     code, out, err = run()
     assert code == 1
     assert f"source site: listing not read: sitemap {site.url('/sitemap.xml')}: larger than" in err
+
+
+def test_a_sitemap_index_cannot_make_a_source_read_without_end(
+    site: Site, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sync, "MAX_SITEMAPS", 2)
+    children = "".join(f"<sitemap><loc>{site.url(f'/s{n}.xml')}</loc></sitemap>" for n in range(5))
+    site.pages["/sitemap.xml"] = (
+        "application/xml",
+        INDEX.replace("<sitemap><loc>{news}</loc></sitemap>", children).encode(),
+    )
+    for n in range(5):
+        site.pages[f"/s{n}.xml"] = site.pages["/sitemap-news.xml"]
+    code, _, err = run()
+    assert code == 1
+    reason = f"sitemap {site.url('/s1.xml')}: more than 2 sitemaps in one source"
+    assert f"failed: source site: listing not read: {reason}" in err
+    assert "/s2.xml" not in site.requests
