@@ -6,7 +6,7 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint typecheck fmt bench bench-load bench-scale eval eval-corpora clean browser
+.PHONY: install serve ingest test lint typecheck fmt bench bench-load bench-sync bench-scale eval eval-corpora clean browser
 
 install: $(VENV_STAMP)
 
@@ -61,6 +61,11 @@ bench: install
 # Load and fault benchmark on loopback (about 3 minutes): see benchmarks/load.py.
 bench-load: install
 	$(PY) benchmarks/load.py
+
+# `citechat sync` of a generated 500-page local site (about a minute): pages/s, the share of
+# time embedding, and an unchanged re-sync. Writes test-output/bench-sync.json.
+bench-sync: install
+	$(PY) benchmarks/sync.py --pages 500 --out test-output/bench-sync.json
 
 # Store, BM25 and serving at 5k/25k/100k chunks, on disk and on a Chroma server: about 35 min
 # per mode on 2 busy cores, mostly writing 100k chunks (QUICK=1: 1k/5k, a few minutes).
