@@ -11,6 +11,7 @@ carry a configurable User-Agent and are spaced per host.
 
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 import urllib.robotparser
@@ -67,6 +68,10 @@ class Page:
     location: str = ""  # a redirect's target, as sent
 
 
+def _too_slow(seconds: float) -> FetchError:
+    return FetchError(f"took longer than {seconds:g} s (CITECHAT_SYNC_TIMEOUT_SECONDS)")
+
+
 def check_url(url: str, policy: FetchPolicy) -> str:
     """Return ``url``'s host when the policy lets sync fetch it; raise :class:`Refused`."""
     try:
@@ -117,11 +122,22 @@ def resolve(host: str, port: int, networks: Iterable[IPNetwork]) -> str:
 
 
 class _CheckedBackend(httpcore.NetworkBackend):
-    """Connects only to addresses :func:`resolve` accepts, checked at connection time."""
+    """Connects only to addresses :func:`resolve` accepts, checked at connection time, and
+    bounds every read and write by the deadline of the request in progress: a server that
+    sends its headers a byte at a time is cut off too, not only a slow body."""
 
-    def __init__(self, networks: tuple[IPNetwork, ...]) -> None:
+    def __init__(self, networks: tuple[IPNetwork, ...], seconds: float) -> None:
         self._inner = httpcore.SyncBackend()
         self._networks = networks
+        self._seconds = seconds
+        self.deadline = float("inf")  # time.monotonic() by which the current request ends
+
+    def remaining(self, timeout: float | None) -> float:
+        """``timeout`` shortened to the time left; raise :class:`FetchError` when none is."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise _too_slow(self._seconds)
+        return left if timeout is None else min(timeout, left)
 
     def connect_tcp(
         self,
@@ -132,7 +148,10 @@ class _CheckedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         address = resolve(host, port, self._networks)
-        return self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+        stream = self._inner.connect_tcp(
+            address, port, self.remaining(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream, self)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -143,6 +162,37 @@ class _CheckedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every operation ends by the backend's current deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, backend: _CheckedBackend) -> None:
+        self._inner = inner
+        self._backend = backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._backend.remaining(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._backend.remaining(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.start_tls(
+            ssl_context, server_hostname, self._backend.remaining(timeout)
+        )
+        return _DeadlineStream(stream, self._backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class Fetcher:
     """One sync run's HTTP client: policy checks, robots.txt, politeness and caps."""
 
@@ -151,7 +201,8 @@ class Fetcher:
         transport = httpx.HTTPTransport(trust_env=False, retries=0)
         # httpx does not expose the connection pool's network backend: set it, so every
         # connection goes through the address check.
-        transport._pool._network_backend = _CheckedBackend(policy.allowed_networks)
+        self._backend = _CheckedBackend(policy.allowed_networks, policy.timeout_seconds)
+        transport._pool._network_backend = self._backend
         self._client = httpx.Client(
             transport=transport,
             trust_env=False,  # no proxy from the environment: it would bypass the checks
@@ -199,6 +250,7 @@ class Fetcher:
         """One request, no redirect followed: a redirect's :class:`Page` holds its target."""
         self._wait_turn(urlsplit(url).netloc)
         deadline = time.monotonic() + self.policy.timeout_seconds
+        self._backend.deadline = deadline
         try:
             with self._client.stream("GET", url, headers=headers) as response:
                 if response.status_code in REDIRECTS:
@@ -221,7 +273,7 @@ class Fetcher:
                     response.headers.get("Last-Modified", ""),
                 )
         except httpx.TimeoutException as exc:
-            raise FetchError(f"timed out after {self.policy.timeout_seconds:g} s") from exc
+            raise _too_slow(self.policy.timeout_seconds) from exc
         except httpx.DecodingError as exc:
             raise FetchError(f"malformed compressed body: {exc}") from exc
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
@@ -243,10 +295,7 @@ class Fetcher:
                     f"larger than {cap} bytes once decompressed (CITECHAT_SYNC_MAX_PAGE_BYTES)"
                 )
             if time.monotonic() > deadline:
-                raise FetchError(
-                    f"took longer than {self.policy.timeout_seconds:g} s "
-                    "(CITECHAT_SYNC_TIMEOUT_SECONDS)"
-                )
+                raise _too_slow(self.policy.timeout_seconds)
             chunks.append(chunk)
         return b"".join(chunks)
 

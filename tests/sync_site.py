@@ -3,7 +3,8 @@ served on 127.0.0.1 from a thread (``with Site() as site: site.url("/feed.xml")`
 
 Pages are ``site.pages[path] = (content type, body)``; the site answers 304 to a matching
 ``If-None-Match`` where a page has an ETag (all but ``no_etag`` paths). Hostile paths:
-``/huge`` (larger than any test cap), ``/slow`` (a byte every 0.2 s), ``/bomb`` (a gzip bomb),
+``/huge`` (larger than any test cap), ``/slow`` (a byte every 0.2 s), ``/slow-headers`` (a
+header every 0.2 s), ``/bomb`` (a gzip bomb),
 ``/bad-gzip`` (claims gzip, is not), ``/loop-a`` and ``/loop-b`` (redirect to each other) and
 ``/to-private`` (redirects to 10.0.0.1, which no test may reach).
 """
@@ -20,7 +21,16 @@ ROBOTS = "User-agent: *\nDisallow: /private/\n"
 HUGE_BYTES = 3 * 1024 * 1024
 HOSTILE = {
     path: "_" + path.strip("/").replace("-", "_")
-    for path in ("/huge", "/slow", "/bomb", "/bad-gzip", "/loop-a", "/loop-b", "/to-private")
+    for path in (
+        "/huge",
+        "/slow",
+        "/slow-headers",
+        "/bomb",
+        "/bad-gzip",
+        "/loop-a",
+        "/loop-b",
+        "/to-private",
+    )
 }
 
 
@@ -42,6 +52,11 @@ def rss(links: list[str]) -> tuple[str, bytes]:
     return "application/rss+xml", body.encode()
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Quiet: the client hanging up on a hostile page is the point."""
+
+
 @functools.cache
 def gzip_bomb() -> bytes:
     """64 MiB of zeros in about 64 KiB."""
@@ -54,7 +69,7 @@ class Site:
         self.pages: dict[str, tuple[str, bytes]] = {"/robots.txt": ("text/plain", ROBOTS.encode())}
         self.no_etag: set[str] = set()
         self.requests: list[str] = []  # paths asked for, in order
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -128,6 +143,13 @@ class Site:
                 self.end_headers()
                 for _ in range(300):
                     self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+
+            def _slow_headers(self) -> None:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for n in range(300):
+                    self.wfile.write(f"X-{n}: 1\r\n".encode())
                     self.wfile.flush()
                     time.sleep(0.2)
 

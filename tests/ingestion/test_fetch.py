@@ -68,6 +68,7 @@ def test_an_allowed_page_is_fetched_with_the_user_agent(site: Site) -> None:
     [
         ("/huge", "larger than 1048576 bytes"),
         ("/slow", "took longer than 1 s"),
+        ("/slow-headers", "took longer than 1 s"),
         ("/bomb", "larger than 1048576 bytes once decompressed"),
         ("/bad-gzip", "malformed compressed body"),
         ("/loop-a", "redirect loop back to http://127.0.0.1"),
