@@ -1,8 +1,12 @@
 """A replica loads the BM25 snapshot another one saved, and rebuilds when it cannot."""
 
-from collections.abc import Iterator
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingestion.embeddings import Embedder
@@ -151,3 +155,94 @@ def test_a_snapshot_the_change_log_cannot_bring_up_to_date_is_not_used(
     assert stale.status().chunks == store.collection.count()
     assert stale.search("quokkas", 3)[0].document_id.startswith("bulk-")
     assert len(snapshots(settings)) == 1  # the new one replaced the old
+
+
+def rewrite_manifest(path: Path) -> None:
+    """Make the manifest match the snapshot's files again, as a careless tool would."""
+    manifest = json.loads((path / "manifest.json").read_text())
+    sums = manifest.get("files", manifest)
+    for name in list(sums):
+        sums[name] = hashlib.sha256((path / name).read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def edit_rows(path: Path, **changes: object) -> None:
+    rows = json.loads((path / "rows.json").read_text())
+    (path / "rows.json").write_text(json.dumps(rows | changes))
+
+
+def edit_array(path: Path, name: str, change: Callable[[np.ndarray], np.ndarray]) -> None:
+    file = path / f"{name}.csc.index.npy"
+    np.save(file, change(np.load(file)))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "row indices out of bounds",
+        "row ids reversed",
+        "row ids and documents reversed",
+        "scores not numbers",
+        "column pointers shifted",
+        "vocabulary shuffled",
+        "rows of another index",
+        "another scoring method",
+    ],
+)
+def test_a_snapshot_whose_manifest_was_made_to_match_is_still_checked(
+    settings: Settings,
+    embedder: Embedder,
+    full_reads: list[bool],
+    caplog: pytest.LogCaptureFixture,
+    damage: str,
+) -> None:
+    expected = ranked(replica(settings, embedder))
+    [path] = snapshots(settings)
+    rows = json.loads((path / "rows.json").read_text())
+    if damage == "row indices out of bounds":
+        edit_array(path, "indices", lambda a: a + len(rows["ids"]))
+    elif damage == "row ids reversed":
+        edit_rows(path, ids=rows["ids"][::-1])
+    elif damage == "row ids and documents reversed":
+        edit_rows(path, ids=rows["ids"][::-1], documents=rows["documents"][::-1])
+    elif damage == "scores not numbers":
+        edit_array(path, "data", lambda a: np.where(a > np.median(a), np.nan, a))
+    elif damage == "column pointers shifted":
+        edit_array(path, "indptr", lambda a: np.concatenate([a[:1], a[2:], a[-1:]]))
+    elif damage == "vocabulary shuffled":
+        vocab = json.loads((path / "vocab.index.json").read_text())
+        names = sorted(vocab)
+        values = [vocab[name] for name in names]
+        shuffled = dict(zip(names, values[1:] + values[:1], strict=True))
+        (path / "vocab.index.json").write_text(json.dumps(shuffled))
+    elif damage == "rows of another index":
+        edit_rows(path, ids=rows["ids"][:-1], documents=rows["documents"][:-1])
+    else:
+        params = json.loads((path / "params.index.json").read_text())
+        (path / "params.index.json").write_text(json.dumps(params | {"k1": 0.1}))
+    rewrite_manifest(path)
+
+    with caplog.at_level(logging.WARNING, logger="service.lexical_snapshots"):
+        again = replica(settings, embedder)
+
+    assert full_reads == [True, True]  # discarded and rebuilt from the store
+    assert ranked(again) == expected
+    assert any("damaged, removed and rebuilt" in r.getMessage() for r in caplog.records)
+    [saved] = snapshots(settings)
+    assert ranked(replica(settings, embedder)) == expected and full_reads == [True, True]
+
+
+def test_a_snapshot_with_an_average_length_not_a_number_is_rebuilt(
+    tmp_path: Path, settings: Settings, embedder: Embedder, full_reads: list[bool]
+) -> None:
+    replica(settings, embedder)
+    [path] = snapshots(settings)
+    edit_rows(path, avg_length=float("nan"))
+    rewrite_manifest(path)
+    (tmp_path / "corpus" / "z.md").write_text("Zebrafish were found in the harbour of Haiti.")
+    run_ingest(settings, embedder, [tmp_path / "corpus"])  # scored against the average length
+
+    loaded = replica(settings, embedder)
+
+    assert full_reads == [True, True]
+    assert loaded.search("zebrafish harbour", 3)[0].document_id == "z.md"
