@@ -51,7 +51,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
         mode=settings.retrieval_mode,
         refresh_seconds=settings.index_refresh_seconds,
         reopen_on_change=settings.chroma_host is None,
-        snapshots=SnapshotStore(settings.bm25_snapshot_path),
+        snapshots=SnapshotStore.open(settings.bm25_snapshot_path),
     )
     return Components(
         settings=settings,

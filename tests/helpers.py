@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
@@ -133,6 +134,23 @@ def serve_process(settings: Settings) -> Iterator[str]:
         _, errors = process.communicate(timeout=30)
         if "Traceback" in errors:
             print(errors)  # noqa: T201 - shown by pytest when the test fails
+
+
+@contextmanager
+def tmpfs(path: Path, size: str, options: str = "") -> Iterator[Path]:
+    """A tmpfs of ``size`` (``mount`` notation: "6m") mounted at ``path`` (created) with more
+    mount ``options``; the test is skipped, saying why, when this process may not mount."""
+    if shutil.which("mount") is None:
+        pytest.skip("cannot mount a tmpfs: no mount command")
+    path.mkdir(parents=True, exist_ok=True)
+    command = ["mount", "-t", "tmpfs", "-o", ",".join(filter(None, [f"size={size}", options]))]
+    mounted = subprocess.run([*command, "tmpfs", str(path)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs (needs root): {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "--lazy", str(path)], check=True)
 
 
 @contextmanager

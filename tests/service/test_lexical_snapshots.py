@@ -4,20 +4,25 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
 from ingestion.embeddings import Embedder
 from ingestion.store import CHANGE_LOG_LIMIT, ChunkStore, StoredChunk
+from service.app import create_app
 from service.retrieval import Retriever
 from service.settings import Settings
 from service.wiring import build_components, open_store
-from tests.helpers import copy_corpus, make_settings, run_ingest
+from tests.helpers import SAMPLE_CORPUS, copy_corpus, make_settings, run_ingest, serve_app, tmpfs
 
 MAY = "2025-05-23-us-signals-end-of-haiti-mission-funding.md"
 QUERY = "US ends Haiti mission funding"
+ADMIN_KEY = "admin-key-0123456789abcdef"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 @pytest.fixture
@@ -246,3 +251,39 @@ def test_a_snapshot_with_an_average_length_not_a_number_is_rebuilt(
 
     assert full_reads == [True, True]
     assert loaded.search("zebrafish harbour", 3)[0].document_id == "z.md"
+
+
+@pytest.mark.parametrize("where", ["a regular file", "below a regular file", "read-only"])
+def test_an_unusable_snapshot_dir_keeps_the_index_in_memory_and_writes_answer(
+    tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture, where: str
+) -> None:
+    snapshot_dir = tmp_path / "bm25"
+    if where == "a regular file":
+        snapshot_dir.write_text("not a directory")
+    elif where == "below a regular file":
+        (tmp_path / "file").write_text("not a directory")
+        snapshot_dir = tmp_path / "file" / "bm25"
+    settings = make_settings(
+        tmp_path / "data", bm25_snapshot_dir=snapshot_dir, admin_api_keys=ADMIN_KEY
+    )
+    run_ingest(settings, embedder, [SAMPLE_CORPUS])
+    with ExitStack() as stack:
+        if where == "read-only":
+            stack.enter_context(tmpfs(snapshot_dir, "1m", "ro"))
+        stack.enter_context(caplog.at_level(logging.INFO))
+        base_url = stack.enter_context(serve_app(create_app(settings, embedder=embedder)))
+        api = stack.enter_context(httpx.Client(base_url=base_url, timeout=60, headers=ADMIN))
+
+        files = {"file": ("z.md", "Zebrafish were found in the harbour of Haiti.")}
+        assert api.post("/api/documents", files=files).status_code == 201
+        hits = api.get("/api/search", params={"q": "zebrafish harbour"}).json()["results"]
+        assert hits[0]["document_id"] == "z.md"
+        assert api.delete("/api/documents/z.md").status_code == 204
+        assert api.get("/api/documents/z.md").status_code == 404
+        hits = api.get("/api/search", params={"q": "zebrafish harbour"}).json()["results"]
+        assert "z.md" not in {hit["document_id"] for hit in hits}
+
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().split(":")[0] for r in warnings] == ["BM25 snapshots off"]
+    assert str(snapshot_dir) in warnings[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)  # no traceback
