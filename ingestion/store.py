@@ -327,12 +327,13 @@ class _SwapGate:
 
 class StoreConnection:
     """A process's one connection to the store, shared by its threads: opened on first use,
-    dropped on a failure (the next use reconnects), and reopened on demand with no call in
-    flight (:meth:`reopen`)."""
+    closed after a failure once no call uses it (the next use reconnects), and reopened on
+    demand with no call in flight (:meth:`reopen`)."""
 
     def __init__(self, open_store: Callable[[], ChunkStore], where: str) -> None:
         self._open_store = open_store
         self._store: ChunkStore | None = None
+        self._failed = False  # the client failed: close it before opening another
         self.where = where
         self._gate = _SwapGate()
         self._open_lock = threading.Lock()  # one client is opened at a time, and only once
@@ -340,18 +341,33 @@ class StoreConnection:
     @contextmanager
     def connected(self) -> Iterator[ChunkStore]:
         """The store, connected on first use. A store failure inside the block is raised as
-        :class:`StoreUnavailable` and drops the connection, so the next call reconnects;
-        any other exception is a bug and passes through unchanged."""
+        :class:`StoreUnavailable` and marks the client failed, so the next call closes it and
+        reconnects; any other exception is a bug and passes through unchanged."""
+        if self._failed:
+            self._close_failed()
         with self._gate.use():
             try:
                 yield self._connect()
             except STORE_ERRORS as exc:
-                self._store = None
+                self._failed = True
                 logger.warning("vector store at %s failed: %r", self.where, exc)
                 raise StoreUnavailable(f"vector store at {self.where} unavailable: {exc}") from exc
             except StoreUnavailable:
-                self._store = None
+                self._failed = True
                 raise
+
+    def _close_failed(self) -> None:
+        # A second on-disk client opened while the failed one is open can hang in chromadb's
+        # Rust code holding the GIL, which stops every thread: close the failed one first.
+        with self._gate.swap():
+            if self._failed:
+                self._failed = False
+                if self._store is not None:
+                    store, self._store = self._store, None
+                    try:
+                        store.close()
+                    except STORE_ERRORS as exc:
+                        logger.warning("vector store at %s not closed: %r", self.where, exc)
 
     def _connect(self) -> ChunkStore:
         # Requests that arrive together after a swap or a failure share one new client: chromadb

@@ -23,6 +23,7 @@ POLL_FLOOR_SECONDS = 0.1  # the refresh thread's shortest pause, when refresh_se
 # The delta of changed documents is merged into a new base index past this size.
 MIN_DELTA, DELTA_SHARE = 2000, 0.05
 START_WAIT_SECONDS = 5.0  # how long a starting server waits for BM25 before going dense-only
+STOP_WAIT_SECONDS = 3.0  # how long a stopping server waits for the refresh thread (a daemon)
 # Rows of a loaded BM25 snapshot compared with the store's chunks before it is used.
 CHECKED_ROWS = 32
 
@@ -150,10 +151,11 @@ class Retriever:
             self._first_round.wait(wait_seconds)
 
     def stop(self) -> None:
-        """Stop following the store."""
+        """Stop following the store; a refresh still running after ``STOP_WAIT_SECONDS``
+        (a long build, a store call that does not return) ends with the process."""
         self._stopped.set()
         if self._poller is not None:
-            self._poller.join(timeout=30)
+            self._poller.join(timeout=STOP_WAIT_SECONDS)
 
     def refresh(self) -> None:
         """Catch up with the store now, if its revision changed."""
