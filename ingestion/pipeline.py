@@ -6,12 +6,14 @@ killed at any point leaves at most extra chunks that the next run removes.
 
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from ingestion.chunking import Chunk, split_document
 from ingestion.embeddings import Embedder
+from ingestion.errors import AppError
 from ingestion.loaders import (
     Discovery,
     LoadedDocument,
@@ -101,7 +103,13 @@ def ingest(
             elif stored[doc.document_id].folder != folder:
                 store.set_folder(doc.document_id, folder)
 
-    _write(pending, store, embedder, report, progress)
+    try:
+        _write(pending, store, embedder, report, progress)
+    except BaseException:
+        if report.chunks_embedded:  # publish what was written: a re-run finds it unchanged
+            with suppress(AppError):  # the store failing too: the first error is the one told
+                store.bump_revision()
+        raise
     if prune:
         for path, discovery in found:
             for document_id in _gone(path, discovery, stored.values()):

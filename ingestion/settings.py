@@ -20,6 +20,9 @@ class IndexSettings(BaseSettings):
     chroma_host: str | None = None
     chroma_port: int = Field(default=8000, ge=1, le=65535)
     store_timeout: float = Field(default=10.0, gt=0, description="seconds per Chroma server call")
+    # Bytes an on-disk store's writes leave free on its disk: a write that would go below is
+    # refused before it starts, so a full disk never leaves the store half written.
+    min_free_disk_bytes: int = Field(default=100_000_000, ge=0)
     collection: str = Field(default="citechat", min_length=3, max_length=63)
 
     embed_backend: Literal["local", "openai"] = "local"

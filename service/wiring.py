@@ -9,7 +9,15 @@ from functools import partial
 
 from ingestion.embeddings import Embedder, LocalEmbedder, build_embedder
 from ingestion.settings import IndexSettings
-from ingestion.store import ChunkStore, StoreConnection, describe, open_client
+from ingestion.store import (
+    STORE_ERRORS,
+    ChunkStore,
+    StoreConnection,
+    describe,
+    disk_space,
+    open_client,
+    store_failure,
+)
 from service.chat.answerer import Answerer, LanguageModel
 from service.chat.llm import ChatModel
 from service.chat.prompts import Prompts
@@ -29,7 +37,12 @@ class Components:
 
 def open_store(settings: Settings, embed_model: str) -> ChunkStore:
     """A connection to the collection the settings name, made now."""
-    return ChunkStore(open_client(settings), settings.collection, embed_model)
+    where, disk = describe(settings), disk_space(settings)
+    client = open_client(settings)
+    try:
+        return ChunkStore(client, settings.collection, embed_model, where=where, disk=disk)
+    except STORE_ERRORS as exc:
+        raise store_failure(exc, where, disk) from exc
 
 
 def embedder_for(settings: IndexSettings, embedder: Embedder | None = None) -> Embedder:
@@ -44,7 +57,9 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
     embedder.load()
     if isinstance(embedder, LocalEmbedder):
         embedder.use_threads(1)  # queries come one at a time; see LocalEmbedder.use_threads
-    store = StoreConnection(partial(open_store, settings, embedder.name), describe(settings))
+    store = StoreConnection(
+        partial(open_store, settings, embedder.name), describe(settings), disk_space(settings)
+    )
     retriever = Retriever(
         store,
         embedder,

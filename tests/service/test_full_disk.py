@@ -27,7 +27,7 @@ def full_disk(tmp_path: Path, embedder: Embedder) -> Iterator[tuple[Settings, Pa
     """Settings of a store on a tmpfs that a write filled; yields them and the ballast file
     whose removal frees the disk."""
     with tmpfs(tmp_path / "disk", DISK) as disk:
-        settings = make_settings(disk / "data")
+        settings = make_settings(disk / "data", min_free_disk_bytes=0)
         run_ingest(settings, embedder, [SAMPLE_CORPUS])
         ballast = disk / "ballast"
         ballast.write_bytes(bytes(shutil.disk_usage(disk).free - LEFT_FOR_THE_WRITE))

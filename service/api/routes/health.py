@@ -8,6 +8,9 @@ from service.api.deps import RetrieverDep, SettingsDep
 from service.api.schemas import Status
 
 router = APIRouter(tags=["health"])
+# /readyz answers 503 after this many store timeouts: reconnecting takes a few calls (Chroma's
+# heartbeat, its collection, a count), and an on-disk store's calls have no timeout of their own.
+READY_CALLS = 3
 
 
 @router.get(
@@ -32,7 +35,8 @@ async def healthz() -> Status:
 )
 async def readyz(retriever: RetrieverDep, settings: SettingsDep) -> Status:
     try:
-        index = await asyncio.wait_for(run_in_threadpool(retriever.status), settings.store_timeout)
+        seconds = READY_CALLS * settings.store_timeout
+        index = await asyncio.wait_for(run_in_threadpool(retriever.status), seconds)
     except TimeoutError as exc:
         where = retriever.store.where
         raise StoreUnavailable(f"vector store at {where} did not answer in time") from exc
