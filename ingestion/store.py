@@ -44,6 +44,9 @@ STORE_ERRORS: tuple[type[Exception], ...] = (ChromaError, httpx.HTTPError, OSErr
 # An on-disk write takes about this many times its raw bytes (texts, metadata, vectors): Chroma's
 # log, its metadata segment with the full-text index, the vector index (3.1-3.8 measured).
 WRITE_FACTOR = 5
+# A store error with less free space than this on its disk is told as a full disk (Chroma's own
+# message may not say so: "Error in compaction").
+FULL_BELOW_BYTES = 1_000_000
 
 
 class StoreUnavailable(AppError):
@@ -59,10 +62,10 @@ class StoreUnavailable(AppError):
 
 
 class StoreFull(StoreUnavailable):
-    """The disk holding an on-disk store has no room for a write (or had none)."""
+    """The disk holding an on-disk store has no room for a write (or had none); a 503 as
+    any unavailable store, with its own code."""
 
     code = "store_full"
-    status_code = 507
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -90,12 +93,13 @@ class DiskSpace:
             )
 
     def is_full(self, exc: BaseException) -> bool:
-        """True when ``exc`` says the disk is full, or the disk is below ``keep_free``."""
+        """True when ``exc`` says the disk is full, or the disk has less free than
+        ``keep_free`` (at least ``FULL_BELOW_BYTES``)."""
         said = f"{exc}".lower()
         if getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in said:
             return True
         try:
-            return self.free() < self.keep_free
+            return self.free() < max(self.keep_free, FULL_BELOW_BYTES)
         except OSError:
             return False
 
@@ -195,6 +199,9 @@ def open_client(settings: IndexSettings) -> ClientAPI:
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
     except STORE_ERRORS + (ValueError,) as exc:  # chromadb: ValueError when it finds no server
+        disk = disk_space(settings)
+        if disk is not None and disk.is_full(exc):
+            raise store_failure(exc, describe(settings), disk) from exc
         raise StoreUnavailable(f"vector store at {describe(settings)} unreachable: {exc}") from exc
 
 

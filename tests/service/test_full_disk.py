@@ -1,7 +1,10 @@
 """A store on a full disk: the server stays up and says it is not ready, and stops on SIGTERM."""
 
+import os
 import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +23,7 @@ DISK = "12m"
 # which leaves chromadb with a log it must apply before any read.
 LEFT_FOR_THE_WRITE = 4_500_000
 STOP_SECONDS = 10  # SIGTERM stops the server within this (issue 21)
+HANG_SECONDS = 120  # what a CLI command on the same store hung for (issue 21)
 
 
 @pytest.fixture
@@ -62,7 +66,19 @@ def test_a_server_over_a_full_disk_is_live_not_ready_and_stops_on_sigterm(
             assert statuses == [503, 503, 503, 200] * 3
             for _ in range(3):
                 assert client.get("/healthz", timeout=2).status_code == 200
-                assert client.get("/readyz").json()["code"] == "store_unavailable"
+                ready = client.get("/readyz")  # store_full when chromadb's failure left no room
+                assert ready.json()["code"] in {"store_unavailable", "store_full"}
+
+            listing = subprocess.run(  # another process on the same store meanwhile
+                [str(Path(sys.executable).with_name("citechat")), "documents"],
+                env=os.environ | {"CITECHAT_DATA_DIR": str(settings.data_dir)},
+                capture_output=True,
+                text=True,
+                timeout=HANG_SECONDS,
+            )
+            assert listing.returncode == 1
+            [line] = listing.stderr.splitlines()
+            assert line.startswith("error: ") and f"vector store at {settings.data_dir}" in line
 
             process.send_signal(signal.SIGTERM)  # the disk still full
             process.wait(timeout=STOP_SECONDS)
