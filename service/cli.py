@@ -3,12 +3,14 @@
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from typer import _click as click  # the click that typer bundles
+from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
@@ -56,7 +58,8 @@ def _options(
     ] = False,
 ) -> None:
     ctx.meta[DEBUG] = debug
-    if not debug:  # their messages become the command's one line; no tracebacks logged
+    if not debug and ctx.invoked_subcommand != "serve":  # a server logs them as they come
+        # Chroma's errors become the command's one line: not logged with their tracebacks too.
         logging.getLogger("chromadb").setLevel(logging.CRITICAL)
 
 
@@ -106,7 +109,15 @@ def _open_store(settings: Settings, embed_model: str) -> "ChunkStore":
 
     with _reported():
         store = open_store(settings, embed_model)
+    get_current_context().call_on_close(partial(_close, store))
     return store
+
+
+def _close(store: "ChunkStore") -> None:
+    """Close the command's store, failed or not: a client left open beside a failed one on
+    the same path can hang the next one a process opens (chromadb)."""
+    with suppress(AppError):  # the command's own error, if any, is the one reported
+        store.close()
 
 
 @app.command()
