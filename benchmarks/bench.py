@@ -36,7 +36,7 @@ from llama_index.core.node_parser import SentenceSplitter
 
 from ingestion.chunking import build_splitter, split_document
 from ingestion.embeddings import Embedder, build_embedder
-from ingestion.loaders import discover, load_document
+from ingestion.loaders import FileLimits, discover, load_document
 from ingestion.pipeline import ingest
 from service.settings import Settings
 from service.wiring import Components, build_components, open_store
@@ -198,7 +198,10 @@ def generate_corpus(target: Path, min_chunks: int, splitter: SentenceSplitter) -
 
 def _sample_text() -> str:
     found = discover(SAMPLE_CORPUS).files
-    return "\n".join(load_document(f.path, f.document_id, 1_000_000).text for f in found)
+    return "\n".join(
+        load_document(f.path, f.document_id, Settings(_env_file=None).file_limits).text
+        for f in found
+    )
 
 
 def _sentence(rng: random.Random, words: list[str]) -> str:
@@ -206,14 +209,12 @@ def _sentence(rng: random.Random, words: list[str]) -> str:
     return sentence[:1].upper() + sentence[1:] + "."
 
 
-def chunk_texts(corpus: Path, splitter: SentenceSplitter, max_file_bytes: int) -> list[str]:
+def chunk_texts(corpus: Path, splitter: SentenceSplitter, limits: FileLimits) -> list[str]:
     """The texts ingestion will embed for ``corpus``."""
     return [
         chunk.text
         for file in discover(corpus).files
-        for chunk in split_document(
-            load_document(file.path, file.document_id, max_file_bytes), splitter
-        )
+        for chunk in split_document(load_document(file.path, file.document_id, limits), splitter)
     ]
 
 
@@ -229,7 +230,7 @@ def bench_corpus(
     corpus: Path, settings: Settings, embedder: Embedder, encoder: Any, queries: list[str]
 ) -> dict[str, Any]:
     splitter = bench_splitter(settings)
-    texts = chunk_texts(corpus, splitter, settings.max_file_bytes)
+    texts = chunk_texts(corpus, splitter, settings.file_limits)
     floor = RawEncodeFloor(encoder, texts, settings.embed_batch_size)
     runs = math.ceil(MIN_TIMED_CHUNKS / len(texts))  # a tiny corpus is ingested several times
     stores = [open_store(fresh, embedder.name) for fresh in _collections(settings, runs)]
@@ -240,7 +241,7 @@ def bench_corpus(
             store,
             embedder,
             splitter,
-            max_file_bytes=settings.max_file_bytes,
+            limits=settings.file_limits,
             progress=lambda _total: floor,
         )
         for store in stores
@@ -259,7 +260,7 @@ def bench_corpus(
         open_store(settings, embedder.name),
         embedder,
         splitter,
-        max_file_bytes=settings.max_file_bytes,
+        limits=settings.file_limits,
     )
     reingest_seconds = time.perf_counter() - started
 

@@ -23,7 +23,7 @@ from llama_index.core.embeddings import BaseEmbedding
 from pydantic import PrivateAttr
 
 from ingestion.embeddings import Embedder
-from ingestion.loaders import discover, load_document
+from ingestion.loaders import FileLimits, discover, load_document
 from service.chat.answerer import Answerer
 from service.chat.condense import standalone
 from service.chat.types import Message
@@ -62,7 +62,7 @@ def compare(
         "hybrid": _citechat(retriever, "hybrid", k),
         "hybrid + time scope": _scoped(components.answerer, retriever, k),
         "llama-index default": _llama_index(
-            corpus, retriever.embedder, k, components.settings.max_file_bytes
+            corpus, retriever.embedder, k, components.settings.file_limits
         ),
     }
     return {name: _score(search, cases, k) for name, search in rows.items()}
@@ -122,10 +122,10 @@ class _SameModel(BaseEmbedding):
         return self._get_query_embedding(query)
 
 
-def _llama_index(corpus: Path, embedder: Embedder, k: int, max_bytes: int) -> Search:
+def _llama_index(corpus: Path, embedder: Embedder, k: int, limits: FileLimits) -> Search:
     documents = []
     for found in discover(corpus).files:
-        loaded = load_document(found.path, found.document_id, max_bytes)
+        loaded = load_document(found.path, found.document_id, limits)
         documents.append(Document(text=loaded.text, metadata={"document_id": loaded.document_id}))
     index = VectorStoreIndex.from_documents(documents, embed_model=_SameModel(embedder))
     engine = index.as_retriever(similarity_top_k=k)

@@ -7,15 +7,12 @@ what it skips (links leaving the folder, unlistable folders, unsafe names) the s
 
 import datetime as dt
 import hashlib
-import io
 import os
 import re
 import stat
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
-from typing import Any
 
 from ingestion.front_matter import FrontMatterError, split_front_matter
 from ingestion.html_tags import strip_html
@@ -27,14 +24,30 @@ PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 MAX_ID_CHARS = 512
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-# Characters that reorder or hide text (bidi controls) or break lines: never in ids or titles.
-_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Unicode categories never allowed in ids: control (Cc), format (Cf: zero-width, bidi and
+# other invisible characters), surrogates (Cs, undecodable bytes) and line/paragraph breaks.
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+# Bidirectional classes of the characters that reorder text: dropped from titles.
+_BIDI_CONTROLS = set("LRE RLE LRO RLO PDF LRI RLI FSI PDI LRM RLM ALM".split())
 _SHOWN_CHARS = 300
 _HTML_FIELDS = {"title": "title", "source": "url", "published": "date", "text": "text"}
 
 
 class LoadError(Exception):
     """A file that cannot be ingested; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """What one file may hold and expand to (``IndexSettings.file_limits``)."""
+
+    max_bytes: int
+    max_pdf_pages: int
+    max_text_chars: int
+    max_parse_seconds: float
+    max_parse_memory_bytes: int
+    max_title_chars: int
+    max_source_chars: int
 
 
 @dataclass(frozen=True)
@@ -109,21 +122,24 @@ def discover(path: Path) -> Discovery:
 def check_document_id(document_id: str) -> str:
     """Return ``document_id`` if it is a safe id; raise :class:`LoadError` saying why not.
 
-    Ids are relative POSIX paths: no empty, ``.`` or ``..`` parts, no backslashes, and no
-    control, bidi or undecodable characters that could disguise one id as another.
+    Ids are NFC-normalised relative POSIX paths (the normalised id is returned): no empty,
+    ``.`` or ``..`` parts, no backslashes, and no control, format (zero-width, bidi) or
+    undecodable characters that could disguise one id as another.
     """
+    document_id = unicodedata.normalize("NFC", document_id)
     if not document_id or len(document_id) > MAX_ID_CHARS:
         raise LoadError(f"document id must be 1 to {MAX_ID_CHARS} characters")
     if any(_unsafe(char) for char in document_id):
-        raise LoadError("name has control, bidi or undecodable characters")
+        raise LoadError("name has control, zero-width, bidi or undecodable characters")
     parts = document_id.split("/")
     if "\\" in document_id or any(part in ("", ".", "..") for part in parts):
         raise LoadError("document id must be a relative path without '.', '..' or '\\' parts")
     return document_id
 
 
-def load_document(path: Path, document_id: str, max_bytes: int) -> LoadedDocument:
+def load_document(path: Path, document_id: str, limits: FileLimits) -> LoadedDocument:
     """Load one file; raise :class:`LoadError` with the reason when it cannot be used."""
+    max_bytes = limits.max_bytes
     try:  # non-blocking: opening a named pipe must not wait for a writer
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
             info = os.fstat(file.fileno())
@@ -136,22 +152,30 @@ def load_document(path: Path, document_id: str, max_bytes: int) -> LoadedDocumen
         raise LoadError(f"unreadable: {exc.strerror or exc}") from exc
     if len(raw) > max_bytes:  # grew while being read
         raise LoadError(_too_large(len(raw), max_bytes))
-    return read_document(raw, path.name, document_id)
+    return read_document(raw, path.name, document_id, limits)
 
 
 def read_document(
     raw: bytes,
     name: str,
     document_id: str,
+    limits: FileLimits,
     *,
     title: str = "",
     source: str = "",
     published: str = "",
 ) -> LoadedDocument:
-    """Parse a file's bytes by the suffix of ``name``; non-empty arguments override metadata."""
+    """Parse a file's bytes by the suffix of ``name``; non-empty arguments override metadata.
+
+    A file past ``limits`` (pages, characters of text, seconds, title or source length)
+    raises :class:`LoadError` saying which.
+    """
+    name = unicodedata.normalize("NFC", name)
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in PDF_SUFFIXES:
-        meta = _read_pdf(raw)
+        from ingestion.pdf_text import read_pdf  # which imports this module
+
+        meta = read_pdf(raw, limits)
     elif suffix in SUPPORTED_SUFFIXES:
         content = _decode(raw)
         if suffix in HTML_SUFFIXES:
@@ -163,14 +187,25 @@ def read_document(
     text = meta["text"].strip()
     if not text:
         raise LoadError("no text")
+    _check_length("text", text, limits.max_text_chars, "CITECHAT_MAX_TEXT_CHARS")
     date = _normalise_date(published or meta["published"]) or _date_from_name(name)
-    return LoadedDocument(
+    doc = LoadedDocument(
         document_id=document_id,
         title=_one_line(title or meta["title"]) or PurePosixPath(name).stem,
         source=_one_line(source or meta["source"]),
         published=date,
         text=text,
     )
+    _check_length("title", doc.title, limits.max_title_chars, "CITECHAT_MAX_TITLE_CHARS")
+    _check_length("source", doc.source, limits.max_source_chars, "CITECHAT_MAX_SOURCE_CHARS")
+    return doc
+
+
+def _check_length(field: str, value: str, max_chars: int, setting: str) -> None:
+    if len(value) > max_chars:
+        raise LoadError(
+            f"{field}: at most {max_chars} characters allowed, got {len(value)} ({setting})"
+        )
 
 
 def shown(value: Path | str) -> str:
@@ -189,7 +224,11 @@ def _escaped(char: str) -> str:
 
 
 def _unsafe(char: str) -> bool:
-    return char in _BIDI or unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp")
+    return unicodedata.category(char) in _UNSAFE_CATEGORIES
+
+
+def _reorders(char: str) -> bool:
+    return unicodedata.bidirectional(char) in _BIDI_CONTROLS
 
 
 def _checked_id(relative: Path | str) -> str:
@@ -274,23 +313,15 @@ def _read_html(content: str) -> dict[str, str]:
     return {key: str(doc.get(name) or "") for key, name in _HTML_FIELDS.items()}
 
 
-def _read_pdf(raw: bytes) -> dict[str, str]:
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        text = "\n".join(page.extract_text() or "" for page in reader.pages)
-        info: Mapping[str, Any] = reader.metadata or {}
-    except Exception as exc:  # pypdf raises many types on damaged files
-        raise LoadError(f"unreadable PDF: {exc}") from exc
-    return {"title": str(info.get("/Title") or ""), "source": "", "published": "", "text": text}
-
-
 def _one_line(value: str) -> str:
     """``value`` on one line: bidi controls dropped, line breaks and control characters made
     spaces, runs of spaces collapsed."""
-    kept = "".join(" " if _unsafe(char) else char for char in value if char not in _BIDI)
+    kept = "".join(" " if _breaks(char) else char for char in value if not _reorders(char))
     return " ".join(kept.split())
+
+
+def _breaks(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp")
 
 
 def _normalise_date(value: str) -> str:

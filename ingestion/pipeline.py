@@ -2,6 +2,9 @@
 
 A changed document's new chunks are written first and its old ones deleted after, so a run
 killed at any point leaves at most extra chunks that the next run removes.
+
+Every document has an owner (ingestion/store.py): a folder ingest writes and prunes only the
+documents of that folder (or of no recorded owner), unless told to replace the others.
 """
 
 import time
@@ -16,6 +19,7 @@ from ingestion.embeddings import Embedder
 from ingestion.errors import AppError
 from ingestion.loaders import (
     Discovery,
+    FileLimits,
     LoadedDocument,
     LoadError,
     discover,
@@ -23,13 +27,21 @@ from ingestion.loaders import (
     shown,
 )
 from ingestion.sentences import METADATA_KEY, embed_with_sentences
-from ingestion.store import ChunkStore, StoredDocument
+from ingestion.store import FOLDER, UPLOAD, ChunkStore, StoredDocument
 
 if TYPE_CHECKING:  # imported when a splitter is built (ingestion.chunking)
     from llama_index.core.node_parser import SentenceSplitter
 
 BATCH = 256  # chunks embedded and written per round
+RACED = "stored meanwhile by an upload or another ingest: not replaced"
 SORT_WINDOW = 1024  # chunks put in length order together, so embedding batches need little padding
+
+
+class WrittenMeanwhile(AppError):
+    """Another writer stored a version of the document while this one was being embedded."""
+
+    code = "conflict"
+    status_code = 409
 
 
 @dataclass
@@ -53,9 +65,13 @@ class IngestReport:
 @dataclass
 class _Pending:
     doc: LoadedDocument
+    origin: str
     folder: str
     chunks: list[Chunk]
+    known: set[str]  # the versions stored when the run read the store: the others are not ours
+    path: str = ""  # the file, as shown
     written: int = 0
+    raced: bool = False  # another writer stored a version meanwhile: this one was taken back
 
 
 ProgressFactory = Callable[[int], Any]  # total -> object with update(n) and close()
@@ -67,15 +83,18 @@ def ingest(
     embedder: Embedder,
     splitter: "SentenceSplitter",
     *,
-    max_file_bytes: int,
+    limits: FileLimits,
     prune: bool = False,
+    replace: bool = False,
     progress: ProgressFactory | None = None,
 ) -> IngestReport:
     """Bring the store in line with the files under ``paths``.
 
     A path that does not exist raises :class:`FileNotFoundError` before anything is stored.
-    With ``prune``, documents ingested from under a folder given whose files are gone are
-    removed; documents from elsewhere are left alone.
+    A file whose id is held by an upload or by another folder fails with the reason, and the
+    document is left as it is, unless ``replace`` (the folder then owns it). With ``prune``,
+    documents ingested from under a folder given whose files are gone are removed; uploads
+    and documents from elsewhere are left alone.
     """
     started = time.perf_counter()
     found = [(path, discover(path)) for path in paths]
@@ -92,16 +111,20 @@ def ingest(
                 report.failed.append((shown(file.path), reason))
                 continue
             seen.add(file.document_id)
+            old = stored.get(file.document_id)
             try:
-                doc = load_document(file.path, file.document_id, max_file_bytes)
-                item = _plan(doc, folder, stored.get(doc.document_id), splitter, report)
+                if not replace:
+                    _check_owner(old, folder)
+                doc = load_document(file.path, file.document_id, limits)
+                item = _plan(doc, FOLDER, folder, old, splitter, report)
             except LoadError as exc:
                 report.failed.append((shown(file.path), str(exc)))
                 continue
             if item is not None:
+                item.path = shown(file.path)
                 pending.append(item)
-            elif stored[doc.document_id].folder != folder:
-                store.set_folder(doc.document_id, folder)
+            elif old is not None and (old.origin, old.folder) != (FOLDER, folder):
+                store.set_owner(doc.document_id, FOLDER, folder)
 
     try:
         _write(pending, store, embedder, report, progress)
@@ -110,6 +133,9 @@ def ingest(
             with suppress(AppError):  # the store failing too: the first error is the one told
                 store.bump_revision()
         raise
+    for item in pending:
+        if item.raced:
+            report.failed.append((item.path, RACED))
     if prune:
         for path, discovery in found:
             for document_id in _gone(path, discovery, stored.values()):
@@ -124,22 +150,40 @@ def ingest(
 def ingest_document(
     doc: LoadedDocument, store: ChunkStore, embedder: Embedder, splitter: "SentenceSplitter"
 ) -> IngestReport:
-    """Store one document that has no file (an upload), the same way :func:`ingest` does.
+    """Store one document that has no file (an upload), the same way :func:`ingest` does; the
+    upload then owns it, whoever did before (the caller decides whether it may).
 
-    Raises :class:`LoadError` when the document cannot be split into chunks.
+    Raises :class:`LoadError` when the document cannot be split into chunks, and
+    :class:`WrittenMeanwhile` when another writer stored it while it was being embedded.
     """
     started = time.perf_counter()
     report = IngestReport()
-    item = _plan(doc, "", store.document(doc.document_id), splitter, report)
+    old = store.document(doc.document_id)
+    item = _plan(doc, UPLOAD, "", old, splitter, report)
     if item is not None:
         _write([item], store, embedder, report, None)
         store.bump_revision()
+        if item.raced:
+            raise WrittenMeanwhile(f"document {doc.document_id!r} {RACED}")
+    elif old is not None and old.origin != UPLOAD:  # readers do not use owners: no new revision
+        store.set_owner(doc.document_id, UPLOAD, "")
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _check_owner(old: StoredDocument | None, folder: str) -> None:
+    """Raise :class:`LoadError` when ``old`` belongs to an upload or to another folder."""
+    if old is None or old.origin == "" or (old.origin, old.folder) == (FOLDER, folder):
+        return
+    holder = "an upload" if old.origin == UPLOAD else f"the folder {shown(old.folder)}"
+    raise LoadError(
+        f"id {shown(old.document_id)!r} is held by {holder}: not replaced (--replace replaces it)"
+    )
+
+
 def _plan(
     doc: LoadedDocument,
+    origin: str,
     folder: str,
     old: StoredDocument | None,
     splitter: "SentenceSplitter",
@@ -157,7 +201,7 @@ def _plan(
         report.new += 1
     else:
         report.changed += 1
-    return _Pending(doc, folder, chunks)
+    return _Pending(doc, origin, folder, chunks, set(old.hashes) if old else set())
 
 
 def _gone(path: Path, discovery: Discovery, stored: Iterable[StoredDocument]) -> list[str]:
@@ -168,7 +212,7 @@ def _gone(path: Path, discovery: Discovery, stored: Iterable[StoredDocument]) ->
     found = {PurePath(f.document_id) for f in discovery.files}
     gone = []
     for doc in stored:
-        if not doc.folder:
+        if doc.origin != FOLDER:
             continue
         file = PurePath(doc.folder, doc.document_id)
         if not file.is_relative_to(root):
@@ -216,11 +260,27 @@ def _write(
         for item, _ in batch:
             item.written += 1
             if item.written == len(item.chunks):
-                store.delete_document(item.doc.document_id, keep_hash=item.doc.content_hash)
+                _replace(store, item, report)
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:
         bar.close()
+
+
+def _replace(store: ChunkStore, item: _Pending, report: IngestReport) -> None:
+    """Delete the versions ``item`` replaces; or, when another writer stored a version of its
+    document since the run read the store, take ``item``'s back instead."""
+    doc = item.doc
+    now = store.document(doc.document_id)
+    if now is not None and not set(now.hashes) - {doc.content_hash} <= item.known:
+        store.delete_version(doc.document_id, doc.content_hash)
+        item.raced = True
+        if item.known:
+            report.changed -= 1
+        else:
+            report.new -= 1
+        return
+    store.delete_document(doc.document_id, keep_hash=doc.content_hash)
 
 
 def _by_length(queue: list[tuple[_Pending, Chunk]]) -> list[tuple[_Pending, Chunk]]:
@@ -238,6 +298,7 @@ def _metadata(item: _Pending, chunk: Chunk) -> dict[str, Any]:
     doc = item.doc
     return {
         "document_id": doc.document_id,
+        "origin": item.origin,
         "folder": item.folder,
         "title": doc.title,
         "source": doc.source,

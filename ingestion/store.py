@@ -1,10 +1,16 @@
 """The index contract: one Chroma collection of chunks, on disk or on a Chroma server.
 
 Every chunk carries ``document_id``, ``title``, ``source``, ``published``, ``start``, ``end``,
-``chunk_index``, ``n_chunks``, ``doc_hash`` (the hash of the document version it came from)
-and ``folder`` (where ``citechat ingest`` found its file, so ``--prune`` stays inside the
-folders it is given; empty for an upload).
+``chunk_index``, ``n_chunks``, ``doc_hash`` (the hash of the document version it came from),
+``origin`` (who stored it: ``"upload"`` over the documents API or ``"folder"`` by
+``citechat ingest``) and ``folder`` (the resolved folder ``citechat ingest`` found its file in;
+empty for an upload). Uploads and folders never replace or prune each other's documents
+unless asked to (docs/documents.md).
 A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` are stored.
+
+Chunks stored before ``origin`` was recorded have none: with a ``folder`` they belong to that
+folder; without one, their owner is unknown and the next explicit writer (a folder ingest or an
+upload) claims them.
 """
 
 import errno
@@ -34,6 +40,8 @@ from ingestion.settings import IndexSettings
 logger = logging.getLogger(__name__)
 
 PAGE = 1000
+UPLOAD = "upload"  # origins: a document stored over the documents API...
+FOLDER = "folder"  # ...or by `citechat ingest` from a folder
 # The change log kept in the collection's metadata lists at most this many document ids;
 # a reader that fell further behind reads the whole collection again.
 CHANGE_LOG_LIMIT = 500
@@ -137,6 +145,7 @@ class StoredDocument:
     source: str
     published: str
     folder: str = ""  # the folder it was ingested from (absolute); "" for an upload
+    origin: str = ""  # UPLOAD, FOLDER, or "" when stored before origins were recorded
     chunks: int = 0
     hashes: dict[str, int] = field(default_factory=dict)  # doc_hash -> chunks stored
     expected: dict[str, int] = field(default_factory=dict)  # doc_hash -> n_chunks
@@ -328,10 +337,12 @@ class ChunkStore:
         self._changed.update(str(meta["document_id"]) for meta in metadatas)
 
     @_translated
-    def set_folder(self, document_id: str, folder: str) -> None:
-        """Record that a document's file now lives under ``folder``."""
+    def set_owner(self, document_id: str, origin: str, folder: str) -> None:
+        """Record who owns a stored document: ``origin`` and, for a folder, which one."""
         page = self.collection.get(where={"document_id": document_id}, include=["metadatas"])
-        metadatas: list[Metadata] = [{**meta, "folder": folder} for meta in page["metadatas"] or []]
+        metadatas: list[Metadata] = [
+            {**meta, "origin": origin, "folder": folder} for meta in page["metadatas"] or []
+        ]
         self.collection.update(ids=page["ids"], metadatas=metadatas)
 
     @_translated
@@ -341,6 +352,14 @@ class ChunkStore:
         if keep_hash is not None:
             where = {"$and": [where, {"doc_hash": {"$ne": keep_hash}}]}
         self.collection.delete(where=where)
+        self._changed.add(document_id)
+
+    @_translated
+    def delete_version(self, document_id: str, doc_hash: str) -> None:
+        """Delete the chunks of version ``doc_hash`` of a document, and only those."""
+        self.collection.delete(
+            where={"$and": [{"document_id": document_id}, {"doc_hash": doc_hash}]}
+        )
         self._changed.add(document_id)
 
     @_translated
@@ -551,6 +570,7 @@ def _collect(metadatas: Iterable[dict[str, Any]]) -> dict[str, StoredDocument]:
                 doc_id, str(meta["title"]), str(meta["source"]), str(meta["published"])
             )
         doc.folder = str(meta.get("folder", ""))
+        doc.origin = str(meta.get("origin") or (FOLDER if doc.folder else ""))
         doc.chunks += 1
         doc_hash = str(meta["doc_hash"])
         doc.hashes[doc_hash] = doc.hashes.get(doc_hash, 0) + 1

@@ -9,10 +9,11 @@ from fastapi import FastAPI
 from ingestion.embeddings import Embedder
 from service.api.cors import add_cors
 from service.api.errors import register_error_handlers
-from service.api.limits import BodyLimits
+from service.api.limits import BodyLimits, HeaderLimits, deadline_protocol
 from service.api.observe import Observe, configure_logging
 from service.api.ratelimit import RateLimit, RateLimiter
 from service.api.routes import chat, completions, documents, health, metrics, search, widget
+from service.chat.injection import grammar
 from service.settings import Settings
 from service.wiring import build_components
 
@@ -27,14 +28,14 @@ RATE_LIMITED_PATHS = ("/api/chat", "/api/search", "/v1/chat/")
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn options: the h11 parser, which bounds a request's line plus headers (httptools
-    does not), the proxies trusted to name the client (see README, Security and limits), and
-    a bounded graceful shutdown."""
+    """uvicorn options: the h11 parser, which bounds an unfinished request line plus headers
+    (httptools does not), with deadlines on receiving requests, the proxies trusted to name the
+    client (none unless configured; see docs/limits.md), and a bounded graceful shutdown."""
     return {
-        "http": "h11",
+        "http": deadline_protocol(settings.request_header_timeout, settings.request_body_timeout),
         "h11_max_incomplete_event_size": settings.max_header_bytes,
-        "proxy_headers": True,
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies,
         "log_config": None,  # uvicorn's lines go through the app's logging (text or JSON)
         "access_log": False,  # service.api.observe writes the access log, with request ids
         "timeout_graceful_shutdown": SHUTDOWN_SECONDS,
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, object]]:
         components = build_components(settings, embedder)
+        grammar()  # the parser that finds orders in documents, before the first answer
         components.retriever.start()
         try:
             yield {"components": components}
@@ -67,6 +69,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         max_bytes=MAX_BODY_BYTES,
         timeout=settings.request_body_timeout,
         larger=uploads,
+    )
+    app.add_middleware(
+        HeaderLimits, max_bytes=settings.max_header_bytes, max_count=settings.max_header_count
     )
     limiter = RateLimiter(
         settings.rate_limit, settings.origin_rate_limit, settings.rate_limit_storage

@@ -130,6 +130,13 @@ def ingest(
             "--prune", help="Remove documents ingested from these folders whose files are gone."
         ),
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace documents of the same id stored by an upload or from another folder.",
+        ),
+    ] = False,
 ) -> None:
     """Ingest Markdown, text, HTML and PDF files (folders recursively)."""
     from tqdm import tqdm
@@ -147,8 +154,9 @@ def ingest(
             store,
             embedder,
             build_splitter(settings.chunk_size, settings.chunk_overlap),
-            max_file_bytes=settings.max_file_bytes,
+            limits=settings.file_limits,
             prune=prune,
+            replace=replace,
             progress=lambda total: tqdm(total=total, unit="chunk", desc="embedding", disable=None),
         )
     except FileNotFoundError as exc:
@@ -281,6 +289,41 @@ def eval_set(
         typer.echo(gate_markdown(result, str(baseline)))
         if not result.passed:
             raise typer.Exit(1)
+
+
+@app.command("eval-corpora")
+def eval_corpora(
+    ctx: typer.Context,
+    corpus: Annotated[
+        list[str], typer.Option(help="NAME=DOCUMENTS_DIR:QUESTIONS.jsonl, once per corpus.")
+    ],
+    cache: Annotated[Path, typer.Option(help="Where each corpus is indexed (CACHE/NAME).")] = Path(
+        "test-output/corpora"
+    ),
+    out: Annotated[Path | None, typer.Option(help="Also write the table here.")] = None,
+) -> None:
+    """Index each corpus on its own, answer its questions, and print one table of them all."""
+    from service.evaluate import corpora
+    from service.wiring import embedder_for
+
+    settings = _settings()
+    try:
+        named = [corpora.Corpus.parse(spec) for spec in corpus]
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    embedder = embedder_for(settings, _given_embedder(ctx))
+    with _reported():
+        results = {
+            c.name: corpora.score(
+                c, settings.model_copy(update={"data_dir": cache / c.name}), embedder
+            )
+            for c in named
+        }
+    text = corpora.table(results)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    typer.echo(text)
 
 
 def main() -> None:

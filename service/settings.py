@@ -62,11 +62,17 @@ class Settings(IndexSettings):
     rate_limit: str = "120/minute"
     origin_rate_limit: str = "1200/minute"
     rate_limit_storage: str = "memory://"
-    # HTTP server: the most bytes of a request line plus headers, and the proxies whose
-    # X-Forwarded-For / X-Forwarded-Proto are trusted (comma-separated addresses, or "*").
+    # HTTP server (docs/limits.md): the most bytes of a request line plus headers, the most
+    # header fields, and the seconds a client has to send them (from its first byte, or from
+    # connecting) and then its whole body; slower clients get 408 and lose the connection.
     max_header_bytes: int = Field(default=16384, ge=1024)
-    request_body_timeout: float = Field(default=10.0, gt=0)  # seconds to send a whole body
-    forwarded_allow_ips: str = "127.0.0.1"
+    max_header_count: int = Field(default=100, ge=10)
+    request_header_timeout: float = Field(default=10.0, gt=0)
+    request_body_timeout: float = Field(default=10.0, gt=0)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto name the client: comma-separated
+    # addresses or networks, or "*"; empty (the default): no proxy is trusted, not even
+    # localhost, so a client cannot pick the address its rate limit counts against.
+    trusted_proxies: str = ""
 
     # Pages allowed to call the API from a browser: comma-separated (or a JSON list).
     allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:*", "http://127.0.0.1:*"]

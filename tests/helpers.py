@@ -1,6 +1,7 @@
 """Shared test builders: settings, ingestion runs and real servers on free ports."""
 
 import importlib.util
+import io
 import os
 import shutil
 import signal
@@ -20,10 +21,20 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from pypdf import PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    PdfObject,
+)
 
 from ingestion.chunking import build_splitter
 from ingestion.embeddings import Embedder
-from ingestion.pipeline import IngestReport, ingest
+from ingestion.loaders import read_document
+from ingestion.pipeline import IngestReport, ingest, ingest_document
 from service.settings import Settings
 from service.wiring import open_store
 
@@ -43,13 +54,24 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 
 def run_ingest(
-    settings: Settings, embedder: Embedder, paths: list[Path], prune: bool = False
+    settings: Settings,
+    embedder: Embedder,
+    paths: list[Path],
+    prune: bool = False,
+    replace: bool = False,
 ) -> IngestReport:
     store = open_store(settings, embedder.name)
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    return ingest(
-        paths, store, embedder, splitter, max_file_bytes=settings.max_file_bytes, prune=prune
-    )
+    limits = settings.file_limits
+    return ingest(paths, store, embedder, splitter, limits=limits, prune=prune, replace=replace)
+
+
+def run_upload(settings: Settings, embedder: Embedder, name: str, text: str) -> IngestReport:
+    """Store ``text`` as an upload named ``name``, as the documents API does."""
+    store = open_store(settings, embedder.name)
+    doc = read_document(text.encode(), name, name, settings.file_limits)
+    splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
+    return ingest_document(doc, store, embedder, splitter)
 
 
 def copy_corpus(target: Path, source: Path = SAMPLE_CORPUS) -> Path:
@@ -101,6 +123,12 @@ def serve_app(app: FastAPI, **options: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def client_at(url: str, address: str) -> httpx.Client:
+    """A client of ``url`` whose connections come from ``address`` (127.0.0.0/8 on Linux)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=url, transport=transport, timeout=30)
 
 
 @contextmanager
@@ -217,6 +245,62 @@ def minimal_pdf(text: str) -> bytes:
         xref,
     )
     return bytes(out)
+
+
+def built_pdf(
+    texts: list[str],
+    *,
+    title: PdfObject | None = None,
+    fanout: int = 1,
+    depth: int = 0,
+    repeat: int = 1,
+) -> bytes:
+    """A PDF written by pypdf: one page per text (ASCII), ``title`` as its /Info /Title.
+
+    With ``depth`` levels of /Pages nodes each listing the next level ``fanout`` times, the
+    page tree reaches every page ``fanout ** depth`` times: a tiny file of very many pages.
+    With ``repeat``, each page shows its text that many times, from a compressed stream: a
+    small file that takes long and much memory to read.
+    """
+    writer = PdfWriter()
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+    )
+    for text in texts:
+        page = writer.add_blank_page(612, 792)
+        content = DecodedStreamObject()
+        content.set_data(f"BT /F1 12 Tf 72 720 Td {f'({text}) Tj ' * repeat}ET".encode())
+        page[NameObject("/Contents")] = writer._add_object(content.flate_encode())
+        fonts = DictionaryObject({NameObject("/F1"): font})
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    root = writer.root_object["/Pages"].get_object()
+    assert isinstance(root, DictionaryObject)
+    kids, count = ArrayObject(page.indirect_reference for page in writer.pages), len(texts)
+    for _ in range(depth):
+        count *= fanout
+        node = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Pages"),
+                NameObject("/Kids"): ArrayObject(list(kids) * fanout),
+                NameObject("/Count"): NumberObject(count),
+            }
+        )
+        kids = ArrayObject([writer._add_object(node)])
+    root[NameObject("/Kids")], root[NameObject("/Count")] = kids, NumberObject(count)
+    if title is not None:
+        writer.add_metadata({"/Producer": "tests"})
+        info = writer._info  # the /Info dictionary itself: metadata gives a copy
+        assert info is not None
+        info[NameObject("/Title")] = title
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def metric(client: httpx.Client, name: str, **labels: str) -> float:

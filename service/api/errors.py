@@ -19,7 +19,7 @@ from service import metrics
 
 logger = logging.getLogger(__name__)
 
-HTTP_ERROR_CODES = {408: "request_timeout", 413: "request_too_large"}
+HTTP_ERROR_CODES = {408: "request_timeout", 413: "request_too_large", 431: "headers_too_large"}
 MAX_REPORTED_ERRORS = 10  # of a request's validation errors; the rest are counted
 OPENAI_PREFIX = "/v1"
 _OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}

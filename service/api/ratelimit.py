@@ -1,14 +1,20 @@
 """Per-client rate limits on the costly routes, with the ``limits`` library.
 
-Each request under a limited path counts against its client's IP address and, when it comes
-from a web page, against that page's ``Origin`` too (every reader of one site shares the
-origin's budget). Counters live in ``CITECHAT_RATE_LIMIT_STORAGE``: the default
-``memory://`` keeps them per process, so N replicas allow up to N times the limit.
+Each request under a limited path counts against its client's address and, when it comes
+from a web page, against that page's ``Origin`` too (the readers of one site share the
+origin's budget). One address spends at most 1/``ORIGIN_SHARE`` of an origin's budget: past
+that share its requests no longer count against the origin (its own limit still applies), so
+it takes ``ORIGIN_SHARE`` busy addresses, not a few, to use a site's budget up (docs/limits.md).
+The client's address is the connection's peer unless that peer is a trusted proxy
+(``CITECHAT_TRUSTED_PROXIES``, none by default; uvicorn then takes X-Forwarded-For).
+Counters live in ``CITECHAT_RATE_LIMIT_STORAGE``: the default ``memory://`` keeps them per
+process, so N replicas allow up to N times the limit.
 """
 
 import math
 import time
 
+from limits import RateLimitItem
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
@@ -17,25 +23,41 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.api.errors import error_response
 from service.settings import parse_limits
 
+ORIGIN_SHARE = 100  # the fewest client addresses that can use up a page origin's budget
+
+
+def _share(item: RateLimitItem) -> RateLimitItem:
+    """One client's share of the origin limit ``item`` (at least one request per window)."""
+    return type(item)(max(1, item.amount // ORIGIN_SHARE), item.multiples)
+
 
 class RateLimiter:
     """Moving-window limits per client address and per page origin."""
 
     def __init__(self, per_client: str, per_origin: str, storage_uri: str = "memory://") -> None:
         self._per_client = parse_limits(per_client)
-        self._per_origin = parse_limits(per_origin)
+        self._per_origin = [(item, _share(item)) for item in parse_limits(per_origin)]
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
 
     def wait(self, client: str, origin: str | None) -> int | None:
         """Count one request; None when it is allowed, else the seconds to wait."""
-        checks = [(item, "client", client) for item in self._per_client]
-        if origin:
-            checks += [(item, "origin", origin) for item in self._per_origin]
-        for item, kind, key in checks:
-            if not self._limiter.hit(item, kind, key):
-                reset = self._limiter.get_window_stats(item, kind, key).reset_time
-                return max(1, math.ceil(reset - time.time()))
+        for item in self._per_client:
+            if not self._limiter.hit(item, "client", client):
+                return self._retry_after(item, "client", client)
+        if not origin:
+            return None
+        for item, share in self._per_origin:
+            if self._limiter.hit(share, "origin-share", origin, client):
+                allowed = self._limiter.hit(item, "origin", origin)
+            else:  # past its share: refused only once the origin's budget is spent
+                allowed = self._limiter.test(item, "origin", origin)
+            if not allowed:
+                return self._retry_after(item, "origin", origin)
         return None
+
+    def _retry_after(self, item: RateLimitItem, *keys: str) -> int:
+        reset = self._limiter.get_window_stats(item, *keys).reset_time
+        return max(1, math.ceil(reset - time.time()))
 
 
 class RateLimit:

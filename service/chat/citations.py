@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ingestion.sentences import split_sentences
 from service.chat.evidence import content_terms
+from service.chat.injection import instructing
 from service.chat.types import Citation
 from service.retrieval import Passage
 
@@ -116,8 +117,11 @@ def claims_citing(answer: str, marker: int) -> str:
 
 
 def best_quote(claim: str, passage: Passage) -> str:
-    """The sentence of ``passage`` sharing the most content terms with ``claim``."""
+    """The sentence of ``passage`` sharing the most content terms with ``claim``; never one
+    that instructs an assistant, unless the passage has nothing else."""
     wanted = set(content_terms(claim))
     spans = split_sentences(passage.text) or [(0, len(passage.text))]
+    orders = instructing([passage.text[slice(*span)] for span in spans])
+    spans = [span for span, order in zip(spans, orders, strict=True) if not order] or spans
     best = max(spans, key=lambda span: len(wanted & set(content_terms(passage.text[slice(*span)]))))
     return passage.text[slice(*best)]

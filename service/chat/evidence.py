@@ -15,7 +15,7 @@ import numpy as np
 
 from ingestion.sentences import read_sentence_vectors, split_sentences
 from service.chat.dates import CHANGE_WORDS, PRESENT_WORDS, format_date
-from service.chat.injection import instructs_assistant
+from service.chat.injection import instructing
 from service.lexical import tokenize_remembered
 from service.memo import CACHED_TEXTS
 from service.retrieval import Passage
@@ -138,6 +138,8 @@ def read(passages: Sequence[Passage]) -> Reading:
     texts = [p.text[s:e] for p, pairs in zip(passages, spans, strict=True) for s, e in pairs]
     unique = list(dict.fromkeys(texts + headers))
     terms = dict(zip(unique, terms_of(unique), strict=True))
+    whole = [text for text in dict.fromkeys(texts) if not text[0].islower()]
+    instructions = {text for text, order in zip(whole, instructing(whole), strict=True) if order}
     reading = Reading([], [], [], {})
     seen: set[tuple[str, str]] = set()
     for passage, header, pairs in zip(passages, headers, spans, strict=True):
@@ -146,11 +148,7 @@ def read(passages: Sequence[Passage]) -> Reading:
         for position, (start, end) in enumerate(pairs):
             text = passage.text[start:end]
             mentioned |= terms[text]
-            if (
-                text[0].islower()
-                or (passage.document_id, text) in seen
-                or instructs_assistant(text)
-            ):
+            if text[0].islower() or (passage.document_id, text) in seen or text in instructions:
                 continue
             seen.add((passage.document_id, text))
             reading.sentences.append(Sentence(passage, start, end, position))

@@ -389,7 +389,8 @@ def _newest_first(ranked: Sequence[Scored], kind: Kind, ratio: float | None = No
     asking for one, a sentence holding one that is :data:`VALUE_RATIO` as close in meaning
     to the question as the closest addresses it too. Undated sources never win on recency,
     nor raise the bar, except with a ``ratio``: then the newest must score that share of the
-    best sentence of any source, undated ones included."""
+    best sentence of any source, undated ones included; when none does, ``ranked`` stays as
+    it is."""
     dated = [s for s in ranked if parse_date(s.sentence.passage.published) is not None]
     if not dated:
         return list(ranked)
@@ -398,10 +399,10 @@ def _newest_first(ranked: Sequence[Scored], kind: Kind, ratio: float | None = No
     else:
         bar = ratio * max(s.evidence for s in ranked)
     near = VALUE_RATIO * max(s.meaning for s in dated) if kind in _VALUES else math.inf
-    newest = min(
-        (s for s in dated if s.evidence >= bar or s.meaning >= near),
-        key=lambda s: recency_key(s.sentence.passage.published),
-    )
+    addressing = [s for s in dated if s.evidence >= bar or s.meaning >= near]
+    if not addressing:  # the best answer is undated and no dated source comes close
+        return list(ranked)
+    newest = min(addressing, key=lambda s: recency_key(s.sentence.passage.published))
     lead = next(s for s in ranked if s.document_id == newest.document_id)
     return [lead, *(s for s in ranked if s is not lead)]
 

@@ -11,6 +11,8 @@ from service.settings import Settings
 from service.wiring import build_components
 from tests.helpers import load_benchmark
 
+LIMITS = Settings(_env_file=None).file_limits
+
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
@@ -27,9 +29,9 @@ def test_generated_corpus_is_seeded_and_holds_the_chunks_asked_for(
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.md"))
     assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.md"))
     assert all((tmp_path / "a" / f).read_text() == (tmp_path / "b" / f).read_text() for f in files)
-    assert len(bench.chunk_texts(tmp_path / "a", splitter, 10_000_000)) >= 40
+    assert len(bench.chunk_texts(tmp_path / "a", splitter, LIMITS)) >= 40
     found = discover(tmp_path / "a").files
-    docs = [load_document(f.path, f.document_id, 10_000_000) for f in found]
+    docs = [load_document(f.path, f.document_id, LIMITS) for f in found]
     assert all(doc.title and doc.source and doc.published for doc in docs)
 
 

@@ -519,6 +519,23 @@ def test_a_present_tense_question_for_a_value_is_led_by_the_newest_source_that_s
     assert lead("What is Germany's minimum wage?", first, aside) == "2015-01-01.md"
 
 
+def test_an_undated_best_answer_leads_when_no_dated_source_comes_close() -> None:
+    def dated(text: str, name: str, published: str, similarity: float) -> Passage:
+        return dataclasses.replace(passage(text, name), published=published, similarity=similarity)
+
+    passages = [
+        dated("Germany's minimum wage is 12.82 euros an hour.", "explainer.md", "", 0.9),
+        dated(
+            "Germany's minimum wage debate went on, a minister said.", "2025.md", "2025-06-27", 0.3
+        ),
+    ]
+    question = "What is Germany's minimum wage?"
+
+    reply = answer(Standalone(question), passages, time_scope(question, TODAY))  # no crash
+
+    assert reply.citations[0].document_id == "explainer.md"
+
+
 def test_a_passage_that_writes_a_year_in_other_words_is_not_weaker_evidence() -> None:
     passages = [
         dataclasses.replace(

@@ -53,7 +53,12 @@ def test_documents_are_rebuilt_verbatim_from_their_chunks(
         documents = store.document_texts()
     assert len(documents) == 3
     for document_id, text in documents.items():
-        assert text == load_document(SAMPLE_DOCUMENTS / document_id, document_id, 10**6).text
+        assert (
+            text
+            == load_document(
+                SAMPLE_DOCUMENTS / document_id, document_id, sample_settings.file_limits
+            ).text
+        )
 
 
 def test_multi_turn_questions_carry_the_conversation(current: Report) -> None:

@@ -1,12 +1,31 @@
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    PdfObject,
+    TextStringObject,
+)
 
-from ingestion.loaders import LoadedDocument, LoadError, discover, load_document, shown
-from tests.helpers import minimal_pdf
+from ingestion.loaders import (
+    FileLimits,
+    LoadedDocument,
+    LoadError,
+    check_document_id,
+    discover,
+    load_document,
+    shown,
+)
+from ingestion.settings import IndexSettings
+from tests.helpers import built_pdf, minimal_pdf
 
 MAX_BYTES = 1_000_000
+BIG_STREAM = built_pdf(["ab"], repeat=1_000_000)
 
 ARTICLE_HTML = """<!doctype html><html><head><title>Site | Kenya police land in Haiti</title>
 <meta property="og:title" content="Kenya police land in Haiti">
@@ -19,8 +38,14 @@ opening the multinational mission after months of delay.</p>
 </article><footer>Copyright 2024 Example News</footer></body></html>"""
 
 
-def load(path: Path, root: Path, max_bytes: int = MAX_BYTES) -> LoadedDocument:
-    return load_document(path, path.relative_to(root).as_posix(), max_bytes)
+def limits(**overrides: Any) -> FileLimits:
+    """The default limits, with ``IndexSettings`` fields overridden."""
+    values: dict[str, Any] = {"max_file_bytes": MAX_BYTES} | overrides
+    return IndexSettings(_env_file=None, **values).file_limits
+
+
+def load(path: Path, root: Path, **overrides: Any) -> LoadedDocument:
+    return load_document(path, path.relative_to(root).as_posix(), limits(**overrides))
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -145,8 +170,8 @@ def test_hostile_or_odd_front_matter_fails_fast_with_a_reason(
 def test_files_over_the_size_limit_fail_before_being_read(tmp_path: Path) -> None:
     path = write(tmp_path / "big.txt", "word " * 1000)
     with pytest.raises(LoadError, match="file too large: 5000 bytes, at most 4999"):
-        load(path, tmp_path, max_bytes=4999)
-    assert load(path, tmp_path, max_bytes=5000).text.startswith("word")
+        load(path, tmp_path, max_file_bytes=4999)
+    assert load(path, tmp_path, max_file_bytes=5000).text.startswith("word")
 
 
 def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
@@ -214,9 +239,15 @@ def test_discover_refuses_names_that_could_spoof_a_listing(tmp_path: Path) -> No
     assert [f.document_id for f in found.files] == ["ok.md"]
     assert sorted(found.failed) == [
         (f"{corpus}/bad-\\xff.md", "file name is not valid UTF-8"),
-        (f"{corpus}/bidi-\\u202egnp.md", "name has control, bidi or undecodable characters"),
-        (f"{corpus}/ctrl-\\x1b[31mred.md", "name has control, bidi or undecodable characters"),
-        (f"{corpus}/new\\nline.md", "name has control, bidi or undecodable characters"),
+        (
+            f"{corpus}/bidi-\\u202egnp.md",
+            "name has control, zero-width, bidi or undecodable characters",
+        ),
+        (
+            f"{corpus}/ctrl-\\x1b[31mred.md",
+            "name has control, zero-width, bidi or undecodable characters",
+        ),
+        (f"{corpus}/new\\nline.md", "name has control, zero-width, bidi or undecodable characters"),
     ]
 
 
@@ -242,3 +273,71 @@ def test_shown_escapes_and_shortens() -> None:
     assert shown("a\u2067b\x07c") == "a\\u2067b\\x07c"
     assert shown(Path(os.fsdecode(b"x\xfe"))) == "x\\xfe"
     assert shown("x" * 1000) == "x" * 150 + "..." + "x" * 150
+
+
+def test_ids_are_nfc_and_refused_with_invisible_characters(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    names = ["look.md", "look\u200b.md", "look\u2060.md", "\ufefflook.md", "cafe\u0301.md"]
+    for name in names:
+        write(corpus / name, "text")
+    found = discover(corpus)
+    assert [f.document_id for f in found.files] == ["caf\u00e9.md", "look.md"]
+    reason = "name has control, zero-width, bidi or undecodable characters"
+    assert sorted(found.failed) == sorted(
+        (f"{corpus}/{name.encode('unicode_escape').decode()}", reason) for name in names[1:4]
+    )
+    assert check_document_id("sub/cafe\u0301.md") == "sub/caf\u00e9.md"
+    for document_id in ["a\u200bb.md", "a\u200db.md", "a\u00adb.md", "a\U000e0041.md"]:
+        with pytest.raises(LoadError, match="zero-width"):
+            check_document_id(document_id)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [NumberObject(42), DictionaryObject({NameObject("/A"): NumberObject(1)}), ArrayObject()],
+)
+def test_a_pdf_title_that_is_not_text_is_ignored(tmp_path: Path, title: PdfObject) -> None:
+    doc = load(write(tmp_path / "report.pdf", built_pdf(["Census"], title=title)), tmp_path)
+    assert doc.title == "report"
+    named = built_pdf(["Census"], title=TextStringObject("Harbour census"))
+    assert load(write(tmp_path / "named.pdf", named), tmp_path).title == "Harbour census"
+
+
+@pytest.mark.parametrize(
+    ("pdf", "overrides", "reason"),
+    [
+        # the 3 KB file whose page tree reaches one page 40,000 times: refused before reading
+        (built_pdf(["Page"], fanout=200, depth=2), {}, "more than 2000 pages"),
+        (built_pdf(["Page"], fanout=30, depth=2), {}, "repeats pages: 900 pages, 1 distinct"),
+        (built_pdf(["One", "Two", "Three"]), {"max_pdf_pages": 2}, "more than 2 pages"),
+        (
+            built_pdf(["First page", "Second"]),
+            {"max_text_chars": 12},
+            "characters of text by page 2",
+        ),
+        # 12 KB whose text layer takes seconds and hundreds of MB to read
+        (BIG_STREAM, {"max_parse_seconds": 1}, r"not read in 1 s \(CITECHAT_MAX_PARSE_SECONDS"),
+        (
+            BIG_STREAM,
+            {"max_parse_memory_bytes": 256 * 1024**2},
+            r"more than 268435456 bytes of memory \(CITECHAT_MAX_PARSE_MEMORY_BYTES",
+        ),
+    ],
+)
+def test_pdfs_are_bounded_by_what_they_expand_to(
+    tmp_path: Path, pdf: bytes, overrides: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(LoadError, match=reason):
+        load(write(tmp_path / "bomb.pdf", pdf), tmp_path, **overrides)
+
+
+def test_title_source_and_text_have_length_limits(tmp_path: Path) -> None:
+    content = f"---\ntitle: {'T' * 11}\nsource: https://a.org/{'s' * 20}\n---\nBody text.\n"
+    path = write(tmp_path / "a.md", content)
+    with pytest.raises(LoadError, match="title: at most 10 characters allowed, got 11"):
+        load(path, tmp_path, max_title_chars=10)
+    with pytest.raises(LoadError, match="source: at most 20 characters allowed, got 34"):
+        load(path, tmp_path, max_source_chars=20)
+    with pytest.raises(LoadError, match="text: at most 5 characters allowed, got 10"):
+        load(path, tmp_path, max_text_chars=5)
+    assert load(path, tmp_path, max_title_chars=11, max_source_chars=34).title == "T" * 11

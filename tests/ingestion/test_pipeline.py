@@ -1,15 +1,22 @@
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from ingestion import pipeline
 from ingestion.embeddings import ChunkVectors, Embedder, LocalEmbedder, Span
-from ingestion.sentences import METADATA_KEY, read_sentence_vectors, split_sentences
+from ingestion.sentences import (
+    METADATA_KEY,
+    embed_with_sentences,
+    read_sentence_vectors,
+    split_sentences,
+)
 from ingestion.store import ChunkStore
 from service.settings import Settings
 from service.wiring import open_store
-from tests.helpers import copy_corpus, make_settings, run_ingest
+from tests.helpers import built_pdf, copy_corpus, make_settings, run_ingest, run_upload
 
 MAY = "2025-05-23-us-signals-end-of-haiti-mission-funding.md"
 FEB = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
@@ -227,14 +234,124 @@ def test_prune_stays_inside_the_folders_given(
     assert sorted(store_of(settings, embedder).documents()) == sorted(["b.md", MAY, OLD])
 
 
-def test_a_moved_folder_is_pruned_from_its_new_place(
+def test_a_moved_folder_takes_its_documents_over_with_replace(
     corpus: Path, tmp_path: Path, settings: Settings, embedder: Embedder
 ) -> None:
     run_ingest(settings, embedder, [corpus])
     moved = corpus.rename(tmp_path / "moved")
-    assert run_ingest(settings, embedder, [moved]).unchanged == 3
+    refused = run_ingest(settings, embedder, [moved])
+    assert (refused.unchanged, len(refused.failed)) == (0, 3)
+    assert refused.failed[0][1] == (
+        f"id {OLD!r} is held by the folder {corpus}: not replaced (--replace replaces it)"
+    )
+    assert run_ingest(settings, embedder, [moved], replace=True).unchanged == 3
     (moved / FEB).unlink()
     assert run_ingest(settings, embedder, [moved], prune=True).pruned == 1
+
+
+def test_uploads_and_folders_never_replace_or_prune_each_other(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    folder, other = tmp_path / "folder", tmp_path / "other"
+    folder.mkdir()
+    other.mkdir()
+    run_upload(settings, embedder, "memo.md", "The upload says the bridge opened in May.")
+    (folder / "memo.md").write_text("The folder says the bridge opened in June.")
+    (folder / "same.md").write_text("The same text in two places.")
+    (other / "same.md").write_text("The same text in two places.")
+    run_upload(settings, embedder, "kept.md", "An upload nobody else touches.")
+    (folder / "kept.md").write_text("An upload nobody else touches.")  # identical content
+
+    first = run_ingest(settings, embedder, [folder])
+    assert first.new == 1  # same.md
+    assert sorted(reason for _, reason in first.failed) == [
+        "id 'kept.md' is held by an upload: not replaced (--replace replaces it)",
+        "id 'memo.md' is held by an upload: not replaced (--replace replaces it)",
+    ]
+    assert run_ingest(settings, embedder, [other]).failed == [
+        (
+            str(other / "same.md"),
+            f"id 'same.md' is held by the folder {folder}: not replaced (--replace replaces it)",
+        )
+    ]
+    for file in (folder / "memo.md", folder / "kept.md", other / "same.md"):
+        file.unlink()
+    assert run_ingest(settings, embedder, [folder], prune=True).pruned == 0
+    assert run_ingest(settings, embedder, [other], prune=True).pruned == 0
+    texts = store_of(settings, embedder).document_texts()
+    assert texts == {
+        "memo.md": "The upload says the bridge opened in May.",
+        "kept.md": "An upload nobody else touches.",
+        "same.md": "The same text in two places.",
+    }
+    documents = store_of(settings, embedder).documents()
+    assert {d: (doc.origin, doc.folder) for d, doc in documents.items()} == {
+        "memo.md": ("upload", ""),
+        "kept.md": ("upload", ""),
+        "same.md": ("folder", str(folder)),
+    }
+
+
+def test_replace_takes_an_upload_over_and_prune_then_removes_it(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "memo.md").write_text("The folder says the bridge opened in June.")
+    run_upload(settings, embedder, "memo.md", "The upload says the bridge opened in May.")
+    assert run_ingest(settings, embedder, [folder], replace=True).changed == 1
+    assert store_of(settings, embedder).document_texts()["memo.md"].endswith("in June.")
+    (folder / "memo.md").unlink()
+    assert run_ingest(settings, embedder, [folder], prune=True).pruned == 1
+
+
+def test_documents_stored_before_owners_were_recorded_keep_working(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    """Chunks with no ``origin``: a folder claims those of no folder; those with a folder
+    belong to it."""
+    unknown, foldered = tmp_path / "unknown", tmp_path / "foldered"
+    unknown.mkdir()
+    foldered.mkdir()
+    (unknown / "old.md").write_text("Stored by an older version.")
+    (foldered / "dated.md").write_text("Stored from a folder by an older version.")
+    run_ingest(settings, embedder, [unknown])
+    run_ingest(settings, embedder, [foldered])
+    store = store_of(settings, embedder)
+    legacy = store.collection.get(include=["metadatas", "documents", "embeddings"])
+    metadatas: list[Any] = []
+    for meta in legacy["metadatas"] or []:
+        old = {k: v for k, v in meta.items() if k != "origin"}
+        metadatas.append(old | ({"folder": ""} if old["document_id"] == "old.md" else {}))
+    store.collection.delete(ids=legacy["ids"])
+    store.collection.add(
+        ids=legacy["ids"],
+        metadatas=metadatas,
+        documents=legacy["documents"],
+        embeddings=legacy["embeddings"],
+    )
+    documents = store_of(settings, embedder).documents()
+    assert {d: doc.origin for d, doc in documents.items()} == {"old.md": "", "dated.md": "folder"}
+
+    (unknown / "old.md").write_text("Changed since.")
+    assert run_ingest(settings, embedder, [unknown]).changed == 1  # claimed, as before
+    (unknown / "old.md").unlink()
+    assert run_ingest(settings, embedder, [unknown], prune=True).pruned == 1
+    (foldered / "dated.md").unlink()
+    assert run_ingest(settings, embedder, [foldered], prune=True).pruned == 1
+
+
+def test_a_pdf_past_the_limits_is_skipped_and_the_rest_stored(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "bomb.pdf").write_bytes(built_pdf(["Page"], fanout=200, depth=2))
+    (folder / "fine.md").write_text("A fine file.")
+    report = run_ingest(settings, embedder, [folder])
+    assert report.new == 1
+    reason = "more than 2000 pages (CITECHAT_MAX_PDF_PAGES)"
+    assert report.failed == [(str(folder / "bomb.pdf"), reason)]
 
 
 def test_duplicate_document_ids_in_one_run_are_rejected(
@@ -332,3 +449,31 @@ def test_each_chunk_stores_its_sentences_pooled_from_its_own_tokens(
             want = _pooled_tokens(embedder, text, span)
             assert float(np.dot(vectors[span], want)) > 0.99  # stored as float16
     assert read_sentence_vectors("not json") == {}  # an unreadable value reads as none
+
+
+def test_a_version_stored_while_another_is_embedded_is_kept(
+    tmp_path: Path, settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload that lands while a folder's file is embedded wins, and the other way round."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "memo.md").write_text("The folder says the bridge opened in June.")
+    (folder / "other.md").write_text("Another file of the folder.")
+    racing = [lambda: run_upload(settings, embedder, "memo.md", "The upload says May.")]
+
+    def embed_racing(texts: list[str], model: Embedder) -> Any:
+        while racing:
+            racing.pop()()  # another writer, between this writer's read and its write
+        return embed_with_sentences(texts, model)
+
+    monkeypatch.setattr(pipeline, "embed_with_sentences", embed_racing)
+    report = run_ingest(settings, embedder, [folder])
+    assert (report.new, report.failed) == (1, [(str(folder / "memo.md"), pipeline.RACED)])
+    texts = store_of(settings, embedder).document_texts()
+    assert texts == {"memo.md": "The upload says May.", "other.md": "Another file of the folder."}
+
+    (folder / "late.md").write_text("The folder's late file.")
+    racing.append(lambda: run_ingest(settings, embedder, [folder]))
+    with pytest.raises(pipeline.WrittenMeanwhile, match="'late.md' stored meanwhile"):
+        run_upload(settings, embedder, "late.md", "The upload of a late file.")
+    assert store_of(settings, embedder).document_texts()["late.md"] == "The folder's late file."

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from ingestion.embeddings import Embedder
 from service.cli import app
 from service.wiring import open_store
-from tests.helpers import copy_corpus, free_port, make_settings
+from tests.helpers import copy_corpus, free_port, make_settings, run_upload
 
 FEB = "2025-02-07-us-exempts-haiti-mission-from-aid-freeze.md"
 
@@ -99,7 +99,7 @@ def test_ingest_reports_spoofing_names_escaped(run: Run, cli_env: Path) -> None:
     code, out, err = run("ingest", str(cli_env))
     assert code == 1 and "3 new" in out and "2 failed" in out
     assert "\u202e" not in err
-    assert "evil-\\u202egpj.md: name has control, bidi or undecodable characters" in err
+    assert "evil-\\u202egpj.md: name has control, zero-width, bidi or undecodable characters" in err
     assert f"outside.md: link to a file outside {cli_env}: not followed" in err
     assert "outside.md" not in run("documents")[1]
 
@@ -123,3 +123,22 @@ def test_documents_escapes_what_an_older_index_may_hold(
     code, out, _ = run("documents")
     assert code == 0
     assert out == "a\\u202egpj.md\t-\t1 chunks\tReal\\ttitle\\u2066\n"
+
+
+def test_ingest_refuses_an_id_an_upload_holds_unless_replace(
+    run: Run, cli_env: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    run_upload(make_settings(tmp_path / "data"), embedder, FEB, "The upload's own text.")
+    code, out, err = run("ingest", str(cli_env))
+    assert code == 1
+    assert "2 new, 0 changed, 0 unchanged, 1 failed" in out
+    reason = f"id {FEB!r} is held by an upload: not replaced (--replace replaces it)"
+    assert err.strip() == f"failed: {cli_env / FEB}: {reason}"
+    (cli_env / FEB).unlink()
+    code, out, _ = run("ingest", "--prune", str(cli_env))
+    assert code == 0 and "0 pruned" in out
+    assert FEB in run("documents")[1]
+
+    (cli_env / FEB).write_text("The folder's text.")
+    code, out, _ = run("ingest", "--replace", str(cli_env))
+    assert code == 0 and "1 changed" in out

@@ -5,10 +5,18 @@ from typing import Any
 
 import httpx
 import pytest
+from pypdf.generic import NumberObject
 
 from ingestion.embeddings import Embedder
 from service.app import create_app
-from tests.helpers import SAMPLE_CORPUS, make_settings, minimal_pdf, run_ingest, serve_app
+from tests.helpers import (
+    SAMPLE_CORPUS,
+    built_pdf,
+    make_settings,
+    minimal_pdf,
+    run_ingest,
+    serve_app,
+)
 
 ADMIN_KEY = "admin-key-0123456789abcdef"
 READ_KEY = "read-key-0123456789abcdef"
@@ -18,6 +26,7 @@ OLD = "2023-09-23-us-offers-100m-for-kenya-led-haiti-mission.md"
 ZEBRA = "---\ntitle: Zebrafish sighted\nsource: https://example.org/z\n---\n" + (
     "Zebrafish were found in the harbour of Port-au-Prince on Monday, officials said.\n"
 )
+BOMB = built_pdf(["Page"], fanout=30, depth=2)  # 1 KB, one page reached 900 times
 ZEBRA_CHANGED = ZEBRA.replace("on Monday", "on Friday, not Monday")
 
 
@@ -168,6 +177,11 @@ def test_html_and_pdf_uploads_use_the_same_loaders(api: httpx.Client) -> None:
         ("a.md", "x", {"document_id": "/abs.md"}, 422, "invalid_document", "relative path"),
         ("a.md", "x", {"document_id": "a\u202eb.md"}, 422, "invalid_document", "bidi"),
         ("a\x1b.md", "x", {}, 422, "invalid_document", "control"),
+        ("look\u2060.md", "x", {}, 422, "invalid_document", "zero-width"),
+        ("a.md", "x", {"document_id": "look\u200b.md"}, 422, "invalid_document", "zero-width"),
+        ("a.md", "x", {"title": "T" * 501}, 422, "invalid_document", "title: at most 500"),
+        ("a.md", "x", {"source": "s" * 2049}, 422, "invalid_document", "source: at most 2048"),
+        ("bomb.pdf", BOMB, {}, 422, "invalid_document", "repeats pages: 900 pages, 1 distinct"),
     ],
 )
 def test_bad_uploads_are_clear_4xx_and_store_nothing(
@@ -183,6 +197,66 @@ def test_bad_uploads_are_clear_4xx_and_store_nothing(
     assert response.status_code == status, response.text
     assert response.json()["code"] == code
     assert detail in response.json()["detail"]
+    assert shared_api.get("/api/documents").json()["total"] == 3
+
+
+def test_ids_and_names_are_nfc_and_a_pdf_title_that_is_not_text_is_ignored(
+    api: httpx.Client,
+) -> None:
+    created = upload(api, "cafe\u0301.md", ZEBRA)
+    assert created.status_code == 201, created.text
+    assert created.json()["document"]["document_id"] == "caf\u00e9.md"
+    assert api.get("/api/documents/cafe\u0301.md").json()["document_id"] == "caf\u00e9.md"
+    assert upload(api, "x.md", ZEBRA, document_id="caf\u00e9.md").json()["status"] == "unchanged"
+    pdf = upload(api, "census.pdf", built_pdf(["Zebrafish census"], title=NumberObject(42)))
+    assert pdf.json()["document"]["title"] == "census"
+    assert api.delete("/api/documents/cafe\u0301.md").status_code == 204
+
+
+def test_uploads_and_folder_ingests_never_replace_each_other_silently(
+    api: httpx.Client, tmp_path: Path, embedder: Embedder
+) -> None:
+    mine = (SAMPLE_CORPUS / OLD).read_text()  # stored by the fixture's folder ingest
+    for content in (ZEBRA, mine):  # identical content does not make it an upload either
+        refused = upload(api, OLD, content)
+        assert refused.status_code == 409
+        assert refused.json()["detail"] == (
+            f"document {OLD!r} was stored by `citechat ingest` from a folder: "
+            "replace it with PUT /api/documents/{document_id} to make it an upload"
+        )
+    taken = upload(api, OLD, mine, "PUT", id=OLD)
+    assert (taken.status_code, taken.json()["status"]) == (200, "unchanged")
+    settings = make_settings(tmp_path / "data", max_file_bytes=MAX_FILE_BYTES)
+    again = run_ingest(settings, embedder, [SAMPLE_CORPUS], prune=True)
+    assert (again.unchanged, again.pruned) == (2, 0)
+    assert [reason for _, reason in again.failed] == [
+        f"id {OLD!r} is held by an upload: not replaced (--replace replaces it)"
+    ]
+    assert upload(api, OLD, ZEBRA, "PUT", id=OLD).json()["status"] == "changed"
+
+
+@pytest.mark.parametrize(
+    ("file_name", "document_id", "detail"),
+    [
+        (b"a.md", b"caf\xe9.md", "field 'document_id': not valid UTF-8 (byte 3)"),
+        (b"r\xe9sum\xe9.md", None, "file name: not valid UTF-8 (byte 1)"),
+        (b"a.md", b"ok.md\xff", "field 'document_id': not valid UTF-8 (byte 5)"),
+    ],
+)
+def test_form_fields_and_names_that_are_not_utf8_are_a_400(
+    shared_api: httpx.Client, file_name: bytes, document_id: bytes | None, detail: str
+) -> None:
+    parts = [b'name="file"; filename="' + file_name + b'"\r\n\r\nSome text.']
+    if document_id is not None:
+        parts.append(b'name="document_id"\r\n\r\n' + document_id)
+    body = b"".join(b"--b0undary\r\nContent-Disposition: form-data; " + p + b"\r\n" for p in parts)
+    response = shared_api.post(
+        "/api/documents",
+        content=body + b"--b0undary--\r\n",
+        headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json() == {"code": "http_error", "detail": detail}
     assert shared_api.get("/api/documents").json()["total"] == 3
 
 

@@ -12,7 +12,7 @@ from ingestion.embeddings import Embedder
 from service.app import create_app, server_options
 from service.settings import Settings
 from tests.chat.chat_checks import read_events
-from tests.helpers import make_settings, serve_app
+from tests.helpers import client_at, make_settings, serve_app
 from tests.llm_stub import LLMStub, Reply
 
 SEARCH: dict[str, str | int] = {"q": "Haiti funding", "k": 1}
@@ -30,12 +30,9 @@ def limited_server(
 
 @pytest.fixture
 def per_client(sample_settings: Settings, embedder: Embedder) -> Iterator[httpx.Client]:
-    yield from limited_server(sample_settings, embedder, rate_limit="3/minute")
-
-
-@pytest.fixture
-def per_origin(sample_settings: Settings, embedder: Embedder) -> Iterator[httpx.Client]:
-    yield from limited_server(sample_settings, embedder, origin_rate_limit="2/minute")
+    yield from limited_server(
+        sample_settings, embedder, rate_limit="3/minute", trusted_proxies="127.0.0.1"
+    )
 
 
 def test_a_client_over_its_limit_gets_a_json_429_with_retry_after(
@@ -77,15 +74,22 @@ def test_clients_behind_a_trusted_proxy_are_told_apart(per_client: httpx.Client)
     assert first.status_code == 429 and other.status_code == 200
 
 
-def test_a_page_origin_has_its_own_budget_and_can_read_the_429(per_origin: httpx.Client) -> None:
+def test_a_page_origin_has_its_own_budget_and_can_read_the_429(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    settings = make_settings(sample_settings.data_dir, origin_rate_limit="2/minute")
     page = {"Origin": PAGE}
-    allowed = [per_origin.get("/api/search", params=SEARCH, headers=page) for _ in range(2)]
-
-    refused = per_origin.get("/api/search", params=SEARCH, headers=page)
-    other_site = per_origin.get(
-        "/api/search", params=SEARCH, headers={"Origin": "http://localhost:1"}
-    )
-    no_page = per_origin.get("/api/search", params=SEARCH)
+    with serve_app(create_app(settings, embedder=embedder), **server_options(settings)) as url:
+        allowed = []
+        for address in ("127.0.0.2", "127.0.0.3"):  # one request each spends the budget
+            with client_at(url, address) as client:
+                allowed.append(client.get("/api/search", params=SEARCH, headers=page))
+        with client_at(url, "127.0.0.4") as client:
+            refused = client.get("/api/search", params=SEARCH, headers=page)
+            other_site = client.get(
+                "/api/search", params=SEARCH, headers={"Origin": "http://localhost:1"}
+            )
+            no_page = client.get("/api/search", params=SEARCH)
 
     assert [r.status_code for r in allowed] == [200, 200]
     assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"

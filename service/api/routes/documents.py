@@ -6,6 +6,7 @@ threads, one at a time per process.
 """
 
 import threading
+import unicodedata
 from pathlib import PurePosixPath
 from typing import Annotated
 from urllib.parse import quote
@@ -16,27 +17,30 @@ from fastapi.concurrency import run_in_threadpool
 from ingestion.chunking import build_splitter
 from ingestion.loaders import (
     SUPPORTED_SUFFIXES,
+    FileLimits,
     LoadedDocument,
     LoadError,
     check_document_id,
     read_document,
 )
 from ingestion.pipeline import delete, ingest_document
-from ingestion.store import StoreConnection, StoredDocument
+from ingestion.store import FOLDER, StoreConnection, StoredDocument
 from service.api.auth import AdminDep, ReaderDep
 from service.api.deps import RetrieverDep, SettingsDep, WriteLockDep
+from service.api.forms import Utf8FormRoute
 from service.api.schemas import DocumentInfo, DocumentsResponse, UploadResponse, UploadStatus
 from service.errors import Conflict, FileTooLarge, InvalidDocument, NotFound, UnsupportedFileType
 from service.retrieval import Retriever
 from service.settings import Settings
 
-router = APIRouter(prefix="/api", tags=["documents"])
+router = APIRouter(prefix="/api", tags=["documents"], route_class=Utf8FormRoute)
 AUTH_ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "No API key, or an unknown one"},
     403: {"description": "A read-only key, or no admin keys are configured"},
 }
 UPLOAD_ERRORS: dict[int | str, dict[str, str]] = {
     **AUTH_ERRORS,
+    400: {"description": "A form field, field name or file name that is not UTF-8"},
     413: {"description": "The file is larger than CITECHAT_MAX_FILE_BYTES"},
     415: {"description": "Not a .md, .markdown, .txt, .html, .htm or .pdf file"},
     422: {"description": "A file or field that cannot be used: see `detail`"},
@@ -76,6 +80,7 @@ async def list_documents(
     responses={404: {"description": "No such document"}},
 )
 async def get_document(document_id: str, retriever: RetrieverDep) -> DocumentInfo:
+    document_id = unicodedata.normalize("NFC", document_id)  # as ids are stored
     stored = await run_in_threadpool(_one_document, retriever.store, document_id)
     if stored is None:
         raise NotFound(f"no document {document_id!r}")
@@ -89,7 +94,8 @@ async def get_document(document_id: str, retriever: RetrieverDep) -> DocumentInf
     summary="Upload a new document",
     description="201 with a `Location` header for a new document. Re-uploading the content "
     "already stored under that id is a 200 `unchanged` (nothing embedded); other content under "
-    "an existing id is a 409: replace it with PUT.",
+    "an existing id, or any content under the id of a document `citechat ingest` stored from a "
+    "folder, is a 409: replace it with PUT.",
     dependencies=[AdminDep],
     responses={**UPLOAD_ERRORS, 200: {"description": "Already stored, unchanged"}, 409: {}},
 )
@@ -107,7 +113,7 @@ async def upload_document(
     published: PublishedField = "",
 ) -> UploadResponse:
     name = file.filename or ""
-    doc = await _read(settings.max_file_bytes, file, document_id or name, title, source, published)
+    doc = await _read(settings.file_limits, file, document_id or name, title, source, published)
     result = await run_in_threadpool(_write, retriever, settings, writes, doc, False)
     if result.status == "new":
         response.headers["Location"] = f"/api/documents/{quote(doc.document_id)}"
@@ -120,9 +126,15 @@ async def upload_document(
     "/documents/{document_id:path}",
     response_model=UploadResponse,
     summary="Replace a document",
-    description="The same content as stored is a 200 `unchanged` (nothing embedded).",
+    description="The same content as stored is a 200 `unchanged` (nothing embedded). A "
+    "document `citechat ingest` stored from a folder becomes an upload: that folder no longer "
+    "replaces or prunes it.",
     dependencies=[AdminDep],
-    responses={**UPLOAD_ERRORS, 404: {"description": "No such document"}},
+    responses={
+        **UPLOAD_ERRORS,
+        404: {"description": "No such document"},
+        409: {"description": "`citechat ingest` stored the document while this was embedded"},
+    },
 )
 async def replace_document(
     document_id: str,
@@ -134,7 +146,7 @@ async def replace_document(
     source: SourceField = "",
     published: PublishedField = "",
 ) -> UploadResponse:
-    doc = await _read(settings.max_file_bytes, file, document_id, title, source, published)
+    doc = await _read(settings.file_limits, file, document_id, title, source, published)
     return await run_in_threadpool(_write, retriever, settings, writes, doc, True)
 
 
@@ -148,13 +160,14 @@ async def replace_document(
 async def delete_document(
     document_id: str, retriever: RetrieverDep, writes: WriteLockDep
 ) -> Response:
+    document_id = unicodedata.normalize("NFC", document_id)  # as ids are stored
     if not await run_in_threadpool(_delete, retriever, writes, document_id):
         raise NotFound(f"no document {document_id!r}")
     return Response(status_code=204)
 
 
 async def _read(
-    max_bytes: int,
+    limits: FileLimits,
     file: UploadFile,
     document_id: str,
     title: str,
@@ -166,13 +179,20 @@ async def _read(
     if PurePosixPath(name).suffix.lower() not in SUPPORTED_SUFFIXES:
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise UnsupportedFileType(f"file: {name!r} is not one of {kinds}")
-    raw = await file.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise FileTooLarge(f"file: larger than {max_bytes} bytes (CITECHAT_MAX_FILE_BYTES)")
+    raw = await file.read(limits.max_bytes + 1)
+    if len(raw) > limits.max_bytes:
+        raise FileTooLarge(f"file: larger than {limits.max_bytes} bytes (CITECHAT_MAX_FILE_BYTES)")
     try:
-        check_document_id(document_id)
+        document_id = check_document_id(document_id)
         return await run_in_threadpool(
-            read_document, raw, name, document_id, title=title, source=source, published=published
+            read_document,
+            raw,
+            name,
+            document_id,
+            limits,
+            title=title,
+            source=source,
+            published=published,
         )
     except LoadError as exc:
         raise InvalidDocument(str(exc)) from exc
@@ -191,6 +211,11 @@ def _write(
         old = store.document(doc.document_id)
         if replace and old is None:
             raise NotFound(f"no document {doc.document_id!r}: upload it with POST /api/documents")
+        if not replace and old is not None and old.origin == FOLDER:
+            raise Conflict(
+                f"document {doc.document_id!r} was stored by `citechat ingest` from a folder: "
+                "replace it with PUT /api/documents/{document_id} to make it an upload"
+            )
         if not replace and old is not None and not old.is_complete(doc.content_hash):
             raise Conflict(
                 f"document {doc.document_id!r} exists with other content: "
