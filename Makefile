@@ -6,7 +6,8 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint typecheck fmt bench bench-load bench-scale eval eval-corpora clean browser
+.PHONY: install serve ingest test lint typecheck fmt bench bench-load bench-scale eval eval-corpora clean browser \
+	docs docs-ref docs-check docs-screenshot
 
 install: $(VENV_STAMP)
 
@@ -47,8 +48,24 @@ fmt: install
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-test: lint typecheck browser
+test: lint typecheck browser docs
 	$(PY) -m pytest
+
+# The docs site (mkdocs.yml, docs/), built with --strict: a broken link or anchor fails.
+docs: install
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
+
+# docs/reference/ is generated from the code (service/reference_docs.py): regenerate it after
+# changing a setting, a command, a route or the eval-set schema; docs-check fails when stale.
+docs-ref: install
+	$(PY) -m service.reference_docs
+
+docs-check: install
+	$(PY) -m service.reference_docs --check
+
+# docs/images/widget.png: the demo page on the sample corpus, answering (Debian's chromium).
+docs-screenshot: install browser
+	$(PY) docs/widget_screenshot.py
 
 # The widget's tests drive Debian's chromium (Playwright's own browser download does not work here).
 browser:
