@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install serve ingest test lint typecheck fmt bench bench-load bench-scale eval eval-corpora clean browser \
-	docs docs-ref docs-check docs-screenshot
+	docs docs-ref docs-check docs-screenshots
 
 install: $(VENV_STAMP)
 
@@ -63,9 +63,9 @@ docs-ref: install
 docs-check: install
 	$(PY) -m service.reference_docs --check
 
-# docs/images/widget.png: the demo page on the sample corpus, answering (Debian's chromium).
-docs-screenshot: install browser
-	$(PY) docs/widget_screenshot.py
+# docs/images/: the widget answering on the demo page, and an eval report (Debian's chromium).
+docs-screenshots: install browser
+	$(PY) docs/screenshots.py
 
 # The widget's tests drive Debian's chromium (Playwright's own browser download does not work here).
 browser:
