@@ -122,7 +122,9 @@ def _help(args: list[str]) -> str:
 
     from service.cli import app
 
-    env = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"}
+    # The same page on every machine: rich takes its width and colours from these.
+    env: dict[str, str | None] = {"COLUMNS": "100", "TERMINAL_WIDTH": "100", "TERM": "dumb"}
+    env |= {"NO_COLOR": "1", "FORCE_COLOR": None, "FORCE_TERMINAL": None}
     result = CliRunner().invoke(app, [*args, "--help"], prog_name="citechat", env=env)
     if result.exit_code != 0:
         raise RuntimeError(f"citechat {' '.join(args)} --help failed: {result.output}")
