@@ -190,7 +190,7 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         ]
         lines.append("Body: " + "; ".join(kinds) + ".\n")
     lines += ["| status | meaning | body |", "| --- | --- | --- |"]
-    for status, response in operation.get("responses", {}).items():
+    for status, response in sorted(operation.get("responses", {}).items()):
         content = response.get("content", {})
         body_type = "; ".join(
             f"`{kind}` {_schema_type(c.get('schema', {}))}".strip() for kind, c in content.items()
