@@ -1,8 +1,8 @@
 """Every code example in the README and docs/ is run here, unless its title says "Illustrative".
 
-- ``sh``: each command is ``make TARGET`` (a target of the Makefile) or ``citechat ...``, parsed
+- ``sh``: each command is ``make TARGET`` (a target of the Makefile), ``citechat ...``, parsed
   by the real CLI (with ``--help`` appended, so it runs nothing but must name real commands and
-  options).
+  options), or ``export CITECHAT_...=...``, validated by the settings class.
 - ``http``: ``METHOD /path`` then an optional JSON body, sent to a real server on the sample
   corpus; it must answer 200 (and a chat must cite its sources).
 - ``python``: executed against that server (``http://127.0.0.1:8000`` is its address).
@@ -13,11 +13,13 @@
 import contextlib
 import io
 import json
+import os
 import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
@@ -89,11 +91,21 @@ def check_shell(code: str) -> None:
         given = [arg for arg in args if "=" not in arg]
         if program == "make":
             assert set(given) <= targets, f"{words}: not a make target"
+        elif program == "export":
+            check_settings(dict(arg.split("=", 1) for arg in args))
         elif program == "citechat":
             result = CliRunner().invoke(cli, [*args, "--help"], prog_name="citechat")
             assert result.exit_code == 0, f"{shlex.join(words)}: {result.output}"
         else:
             raise AssertionError(f"{shlex.join(words)}: not run by the tests; mark illustrative")
+
+
+def check_settings(variables: dict[str, str]) -> None:
+    """``variables`` are settings (a misspelt one would be ignored) that validate together."""
+    fields = {f"CITECHAT_{name.upper()}" for name in Settings.model_fields}
+    assert sorted(set(variables) - fields) == [], "not CITECHAT_* settings"
+    with mock.patch.dict(os.environ, variables):
+        Settings(_env_file=None)
 
 
 def check_http(code: str, base_url: str) -> None:
@@ -145,5 +157,9 @@ def test_a_broken_command_or_option_fails() -> None:
         check_shell("make serv")
     with pytest.raises(AssertionError, match="No such option"):
         check_shell("citechat ingest --prunes examples/haiti-mss")
+    with pytest.raises(AssertionError, match="not CITECHAT_"):
+        check_shell("export CITECHAT_LLM_BASEURL=http://127.0.0.1:11434/v1")
+    with pytest.raises(ValueError, match="llm_base_url"):
+        check_shell("export CITECHAT_LLM_BASE_URL=127.0.0.1:11434/v1")
     with pytest.raises(AssertionError, match="mark illustrative"):
         check_shell("curl http://127.0.0.1:8000/healthz")
