@@ -163,3 +163,10 @@ def test_a_broken_command_or_option_fails() -> None:
         check_shell("export CITECHAT_LLM_BASE_URL=127.0.0.1:11434/v1")
     with pytest.raises(AssertionError, match="mark illustrative"):
         check_shell("curl http://127.0.0.1:8000/healthz")
+
+
+def test_the_widget_page_lists_every_option_the_script_reads() -> None:
+    read = set(re.findall(r"\boptions\.(\w+)", WIDGET_JS.read_text()))
+    page = (PROJECT_DIR / "docs" / "widget.md").read_text()
+    listed = set(re.findall(r"^\| `data-([a-z-]+)` \|", page, re.M))
+    assert listed == {re.sub(r"([A-Z])", r"-\1", key).lower() for key in read}
