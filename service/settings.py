@@ -42,10 +42,21 @@ class Settings(IndexSettings):
     llm_base_url: str | None = None
     llm_api_key: SecretStr = SecretStr("")
     llm_model: str = Field(default="gpt-4o-mini", min_length=1)
-    llm_timeout: float = Field(default=30.0, gt=0)
+    # Seconds to wait for a reply's first token: a CPU model reads the whole prompt first
+    # (SmolLM2-135M on one core: about 100 prompt tokens a second).
+    llm_first_token_timeout: float = Field(default=30.0, gt=0)
+    # Seconds to wait for each next piece of a reply once it has begun (a stalled server).
+    llm_timeout: float = Field(default=15.0, gt=0)
+    # Retries of HTTP 408/409/429/5xx and refused connections (never of a timeout).
     llm_max_retries: int = Field(default=1, ge=0, le=5)
-    # Seconds one answer may wait for the LLM in all: condensing, retries and streaming.
+    # Seconds one answer may wait for the LLM in all (condensing, retries and streaming),
+    # whatever the server does; then it falls back to the extractive answer.
     llm_deadline: float = Field(default=45.0, gt=0)
+    # Estimated tokens of an answer prompt (instructions, passages, question): passages that
+    # do not fit are left out, so a small-context model is not overrun.
+    llm_prompt_tokens: int = Field(default=3000, ge=300)
+    # The most tokens the model may write in a reply (its max_tokens).
+    llm_max_tokens: int = Field(default=512, ge=16)
     prompts_dir: Path = PROMPTS_DIR
 
     # Chat requests: the question's length and the conversation's number of messages.

@@ -1,9 +1,9 @@
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
+from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
@@ -58,10 +58,20 @@ async def chat(
         answer = await run_in_threadpool(answerer.answer, messages)
         return ChatResponse.of(metrics.count_answer(answer))
     turn = await run_in_threadpool(answerer.prepare, messages)
-    return EventSourceResponse(sse_stream(answerer.stream(turn)), headers=SSE_HEADERS)
+    return EventSourceResponse(closing(sse_stream(answerer.stream(turn))), headers=SSE_HEADERS)
 
 
-def sse_stream(events: Iterator[ChatEvent]) -> Iterator[bytes]:
+async def closing(events: Generator[bytes, None, None]) -> AsyncIterator[bytes]:
+    """``events`` read in the threadpool and closed as soon as the client goes away (not
+    whenever the garbage collector gets to them), which cancels the LLM request behind them."""
+    try:
+        async for event in iterate_in_threadpool(events):
+            yield event
+    finally:
+        events.close()
+
+
+def sse_stream(events: Iterator[ChatEvent]) -> Generator[bytes, None, None]:
     """The answerer's events as SSE bytes; an unexpected failure becomes an ``error`` event."""
     try:
         for event in events:
