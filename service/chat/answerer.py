@@ -95,6 +95,7 @@ class Answerer:
         """
         today = self._clock()
         question = standalone(messages)
+        ruled = question.text  # what the LLM is asked when its own rewrite is not kept
         # the dates of earlier turns are no words to match either
         undated = tuple(without_dates(turn, today) for turn in question.context)
         question = dataclasses.replace(question, context=undated)
@@ -111,7 +112,7 @@ class Answerer:
             except LLMError as exc:
                 llm_error = str(exc)
             else:
-                query = asked = condensed or question.text  # else the rule's
+                query = asked = condensed or ruled
                 if condensed:
                     searched = without_dates(query, today)  # as the LLM condensed it
         depth = self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
@@ -163,6 +164,8 @@ class Answerer:
                     shown += text
                     yield Delta(text)
         except LLMError as exc:
+            if turn.deadline.cancelled:
+                return  # the reader has gone
             if shown:
                 yield Failure("llm_failed", f"The answer broke off: {exc}.")
             else:

@@ -14,7 +14,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Generator, Iterator, Sequence
 from contextlib import contextmanager
 
 import openai
@@ -38,6 +38,7 @@ RETRIED_STATUSES = {408, 409, 429} | set(range(500, 600))
 # A document's own "<passage>" or "</passage>" (any case or spacing) would move the boundary.
 _DELIMITER = re.compile(r"<\s*/?\s*passage\b", re.IGNORECASE)
 RETRY_PAUSE = 0.5  # seconds before the first retry, growing with each
+POLL_SECONDS = 0.2  # how often a wait for the model looks whether its answer was cancelled
 
 ChatMessages = list[ChatCompletionMessageParam]
 
@@ -47,13 +48,18 @@ class LLMError(Exception):
 
 
 class Deadline:
-    """The moment an answer stops waiting for the model (one per answer, for all its calls)."""
+    """The moment an answer stops waiting for the model (one per answer, for all its calls),
+    or sooner when it is cancelled: its reader has gone (from any thread)."""
 
     def __init__(self, seconds: float) -> None:
         self._end = time.monotonic() + seconds
+        self.cancelled = False
 
     def remaining(self) -> float:
-        return self._end - time.monotonic()
+        return 0.0 if self.cancelled else self._end - time.monotonic()
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
 
 def prompt_tokens(messages: ChatMessages) -> int:
@@ -103,7 +109,8 @@ class ChatModel:
         """The model's reply in pieces, as they arrive; :class:`LLMError` when a wait runs out.
 
         Each piece is awaited on this generator's own event loop for at most what its wait
-        allows; closing the generator early cancels the request too.
+        allows (looking every :data:`POLL_SECONDS` whether the deadline was cancelled); closing
+        the generator early cancels the request too.
         """
         tokens = prompt_tokens(messages)
         metrics.LLM_PROMPT_TOKENS.observe(tokens)
@@ -114,12 +121,10 @@ class ChatModel:
         try:
             while True:
                 limit = self._timeout if received else self._first_token_timeout
-                wait = min(limit, deadline.remaining())
                 with _llm_errors(started=bool(received)):
-                    try:
-                        piece = loop.run_until_complete(asyncio.wait_for(anext(pieces), wait))
-                    except StopAsyncIteration:
-                        return
+                    piece = _await(loop, _next(pieces), time.monotonic() + limit, deadline)
+                if piece is None:
+                    return
                 received += len(piece)
                 if received > MAX_REPLY_CHARS:
                     raise _failed("the model's reply was too long", ValueError(received))
@@ -157,6 +162,32 @@ class ChatModel:
                         logger.info("LLM usage: %d prompt tokens", chunk.usage.prompt_tokens)
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
+
+
+async def _next(pieces: AsyncGenerator[str, None]) -> str | None:
+    """The next piece, or None at the end."""
+    return await anext(pieces, None)
+
+
+def _await(
+    loop: asyncio.AbstractEventLoop,
+    step: Coroutine[None, None, str | None],
+    give_up: float,
+    deadline: Deadline,
+) -> str | None:
+    """Run ``step`` on ``loop`` until it is done, ``give_up`` (a monotonic time) comes or the
+    deadline ends; then cancel it (the request's connection closes) and raise."""
+    task = loop.create_task(step)
+    while not task.done():
+        wait = min(give_up - time.monotonic(), deadline.remaining())
+        if wait <= 0:
+            task.cancel()
+            loop.run_until_complete(asyncio.wait({task}))
+            if deadline.cancelled:
+                raise LLMError("the answer was cancelled")
+            raise TimeoutError
+        loop.run_until_complete(asyncio.wait({task}, timeout=min(wait, POLL_SECONDS)))
+    return task.result()
 
 
 def _close(loop: asyncio.AbstractEventLoop, pieces: AsyncGenerator[str, None]) -> None:

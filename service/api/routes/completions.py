@@ -17,13 +17,13 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from fastapi.sse import EventSourceResponse, format_sse_event
+from fastapi.sse import format_sse_event
 
 from service import metrics
 from service.api.auth import ReaderDep
 from service.api.deps import AnswererDep, SettingsDep
 from service.api.errors import openai_error
-from service.api.routes.chat import SSE_HEADERS, closing
+from service.api.routes.chat import AnswerEvents
 from service.api.schemas import (
     ChatCompletion,
     ChatMessage,
@@ -119,7 +119,7 @@ async def chat_completions(
         )
     turn = await run_in_threadpool(answerer.prepare, messages)
     chunks = chunk_stream(answerer.stream(turn), completion_id, created)
-    return EventSourceResponse(closing(chunks), headers=SSE_HEADERS)
+    return AnswerEvents(chunks, turn.deadline)
 
 
 def check_model(model: str) -> None:
