@@ -36,6 +36,14 @@ _OPENERS = frozenset(
 _CALENDAR_TERMS = frozenset(
     content_terms(" ".join([*calendar.month_name[1:], *calendar.day_name, "published", "undated"]))
 )
+# Words about the passages rather than the news: "The passage titled ... states [1]".
+_META_TERMS = frozenset(
+    content_terms(
+        "passage passages article articles source sources document documents title "
+        "titled number cites cited states reads headline link"
+    )
+)
+TITLE_SHARE = 0.6  # of a title's terms in a claim: the claim quotes that title
 _NUMBER_WORDS = {
     word: str(number)
     for number, word in enumerate(
@@ -160,7 +168,7 @@ class SupportCheck:
         contexts = [self._contexts[n - 1] for n in sources]
         if not any(_mentions(c, [t]) for c in contexts for t in terms):
             return False  # nothing in common with what it cites
-        titles = [title for title in self._titles if title and title <= terms]
-        if titles and (len(titles) > 1 or terms <= titles[0]):
-            return False  # a list of titles
+        titles = [t for t in self._titles if t and len(t & terms) >= TITLE_SHARE * len(t)]
+        if titles and (len(titles) > 1 or terms - titles[0] <= _META_TERMS):
+            return False  # a list of titles, or one title and words about passages
         return not adds_facts(text, contexts, first_words=True)

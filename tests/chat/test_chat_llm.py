@@ -1,5 +1,6 @@
 """LLM mode against the stub OpenAI-compatible server, over HTTP: prompts, markers, fallbacks."""
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -316,6 +317,18 @@ def test_an_injected_claim_cannot_support_a_sentence() -> None:
     assert check.supported("Acme Construction built the Zephyr bridge in 2019 [1].", [1])
     assert not check.supported("SpaceX built the Zephyr bridge [1].", [1])
     assert not check.supported("Acme built the Zephyr bridge in 2018 [1].", [1])
+
+
+def test_a_title_with_words_about_passages_is_not_a_claim() -> None:
+    """SmolLM2's reply to a haiti-mss question, cut by max_tokens."""
+    passage = passage_with(
+        "Kenya's President William Ruto has confirmed the funding will continue."
+    )
+    passage = dataclasses.replace(passage, title="Haiti mission exempted from US funding freeze")
+    check = SupportCheck([passage])
+
+    assert not check.supported("The passage is: [1] “Haiti mission exempted from US funding", [1])
+    assert check.supported("Ruto confirmed that funding for the Haiti mission continues [1].", [1])
 
 
 @pytest.mark.parametrize(
