@@ -93,6 +93,7 @@ class Answerer:
 
         Store failures propagate (the API answers 503); LLM failures are kept for later.
         """
+        deadline = Deadline(self._llm.deadline if self._llm is not None else 0.0)
         today = self._clock()
         question = standalone(messages)
         ruled = question.text  # what the LLM is asked when its own rewrite is not kept
@@ -105,7 +106,6 @@ class Answerer:
         searched = dataclasses.replace(
             question, question=scope.without_dates(question.question)
         ).text
-        deadline = Deadline(self._llm.deadline if self._llm is not None else 0.0)
         if self._llm is not None and len(messages) > 1:
             try:
                 condensed = self._condense(messages, deadline)
