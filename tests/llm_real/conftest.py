@@ -65,7 +65,11 @@ def llama_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # still reading an abandoned prompt, which it finishes
+            process.kill()
+            process.wait(timeout=10)
 
 
 def llm_mode(sample_settings: Settings, base_url: str, **overrides: object) -> Settings:
