@@ -56,21 +56,39 @@ class Settings(IndexSettings):
     )
     llm_api_key: SecretStr = Field(default=SecretStr(""), description="The LLM server's key.")
     llm_model: str = Field(default="gpt-4o-mini", min_length=1, description="The LLM's model.")
+    llm_first_token_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds to wait for a reply's first token: a CPU model reads the whole "
+        "prompt first (SmolLM2-135M on one core: about 100 prompt tokens a second).",
+    )
     llm_timeout: float = Field(
-        default=30.0, gt=0, description="Seconds an LLM call may wait for the server's next bytes."
+        default=15.0,
+        gt=0,
+        description="Seconds to wait for each next piece of a reply once it has begun.",
     )
     llm_max_retries: int = Field(
         default=1,
         ge=0,
         le=5,
-        description="Retries of timeouts, lost connections, 429 and 5xx before falling back.",
+        description="Retries of HTTP 408/409/429/5xx and refused connections (never of a "
+        "timeout) before falling back.",
     )
     llm_deadline: float = Field(
         default=45.0,
         gt=0,
-        description="Seconds one answer may wait for the LLM in all: condensing, retries and "
-        "streaming. Then a JSON answer falls back to the extractive one, and a stream that "
-        "already sent text ends with an `error` event.",
+        description="Seconds one answer may wait for the LLM in all (condensing, retries and "
+        "streaming), whatever the server does. Then a JSON answer falls back to the extractive "
+        "one, and a stream that already sent text ends with an `error` event.",
+    )
+    llm_prompt_tokens: int = Field(
+        default=3000,
+        ge=300,
+        description="Estimated tokens of an answer prompt (instructions, passages, question): "
+        "passages that do not fit are left out, so a small-context model is not overrun.",
+    )
+    llm_max_tokens: int = Field(
+        default=512, ge=16, description="The most tokens the model may write in a reply."
     )
     prompts_dir: Path = Field(
         default=PROMPTS_DIR,
