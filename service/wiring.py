@@ -78,7 +78,15 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
 
 def build_chat_model(settings: Settings, base_url: str, api_key: str, model: str) -> ChatModel:
     """An OpenAI-compatible chat client with the settings' timeout and retries."""
-    return ChatModel(base_url, api_key, model, settings.llm_timeout, settings.llm_max_retries)
+    return ChatModel(
+        base_url,
+        api_key,
+        model,
+        first_token_timeout=settings.llm_first_token_timeout,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+        max_tokens=settings.llm_max_tokens,
+    )
 
 
 def build_language_model(settings: Settings) -> LanguageModel | None:
@@ -88,4 +96,5 @@ def build_language_model(settings: Settings) -> LanguageModel | None:
     model = build_chat_model(
         settings, settings.llm_base_url, settings.llm_api_key.get_secret_value(), settings.llm_model
     )
-    return LanguageModel(model, Prompts.load(settings.prompts_dir), settings.llm_deadline)
+    prompts = Prompts.load(settings.prompts_dir)
+    return LanguageModel(model, prompts, settings.llm_deadline, settings.llm_prompt_tokens)
