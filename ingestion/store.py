@@ -14,15 +14,19 @@ folder; without one, their owner is unknown and the next explicit writer (a fold
 upload) claims them.
 """
 
+import errno
 import json
 import logging
+import shutil
 import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from functools import wraps
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import chromadb
 import httpx
@@ -47,6 +51,12 @@ CHANGE_LOG_LIMIT = 500
 # What a failing store raises: Chroma's own errors, the HTTP client's (timeouts, refused
 # connections), the OS's and SQLite's (on disk). Anything else is a bug, not an outage.
 STORE_ERRORS: tuple[type[Exception], ...] = (ChromaError, httpx.HTTPError, OSError, sqlite3.Error)
+# An on-disk write takes about this many times its raw bytes (texts, metadata, vectors): Chroma's
+# log, its metadata segment with the full-text index, the vector index (3.1-3.8 measured).
+WRITE_FACTOR = 5
+# A store error with less free space than this on its disk is told as a full disk (Chroma's own
+# message may not say so: "Error in compaction").
+FULL_BELOW_BYTES = 1_000_000
 
 
 class StoreUnavailable(AppError):
@@ -59,6 +69,68 @@ class StoreUnavailable(AppError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.detail = "the vector store is unavailable"
+
+
+class StoreFull(StoreUnavailable):
+    """The disk holding an on-disk store has no room for a write (or had none); a 503 as
+    any unavailable store, with its own code."""
+
+    code = "store_full"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.detail = "the vector store's disk is full"
+
+
+@dataclass(frozen=True)
+class DiskSpace:
+    """The disk holding an on-disk store, and the bytes its writes leave free on it."""
+
+    path: Path
+    keep_free: int
+
+    def free(self) -> int:
+        return shutil.disk_usage(self.path).free
+
+    def check(self, needed: int) -> None:
+        """Raise :class:`StoreFull` unless ``needed`` bytes fit above ``keep_free``."""
+        free = self.free()
+        if free - needed < self.keep_free:
+            raise StoreFull(
+                f"not enough disk space for the vector store at {self.path}: {_mb(free)} free, "
+                f"the write needs about {_mb(needed)} and {_mb(self.keep_free)} is kept free "
+                "(CITECHAT_MIN_FREE_DISK_BYTES); free some space and run again"
+            )
+
+    def is_full(self, exc: BaseException) -> bool:
+        """True when ``exc`` says the disk is full, or the disk has less free than
+        ``keep_free`` (at least ``FULL_BELOW_BYTES``)."""
+        said = f"{exc}".lower()
+        if getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in said:
+            return True
+        try:
+            return self.free() < max(self.keep_free, FULL_BELOW_BYTES)
+        except OSError:
+            return False
+
+
+def disk_space(settings: IndexSettings) -> DiskSpace | None:
+    """The disk of the settings' store when it is on disk, not on a Chroma server."""
+    if settings.chroma_host:
+        return None
+    return DiskSpace(settings.chroma_path, settings.min_free_disk_bytes)
+
+
+def store_failure(exc: BaseException, where: str, disk: DiskSpace | None) -> StoreUnavailable:
+    """``exc``, a failure of the store at ``where``, as users see it (one line)."""
+    said = " ".join(f"{exc}".split()) or type(exc).__name__
+    if disk is not None and disk.is_full(exc):
+        return StoreFull(f"the disk holding the vector store at {where} is full: {said}")
+    return StoreUnavailable(f"vector store at {where} unavailable: {said}")
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
 
 
 class EmbeddingModelMismatch(AppError):
@@ -138,6 +210,9 @@ def open_client(settings: IndexSettings) -> ClientAPI:
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
     except STORE_ERRORS + (ValueError,) as exc:  # chromadb: ValueError when it finds no server
+        disk = disk_space(settings)
+        if disk is not None and disk.is_full(exc):
+            raise store_failure(exc, describe(settings), disk) from exc
         raise StoreUnavailable(f"vector store at {describe(settings)} unreachable: {exc}") from exc
 
 
@@ -147,11 +222,41 @@ def describe(settings: IndexSettings) -> str:
     return str(settings.chroma_path)
 
 
-class ChunkStore:
-    """Reads and writes the chunks of one collection."""
+P = ParamSpec("P")
+R = TypeVar("R")
 
-    def __init__(self, client: ClientAPI, name: str, embed_model: str) -> None:
+
+def _translated(
+    method: "Callable[Concatenate[ChunkStore, P], R]",
+) -> "Callable[Concatenate[ChunkStore, P], R]":
+    """``method`` raising the store's failures as :class:`StoreUnavailable` (or StoreFull)."""
+
+    @wraps(method)
+    def call(self: "ChunkStore", /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except STORE_ERRORS as exc:
+            raise self.failure(exc) from exc
+
+    return call
+
+
+class ChunkStore:
+    """Reads and writes the chunks of one collection; its methods raise the store's failures
+    as :class:`StoreUnavailable` (:class:`StoreFull` for a full disk)."""
+
+    def __init__(
+        self,
+        client: ClientAPI,
+        name: str,
+        embed_model: str,
+        *,
+        where: str = "",
+        disk: DiskSpace | None = None,
+    ) -> None:
         self.client = client
+        self.where = where or name  # the store's address or path, for messages
+        self.disk = disk  # on disk: writes that would leave it too full are refused
         self.collection: Collection = client.get_or_create_collection(
             name,
             configuration={"hnsw": {"space": "cosine"}},
@@ -167,11 +272,16 @@ class ChunkStore:
         self._embed_model = embed_model
         self._changed: set[str] = set()  # documents written since the last bump_revision()
 
+    def failure(self, exc: BaseException) -> StoreUnavailable:
+        """``exc``, raised by a call of this store, as users see it."""
+        return store_failure(exc, self.where, self.disk)
+
     @property
     def identity(self) -> str:
         """The collection's name and id: a collection deleted and created again gets a new one."""
         return f"{self.collection.name}-{self.collection.id}"
 
+    @_translated
     def close(self) -> None:
         """Release the client; on disk, the next client reads the store afresh from disk."""
         self.client.close()  # type: ignore[attr-defined]  # HttpClient and PersistentClient have it
@@ -180,7 +290,7 @@ class ChunkStore:
         include: list[Any] = ["metadatas", "documents"] if include_text else ["metadatas"]
         offset = 0
         while True:
-            page = self.collection.get(include=include, limit=PAGE, offset=offset)
+            page = self._page(include, offset)
             ids = page["ids"]
             texts = page.get("documents") or [""] * len(ids)
             for chunk_id, text, meta in zip(ids, texts, page["metadatas"] or [], strict=True):
@@ -188,6 +298,10 @@ class ChunkStore:
             if len(ids) < PAGE:
                 return
             offset += PAGE
+
+    @_translated
+    def _page(self, include: list[Any], offset: int) -> Any:
+        return self.collection.get(include=include, limit=PAGE, offset=offset)
 
     def documents(self) -> dict[str, StoredDocument]:
         """The stored documents with their chunk counts per version, by id."""
@@ -201,11 +315,13 @@ class ChunkStore:
             pieces.setdefault(document_id, []).append((int(chunk.metadata["start"]), chunk.text))
         return {doc: merge_chunks(parts) for doc, parts in pieces.items()}
 
+    @_translated
     def document(self, document_id: str) -> StoredDocument | None:
         """One stored document, or None."""
         page = self.collection.get(where={"document_id": document_id}, include=["metadatas"])
         return _collect(dict(meta) for meta in page["metadatas"] or []).get(document_id)
 
+    @_translated
     def upsert(
         self,
         ids: list[str],
@@ -213,11 +329,16 @@ class ChunkStore:
         embeddings: list[list[float]],
         metadatas: list[dict[str, Any]],
     ) -> None:
+        """Write chunks; on disk, raise :class:`StoreFull` first unless they fit."""
+        if self.disk is not None:
+            raw = sum(len(t.encode()) for t in texts) + len(json.dumps(metadatas))
+            self.disk.check(WRITE_FACTOR * (raw + 4 * sum(map(len, embeddings))))
         vectors: list[Sequence[float]] = [*embeddings]  # the element types chromadb declares
         metas: list[Metadata] = [*metadatas]
         self.collection.upsert(ids=ids, documents=texts, embeddings=vectors, metadatas=metas)
         self._changed.update(str(meta["document_id"]) for meta in metadatas)
 
+    @_translated
     def set_owner(self, document_id: str, origin: str, folder: str) -> None:
         """Record who owns a stored document: ``origin`` and, for a folder, which one."""
         page = self.collection.get(where={"document_id": document_id}, include=["metadatas"])
@@ -226,6 +347,7 @@ class ChunkStore:
         ]
         self.collection.update(ids=page["ids"], metadatas=metadatas)
 
+    @_translated
     def delete_document(self, document_id: str, keep_hash: str | None = None) -> None:
         """Delete a document's chunks, except those of version ``keep_hash``."""
         where: dict[str, Any] = {"document_id": document_id}
@@ -234,6 +356,7 @@ class ChunkStore:
         self.collection.delete(where=where)
         self._changed.add(document_id)
 
+    @_translated
     def delete_version(self, document_id: str, doc_hash: str) -> None:
         """Delete the chunks of version ``doc_hash`` of a document, and only those."""
         self.collection.delete(
@@ -241,6 +364,7 @@ class ChunkStore:
         )
         self._changed.add(document_id)
 
+    @_translated
     def chunks_of(self, document_ids: list[str]) -> list[StoredChunk]:
         """The stored chunks of ``document_ids``, with their texts."""
         chunks = []
@@ -253,6 +377,7 @@ class ChunkStore:
                 chunks.append(StoredChunk(chunk_id, text or "", dict(meta)))
         return chunks
 
+    @_translated
     def query(self, embedding: Sequence[float], n: int) -> list[tuple[str, float]]:
         """The ids of the ``n`` nearest chunks with their cosine similarity, best first; read
         their texts and metadata with :meth:`get_chunks`, which also leaves out a chunk deleted
@@ -264,6 +389,7 @@ class ChunkStore:
         distances = (result["distances"] or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], distances, strict=True)]
 
+    @_translated
     def get_chunks(self, ids: list[str]) -> list[StoredChunk]:
         """The stored chunks among ``ids``, in that order; ids no longer stored are left out."""
         if not ids:
@@ -278,6 +404,7 @@ class ChunkStore:
         }
         return [found[chunk_id] for chunk_id in ids if chunk_id in found]
 
+    @_translated
     def state(self) -> StoreState:
         """The revision and change log, read afresh (a collection object keeps the metadata
         it was fetched with)."""
@@ -291,6 +418,7 @@ class ChunkStore:
         """Changes whenever the chunks change, so readers know to refresh derived indexes."""
         return self.state().revision
 
+    @_translated
     def bump_revision(self) -> None:
         """Publish the writes since the last call: a new revision, and the documents changed
         in the change log, so readers update only those."""
@@ -347,12 +475,16 @@ class _SwapGate:
 
 class StoreConnection:
     """A process's one connection to the store, shared by its threads: opened on first use,
-    dropped on a failure (the next use reconnects), and reopened on demand with no call in
-    flight (:meth:`reopen`)."""
+    closed after a failure once no call uses it (the next use reconnects), and reopened on
+    demand with no call in flight (:meth:`reopen`)."""
 
-    def __init__(self, open_store: Callable[[], ChunkStore], where: str) -> None:
+    def __init__(
+        self, open_store: Callable[[], ChunkStore], where: str, disk: DiskSpace | None = None
+    ) -> None:
         self._open_store = open_store
+        self._disk = disk
         self._store: ChunkStore | None = None
+        self._failed = False  # the client failed: close it before opening another
         self.where = where
         self._gate = _SwapGate()
         self._open_lock = threading.Lock()  # one client is opened at a time, and only once
@@ -360,18 +492,37 @@ class StoreConnection:
     @contextmanager
     def connected(self) -> Iterator[ChunkStore]:
         """The store, connected on first use. A store failure inside the block is raised as
-        :class:`StoreUnavailable` and drops the connection, so the next call reconnects;
-        any other exception is a bug and passes through unchanged."""
+        :class:`StoreUnavailable` and marks the client failed, so the next call closes it and
+        reconnects; any other exception is a bug and passes through unchanged."""
+        if self._failed:
+            self._close_failed()
         with self._gate.use():
             try:
                 yield self._connect()
-            except STORE_ERRORS as exc:
-                self._store = None
-                logger.warning("vector store at %s failed: %r", self.where, exc)
-                raise StoreUnavailable(f"vector store at {self.where} unavailable: {exc}") from exc
-            except StoreUnavailable:
-                self._store = None
+            except STORE_ERRORS as exc:  # a call made on the store's client directly
+                failure = store_failure(exc, self.where, self._disk)
+                self._fail(failure)
+                raise failure from exc
+            except StoreUnavailable as exc:
+                self._fail(exc)
                 raise
+
+    def _fail(self, failure: StoreUnavailable) -> None:
+        self._failed = True
+        logger.warning("%s", failure)
+
+    def _close_failed(self) -> None:
+        # A second on-disk client opened while the failed one is open can hang in chromadb's
+        # Rust code holding the GIL, which stops every thread: close the failed one first.
+        with self._gate.swap():
+            if self._failed:
+                self._failed = False
+                if self._store is not None:
+                    store, self._store = self._store, None
+                    try:
+                        store.close()
+                    except STORE_ERRORS as exc:
+                        logger.warning("vector store at %s not closed: %r", self.where, exc)
 
     def _connect(self) -> ChunkStore:
         # Requests that arrive together after a swap or a failure share one new client: chromadb

@@ -32,14 +32,16 @@ from service.wiring import build_components
 MAX_BODY_BYTES = 256 * 1024
 # An upload's body: the file (at most settings.max_file_bytes) plus its form fields.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
+# Seconds a stopping server (SIGTERM) waits for requests in flight before closing them.
+SHUTDOWN_SECONDS = 5
 # The routes that embed, search and answer: rate limited per client and per page origin.
 RATE_LIMITED_PATHS = ("/api/chat", "/api/search", "/v1/chat/")
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn options: the h11 parser, which bounds an unfinished request line plus headers
-    (httptools does not), with deadlines on receiving requests, and the proxies trusted to
-    name the client (none unless configured; see docs/limits.md)."""
+    (httptools does not), with deadlines on receiving requests, the proxies trusted to name the
+    client (none unless configured; see docs/limits.md), and a bounded graceful shutdown."""
     return {
         "http": deadline_protocol(settings.request_header_timeout, settings.request_body_timeout),
         "h11_max_incomplete_event_size": settings.max_header_bytes,
@@ -47,6 +49,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "forwarded_allow_ips": settings.trusted_proxies,
         "log_config": None,  # uvicorn's lines go through the app's logging (text or JSON)
         "access_log": False,  # service.api.observe writes the access log, with request ids
+        "timeout_graceful_shutdown": SHUTDOWN_SECONDS,
     }
 
 

@@ -1,12 +1,18 @@
 """The ``citechat`` command line. Heavy imports (torch, Chroma) happen inside the commands."""
 
+import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from typer import _click as click  # the click that typer bundles
+from typer._click.globals import get_current_context
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 if TYPE_CHECKING:
     from ingestion.embeddings import Embedder
@@ -15,14 +21,60 @@ if TYPE_CHECKING:
 from ingestion.errors import AppError
 from service.settings import Settings
 
+DEBUG = "citechat.debug"  # context meta: --debug was given
+
+
+class _Reporting(TyperGroup):
+    """Every error of a command ends it with one line and a non-zero exit (see
+    :func:`_failure`); with ``--debug``, with its traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as exc:
+            if ctx.meta.get(DEBUG):
+                raise
+            _fail(*_failure(exc))
+
+
 # Commands that embed take the embedding model from the context's ``obj`` when one is given
 # (tests pass their loaded model: ``CliRunner().invoke(app, args, obj=embedder)``).
-app = typer.Typer(help="Answer questions about articles, with citations.", no_args_is_help=True)
+app = typer.Typer(
+    cls=_Reporting,
+    help="Answer questions about articles, with citations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show an error's traceback and Chroma's own log messages."),
+    ] = False,
+) -> None:
+    ctx.meta[DEBUG] = debug
+    if not debug and ctx.invoked_subcommand != "serve":  # a server logs them as they come
+        # Chroma's errors become the command's one line: not logged with their tracebacks too.
+        logging.getLogger("chromadb").setLevel(logging.CRITICAL)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _failure(exc: Exception) -> tuple[str, int]:
+    """The one line reporting ``exc`` and the exit code: 2 for bad input, else 1; an error
+    not foreseen is told by its type and message."""
+    if isinstance(exc, AppError):
+        return " ".join(str(exc).split()), 2 if exc.status_code == 422 else 1
+    said = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {said} (--debug shows where)", 1
 
 
 @contextmanager
@@ -31,7 +83,7 @@ def _reported() -> Iterator[None]:
     try:
         yield
     except AppError as exc:
-        _fail(str(exc), 2 if exc.status_code == 422 else 1)
+        _fail(*_failure(exc))
 
 
 def _settings() -> Settings:
@@ -57,7 +109,15 @@ def _open_store(settings: Settings, embed_model: str) -> "ChunkStore":
 
     with _reported():
         store = open_store(settings, embed_model)
+    get_current_context().call_on_close(partial(_close, store))
     return store
+
+
+def _close(store: "ChunkStore") -> None:
+    """Close the command's store, failed or not: a client left open beside a failed one on
+    the same path can hang the next one a process opens (chromadb)."""
+    with suppress(AppError):  # the command's own error, if any, is the one reported
+        store.close()
 
 
 @app.command()

@@ -8,6 +8,7 @@ and leaves the old one as it was, so searches running meanwhile see one consiste
 
 import json
 import math
+import random
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,10 +86,65 @@ class _Base:
     def load(cls, directory: Path) -> "_Base":
         model = bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
         rows = json.loads((directory / _ROWS_FILE).read_text())
-        ids, documents = list(map(str, rows["ids"])), list(map(str, rows["documents"]))
-        if not len(ids) == len(documents) == model.scores["num_docs"] > 0:
-            raise ValueError(f"{directory}: the rows do not match the BM25 index")
-        return cls(model, ids, documents, float(rows["avg_length"]))
+        ids, documents, avg_length = rows["ids"], rows["documents"], rows["avg_length"]
+        _check_rows(ids, documents, avg_length)
+        _check_model(model, len(ids))
+        return cls(model, ids, documents, float(avg_length))
+
+    def terms_of(self, row: int) -> set[int]:
+        """The token ids (score matrix columns) that row ``row`` holds."""
+        indices, indptr = self.model.scores["indices"], self.model.scores["indptr"]
+        places = np.flatnonzero(np.asarray(indices) == row)
+        columns = np.searchsorted(np.asarray(indptr), places, side="right") - 1
+        return set(columns.tolist())
+
+
+def _check_rows(ids: object, documents: object, avg_length: object) -> None:
+    """Raise ``ValueError`` unless the rows are distinct chunk ids of their documents
+    (``<document id>::...``, as ingestion.chunking names them) and the average length is a
+    positive number."""
+    if not (isinstance(ids, list) and isinstance(documents, list)):
+        raise ValueError("the row ids are not lists")
+    if not ids or len(ids) != len(documents):
+        raise ValueError(f"{len(ids)} row ids for {len(documents)} documents")
+    for chunk_id, document_id in zip(ids, documents, strict=True):
+        if not (isinstance(chunk_id, str) and isinstance(document_id, str)):
+            raise ValueError(f"row id {chunk_id!r} of {document_id!r} is not a string")
+        if not chunk_id.startswith(f"{document_id}::"):
+            raise ValueError(f"row id {chunk_id!r} is not a chunk of {document_id!r}")
+    if len(set(ids)) != len(ids):
+        raise ValueError("the row ids repeat")
+    if isinstance(avg_length, bool) or not isinstance(avg_length, int | float):
+        raise ValueError(f"average length {avg_length!r} is not a number")
+    if not (math.isfinite(avg_length) and avg_length > 0):
+        raise ValueError(f"average length {avg_length!r} is not a positive number")
+
+
+def _check_model(model: bm25s.BM25, rows: int) -> None:
+    """Raise ``ValueError`` unless ``model`` is a well-formed bm25s index of ``rows`` rows,
+    scored as the delta is: every row index in bounds, every score finite and positive,
+    every token a column."""
+    if (model.method, model.k1, model.b) != ("lucene", K1, B):
+        raise ValueError(f"scored by {model.method} k1={model.k1} b={model.b}, not lucene {K1} {B}")
+    scores = model.scores
+    if scores.get("num_docs") != rows:
+        raise ValueError(f"{scores.get('num_docs')!r} scored rows for {rows} row ids")
+    data, indices, indptr = (np.asarray(scores[k]) for k in ("data", "indices", "indptr"))
+    if data.ndim != 1 or indices.ndim != 1 or indptr.ndim != 1 or len(indptr) < 1:
+        raise ValueError("the score matrix's arrays are not vectors")
+    if data.dtype.kind != "f" or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
+        raise ValueError("the score matrix's arrays have the wrong types")
+    if not (indptr[0] == 0 and indptr[-1] == len(indices) == len(data)):
+        raise ValueError("the score matrix's column pointers do not span its entries")
+    if (np.diff(indptr) < 0).any():
+        raise ValueError("the score matrix's column pointers decrease")
+    if len(indices) and (indices.min() < 0 or indices.max() >= rows):
+        raise ValueError("the score matrix names rows out of bounds")
+    if not (np.isfinite(data) & (data > 0)).all():
+        raise ValueError("the score matrix holds scores that are not positive numbers")
+    columns = sorted(i for token, i in model.vocab_dict.items() if token)  # bm25s adds ""
+    if columns != list(range(len(indptr) - 1)):
+        raise ValueError("the vocabulary does not match the score matrix's columns")
 
 
 class LexicalIndex:
@@ -114,6 +170,28 @@ class LexicalIndex:
         index._base = _Base.load(directory)
         index._hidden = np.zeros(len(index._base.ids), dtype=bool)
         return index
+
+    def sample(self, n: int, leaving_out: set[str]) -> list[str]:
+        """The ids of up to ``n`` base rows picked at random, none of ``leaving_out``'s
+        documents."""
+        if self._base is None:
+            return []
+        base = self._base
+        rows = [row for row, doc in enumerate(base.documents) if doc not in leaving_out]
+        return [base.ids[row] for row in random.sample(rows, min(n, len(rows)))]
+
+    def check_rows(self, chunks: list[LexicalChunk]) -> None:
+        """Raise ``ValueError`` unless each of ``chunks`` has a base row, of its document,
+        holding exactly its text's terms: a check of the index against the store."""
+        base = self._base
+        row_of = {chunk_id: row for row, chunk_id in enumerate(base.ids)} if base else {}
+        for chunk, terms in zip(chunks, tokenize([c.text for c in chunks]), strict=True):
+            row = row_of.get(chunk.chunk_id)
+            if base is None or row is None or base.documents[row] != chunk.document_id:
+                raise ValueError(f"chunk {chunk.chunk_id!r} is not a row of the index")
+            vocab = base.model.vocab_dict
+            if base.terms_of(row) != {vocab.get(term, -1) for term in terms if term}:
+                raise ValueError(f"the row of chunk {chunk.chunk_id!r} holds other terms")
 
     @property
     def savable(self) -> bool:

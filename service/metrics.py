@@ -30,6 +30,11 @@ ANSWERS = Counter(
 LLM_FALLBACKS = Counter(
     "citechat_llm_fallbacks_total", "LLM-mode answers that fell back to the extractive answer."
 )
+LLM_PROMPT_TOKENS = Histogram(
+    "citechat_llm_prompt_tokens",
+    "Prompt tokens of each LLM request (estimated: about 3.5 characters a token).",
+    buckets=(250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 16000),
+)
 STORE_ERRORS = Counter(
     "citechat_store_errors_total", "Requests that failed because the vector store was unavailable."
 )

@@ -11,7 +11,7 @@ from ingestion.embeddings import Embedder
 from ingestion.sentences import METADATA_KEY
 from ingestion.store import ChunkStore, StoreConnection, StoredChunk, StoreState, StoreUnavailable
 from service.lexical import LexicalChunk, LexicalIndex, tokenize
-from service.lexical_snapshots import SnapshotStore
+from service.lexical_snapshots import Snapshot, SnapshotStore
 
 __all__ = ["IndexStatus", "Passage", "Retriever", "tokenize"]
 
@@ -23,6 +23,9 @@ POLL_FLOOR_SECONDS = 0.1  # the refresh thread's shortest pause, when refresh_se
 # The delta of changed documents is merged into a new base index past this size.
 MIN_DELTA, DELTA_SHARE = 2000, 0.05
 START_WAIT_SECONDS = 5.0  # how long a starting server waits for BM25 before going dense-only
+STOP_WAIT_SECONDS = 3.0  # how long a stopping server waits for the refresh thread (a daemon)
+# Rows of a loaded BM25 snapshot compared with the store's chunks before it is used.
+CHECKED_ROWS = 32
 
 
 @dataclass(frozen=True)
@@ -148,10 +151,11 @@ class Retriever:
             self._first_round.wait(wait_seconds)
 
     def stop(self) -> None:
-        """Stop following the store."""
+        """Stop following the store; a refresh still running after ``STOP_WAIT_SECONDS``
+        (a long build, a store call that does not return) ends with the process."""
         self._stopped.set()
         if self._poller is not None:
-            self._poller.join(timeout=30)
+            self._poller.join(timeout=STOP_WAIT_SECONDS)
 
     def refresh(self) -> None:
         """Catch up with the store now, if its revision changed."""
@@ -181,7 +185,9 @@ class Retriever:
         whole store."""
         current, generation = self._lexical, self._generation
         if current is None and self._snapshots is not None:
-            snapshot = self._snapshots.load(collection, partial(_can_follow, state))
+            snapshot = self._snapshots.load(
+                collection, partial(_can_follow, state), partial(_check_snapshot, store, state)
+            )
             if snapshot is not None:
                 current, generation = snapshot.index, snapshot.generation
         changed = state.changed_since(generation) if current is not None else None
@@ -216,6 +222,17 @@ def _can_follow(state: StoreState, generation: int, revision: str) -> bool:
     if revision == state.revision:
         return True
     return generation < state.generation and state.changed_since(generation) is not None
+
+
+def _check_snapshot(store: ChunkStore, state: StoreState, snapshot: Snapshot) -> None:
+    """Raise ``ValueError`` unless rows of ``snapshot`` picked at random, of documents not
+    changed since, hold the chunks the store holds under their ids."""
+    changed = state.changed_since(snapshot.generation) or set()
+    picked = snapshot.index.sample(CHECKED_ROWS, leaving_out=changed)
+    chunks = store.get_chunks(picked)
+    if len(chunks) != len(picked):
+        raise ValueError(f"{len(picked) - len(chunks)} of {len(picked)} rows checked not stored")
+    snapshot.index.check_rows([_lexical_chunk(c) for c in chunks])
 
 
 def _lexical_chunk(chunk: StoredChunk) -> LexicalChunk:

@@ -37,73 +37,205 @@ def parse_limits(value: str) -> list[RateLimitItem]:
 class Settings(IndexSettings):
     """Index settings plus retrieval, answering and HTTP settings."""
 
-    top_k: int = Field(default=5, ge=1, le=50)
-    retrieval_mode: Literal["hybrid", "dense"] = "hybrid"
-    max_query_chars: int = Field(default=2000, ge=1)
-    index_refresh_seconds: float = Field(default=2.0, ge=0)
-    # Where replicas save and load BM25 snapshots (README, Scaling); default: <data_dir>/bm25.
-    bm25_snapshot_dir: Path | None = None
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per question.")
+    retrieval_mode: Literal["hybrid", "dense"] = Field(
+        default="hybrid", description="`hybrid` (dense + BM25) or `dense`."
+    )
+    max_query_chars: int = Field(default=2000, ge=1, description="Longest accepted search query.")
+    index_refresh_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often a server checks the store for changes (ingest, delete, prune, "
+        "uploads); a change is served within this time plus its BM25 update.",
+    )
+    bm25_snapshot_dir: Path | None = Field(
+        default=None,
+        description="Where replicas save and load BM25 snapshots; unset: `bm25/` in the data "
+        "dir. With a Chroma server, give the replicas one shared folder.",
+    )
 
-    llm_base_url: str | None = None
-    llm_api_key: SecretStr = SecretStr("")
-    llm_model: str = Field(default="gpt-4o-mini", min_length=1)
-    llm_timeout: float = Field(default=30.0, gt=0)
-    llm_max_retries: int = Field(default=1, ge=0, le=5)
-    # Seconds one answer may wait for the LLM in all: condensing, retries and streaming.
-    llm_deadline: float = Field(default=45.0, gt=0)
-    prompts_dir: Path = PROMPTS_DIR
+    llm_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible server (`https://api.openai.com/v1`, vLLM, Ollama, "
+        "llama.cpp): turns LLM mode on.",
+    )
+    llm_api_key: SecretStr = Field(default=SecretStr(""), description="The LLM server's key.")
+    llm_model: str = Field(default="gpt-4o-mini", min_length=1, description="The LLM's model.")
+    llm_first_token_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds to wait for a reply's first token: a CPU model reads the whole "
+        "prompt first (SmolLM2-135M on one core: about 100 prompt tokens a second).",
+    )
+    llm_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds to wait for each next piece of a reply once it has begun.",
+    )
+    llm_max_retries: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="Retries of HTTP 408/409/429/5xx and refused connections (never of a "
+        "timeout) before falling back.",
+    )
+    llm_deadline: float = Field(
+        default=45.0,
+        gt=0,
+        description="Seconds one answer may wait for the LLM in all (condensing, retries and "
+        "streaming), whatever the server does. Then a JSON answer falls back to the extractive "
+        "one, and a stream that already sent text ends with an `error` event.",
+    )
+    llm_prompt_tokens: int = Field(
+        default=3000,
+        ge=300,
+        description="Estimated tokens of an answer prompt (instructions, passages, question): "
+        "passages that do not fit are left out, so a small-context model is not overrun.",
+    )
+    llm_max_tokens: int = Field(
+        default=512, ge=16, description="The most tokens the model may write in a reply."
+    )
+    prompts_dir: Path = Field(
+        default=PROMPTS_DIR,
+        description="The prompt templates (`$name` placeholders, checked at start-up); default: "
+        "`prompts/`, shipped inside the package as `service/prompts/`.",
+    )
 
-    # Chat requests: the question's length and the conversation's number of messages.
-    max_question_chars: int = Field(default=2000, ge=1)
-    max_messages: int = Field(default=20, ge=1, le=MESSAGES_CEILING)
+    max_question_chars: int = Field(
+        default=2000, ge=1, description="Longest accepted chat question."
+    )
+    max_messages: int = Field(
+        default=20,
+        ge=1,
+        le=MESSAGES_CEILING,
+        description=f"Most messages accepted in one chat request (at most {MESSAGES_CEILING}; "
+        "a longer list is refused before its items are read).",
+    )
 
-    # `citechat eval --judge`: an OpenAI-compatible LLM; unset fields fall back to the llm_* ones.
-    judge_base_url: str | None = None
-    judge_api_key: SecretStr = SecretStr("")
-    judge_model: str | None = None
+    judge_base_url: str | None = Field(
+        default=None,
+        description="The LLM that grades answers with `citechat eval --judge`; unset: "
+        "`CITECHAT_LLM_BASE_URL`.",
+    )
+    judge_api_key: SecretStr = Field(
+        default=SecretStr(""), description="The judge's key; unset: `CITECHAT_LLM_API_KEY`."
+    )
+    judge_model: str | None = Field(
+        default=None, description="The judge's model; unset: `CITECHAT_LLM_MODEL`."
+    )
 
-    # Requests to /api/chat and /api/search per client address and per page origin, in the
-    # `limits` notation ("10/second;120/minute"), or "off"; counters kept in rate_limit_storage.
-    rate_limit: str = "120/minute"
-    origin_rate_limit: str = "1200/minute"
-    rate_limit_storage: str = "memory://"
-    # HTTP server (docs/limits.md): the most bytes of a request line plus headers, the most
-    # header fields, and the seconds a client has to send them (from its first byte, or from
-    # connecting) and then its whole body; slower clients get 408 and lose the connection.
-    max_header_bytes: int = Field(default=16384, ge=1024)
-    max_header_count: int = Field(default=100, ge=10)
-    request_header_timeout: float = Field(default=10.0, gt=0)
-    request_body_timeout: float = Field(default=10.0, gt=0)
-    # Proxies whose X-Forwarded-For / X-Forwarded-Proto name the client: comma-separated
-    # addresses or networks, or "*"; empty (the default): no proxy is trusted, not even
-    # localhost, so a client cannot pick the address its rate limit counts against.
-    trusted_proxies: str = ""
+    rate_limit: str = Field(
+        default="120/minute",
+        description="Requests to `/api/chat`, `/api/search` and `/v1/chat/completions` per "
+        "client address, in the `limits` notation (`10/second;120/minute`), or `off`. Over it: "
+        "429 `rate_limited` with `Retry-After`.",
+    )
+    origin_rate_limit: str = Field(
+        default="1200/minute",
+        description="The same per page origin (the `Origin` header: every reader of one site "
+        "together), or `off`.",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where the rate-limit counters live: per process by default; a `limits` "
+        "storage URI (`redis://host:6379`) shares them between replicas.",
+    )
+    max_header_bytes: int = Field(
+        default=16384,
+        ge=1024,
+        description="Most bytes of a request line plus headers; more is a 431 (400 while "
+        "still arriving).",
+    )
+    max_header_count: int = Field(
+        default=100, ge=10, description="Most header fields of a request; more is a 431."
+    )
+    request_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client may take to send a request's line plus headers (from its "
+        "first byte, or from connecting); slower is a 408 and a closed connection.",
+    )
+    request_body_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client may take to send a request's body; slower is a 408.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` name the client: "
+        "comma-separated addresses or networks, or `*`; none by default, not even localhost.",
+    )
 
-    # Pages allowed to call the API from a browser: comma-separated (or a JSON list).
-    allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:*", "http://127.0.0.1:*"]
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default=["http://localhost:*", "http://127.0.0.1:*"],
+        description="Pages allowed to call the API from a browser (CORS): comma-separated (or "
+        "a JSON list) origins, `scheme://host:*` for any port, or `*`.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Logging level."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`json` writes one JSON object per line (`time`, `level`, `logger`, "
+        "`message`, `request_id`; access lines add `method`, `path`, `status`, `duration_ms`, "
+        "`client`), for collectors.",
+    )
 
-    # Bearer keys, comma-separated (or a JSON list); see service/api/auth.py.
-    api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: the read routes are public
-    admin_api_keys: Annotated[list[SecretStr], NoDecode] = []  # none: no changes over HTTP
+    # Bearer keys (service/api/auth.py).
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default=[],
+        description="Keys for the read routes, comma-separated (or a JSON list); unset: they "
+        "are public.",
+    )
+    admin_api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default=[],
+        description="Keys for the write routes (and reads), comma-separated (or a JSON list); "
+        "unset: writes are switched off.",
+    )
 
-    # `citechat sync` (docs/sync.md): the TOML file of sources (none: sync is off), and the
-    # minutes between two runs by `citechat serve` itself (0: never; cron runs it instead).
-    sync_sources: Path | None = None
-    sync_interval_minutes: float = Field(default=0.0, ge=0)
-    # Hosts pages may be fetched from, comma-separated; empty: the hosts of the sources.
-    sync_allowed_hosts: Annotated[list[str], NoDecode] = []
-    # Networks fetched from although private, loopback or link-local (e.g. 127.0.0.1/32);
-    # none by default: such addresses are refused once a host name is resolved.
-    sync_allowed_networks: Annotated[list[str], NoDecode] = []
-    sync_user_agent: str = Field(default="citechat-sync/0.1", min_length=1)
-    sync_delay_seconds: float = Field(default=1.0, ge=0)  # between two requests to one host
-    sync_timeout_seconds: float = Field(default=20.0, gt=0)  # for one page, headers and body
-    sync_max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1)  # decompressed
-    sync_max_redirects: int = Field(default=5, ge=0, le=20)
-    sync_max_pages: int = Field(default=1000, ge=1)  # fetched per run, all sources together
-    sync_max_run_seconds: float = Field(default=1800.0, gt=0)  # pages not reached then: failed
+    # `citechat sync` (docs/sync.md).
+    sync_sources: Path | None = Field(
+        default=None, description="The TOML file of sync sources; unset: sync is off."
+    )
+    sync_interval_minutes: float = Field(
+        default=0.0,
+        ge=0,
+        description="Minutes between two syncs run by `citechat serve` itself; 0: never (cron).",
+    )
+    sync_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Hosts pages may be fetched from, comma-separated; empty: the sources' hosts.",
+    )
+    sync_allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Networks fetched from although private, loopback or link-local "
+        "(e.g. 127.0.0.1/32); none by default.",
+    )
+    sync_user_agent: str = Field(
+        default="citechat-sync/0.1",
+        min_length=1,
+        description="The User-Agent of sync's requests, matched in robots.txt.",
+    )
+    sync_delay_seconds: float = Field(
+        default=1.0, ge=0, description="Seconds between two requests to one host."
+    )
+    sync_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="Seconds one page may take, headers and body."
+    )
+    sync_max_page_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1, description="Bytes of one page or listing, decompressed."
+    )
+    sync_max_redirects: int = Field(
+        default=5, ge=0, le=20, description="Redirects followed for one page."
+    )
+    sync_max_pages: int = Field(
+        default=1000, ge=1, description="Pages fetched in one run, all sources together."
+    )
+    sync_max_run_seconds: float = Field(
+        default=1800.0,
+        gt=0,
+        description="Seconds a run may fetch for; pages not reached then fail as not fetched.",
+    )
 
     @property
     def sync_state_path(self) -> Path:

@@ -9,7 +9,15 @@ from functools import partial
 
 from ingestion.embeddings import Embedder, LocalEmbedder, build_embedder
 from ingestion.settings import IndexSettings
-from ingestion.store import ChunkStore, StoreConnection, describe, open_client
+from ingestion.store import (
+    STORE_ERRORS,
+    ChunkStore,
+    StoreConnection,
+    describe,
+    disk_space,
+    open_client,
+    store_failure,
+)
 from service.chat.answerer import Answerer, LanguageModel
 from service.chat.llm import ChatModel
 from service.chat.prompts import Prompts
@@ -29,7 +37,12 @@ class Components:
 
 def open_store(settings: Settings, embed_model: str) -> ChunkStore:
     """A connection to the collection the settings name, made now."""
-    return ChunkStore(open_client(settings), settings.collection, embed_model)
+    where, disk = describe(settings), disk_space(settings)
+    client = open_client(settings)
+    try:
+        return ChunkStore(client, settings.collection, embed_model, where=where, disk=disk)
+    except STORE_ERRORS as exc:
+        raise store_failure(exc, where, disk) from exc
 
 
 def embedder_for(settings: IndexSettings, embedder: Embedder | None = None) -> Embedder:
@@ -44,14 +57,16 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
     embedder.load()
     if isinstance(embedder, LocalEmbedder):
         embedder.use_threads(1)  # queries come one at a time; see LocalEmbedder.use_threads
-    store = StoreConnection(partial(open_store, settings, embedder.name), describe(settings))
+    store = StoreConnection(
+        partial(open_store, settings, embedder.name), describe(settings), disk_space(settings)
+    )
     retriever = Retriever(
         store,
         embedder,
         mode=settings.retrieval_mode,
         refresh_seconds=settings.index_refresh_seconds,
         reopen_on_change=settings.chroma_host is None,
-        snapshots=SnapshotStore(settings.bm25_snapshot_path),
+        snapshots=SnapshotStore.open(settings.bm25_snapshot_path),
     )
     return Components(
         settings=settings,
@@ -63,7 +78,15 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
 
 def build_chat_model(settings: Settings, base_url: str, api_key: str, model: str) -> ChatModel:
     """An OpenAI-compatible chat client with the settings' timeout and retries."""
-    return ChatModel(base_url, api_key, model, settings.llm_timeout, settings.llm_max_retries)
+    return ChatModel(
+        base_url,
+        api_key,
+        model,
+        first_token_timeout=settings.llm_first_token_timeout,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+        max_tokens=settings.llm_max_tokens,
+    )
 
 
 def build_language_model(settings: Settings) -> LanguageModel | None:
@@ -73,4 +96,5 @@ def build_language_model(settings: Settings) -> LanguageModel | None:
     model = build_chat_model(
         settings, settings.llm_base_url, settings.llm_api_key.get_secret_value(), settings.llm_model
     )
-    return LanguageModel(model, Prompts.load(settings.prompts_dir), settings.llm_deadline)
+    prompts = Prompts.load(settings.prompts_dir)
+    return LanguageModel(model, prompts, settings.llm_deadline, settings.llm_prompt_tokens)

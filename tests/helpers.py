@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
@@ -138,6 +139,16 @@ def serve_process(settings: Settings) -> Iterator[str]:
     Its own process, so it has its own Chroma client: what another process writes reaches it
     only through the store, as in production.
     """
+    with citechat_serve(settings) as (_, base_url):
+        yield base_url
+
+
+@contextmanager
+def citechat_serve(
+    settings: Settings, wait_path: str = "/readyz"
+) -> Iterator[tuple["subprocess.Popen[str]", str]]:
+    """Run ``citechat serve`` with ``settings`` until ``wait_path`` answers; yield the process
+    and its base URL. Stopped with SIGTERM at the end unless the test stopped it."""
     port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("CITECHAT_")}
     env |= {
@@ -155,13 +166,34 @@ def serve_process(settings: Settings) -> Iterator[str]:
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{base_url}/readyz", timeout=300, process=process)  # a busy shared machine
-        yield base_url
+        wait_for(f"{base_url}{wait_path}", timeout=300, process=process)  # a busy shared machine
+        yield process, base_url
     finally:
         process.terminate()
-        _, errors = process.communicate(timeout=30)
+        try:
+            _, errors = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, errors = process.communicate()
         if "Traceback" in errors:
             print(errors)  # noqa: T201 - shown by pytest when the test fails
+
+
+@contextmanager
+def tmpfs(path: Path, size: str, options: str = "") -> Iterator[Path]:
+    """A tmpfs of ``size`` (``mount`` notation: "6m") mounted at ``path`` (created) with more
+    mount ``options``; the test is skipped, saying why, when this process may not mount."""
+    if shutil.which("mount") is None:
+        pytest.skip("cannot mount a tmpfs: no mount command")
+    path.mkdir(parents=True, exist_ok=True)
+    command = ["mount", "-t", "tmpfs", "-o", ",".join(filter(None, [f"size={size}", options]))]
+    mounted = subprocess.run([*command, "tmpfs", str(path)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs (needs root): {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "--lazy", str(path)], check=True)
 
 
 @contextmanager

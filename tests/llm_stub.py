@@ -9,6 +9,9 @@ requests, and misbehaviour on demand (slow replies, HTTP errors, garbage), serve
 
 Replies are used in order; once the script is used up, ``stub.default`` answers. A request
 with ``"stream": true`` gets the reply as chat.completion.chunk events, a few words each.
+Misbehaving servers: a body trickled byte by byte (``trickle``), a JSON body to a streamed
+request (``stream=False``), a stream that never ends (``endless``), a huge reply. The times
+at which clients hung up on a reply are kept in ``stub.hang_ups``.
 """
 
 import json
@@ -35,6 +38,9 @@ class Reply:
     garbage: bool = False  # a 200 whose body (or first stream event) is not JSON
     break_after: int | None = None  # streaming: a malformed event after this many pieces
     pace: float = 0.005  # streaming: seconds between pieces (a slow model trickles)
+    trickle: float = 0.0  # seconds between the bytes of the body (headers come at once)
+    stream: bool | None = None  # None: as the request asks; False: a JSON body whatever it asks
+    endless: bool = False  # streaming: the text again and again, until the client hangs up
 
 
 class LLMStub:
@@ -43,6 +49,7 @@ class LLMStub:
     def __init__(self, default: Reply | None = None) -> None:
         self.default = default or Reply()
         self.requests: list[dict[str, Any]] = []
+        self.hang_ups: list[float] = []  # time.monotonic() when a client closed mid-reply
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -77,6 +84,10 @@ class LLMStub:
     def wait(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def __enter__(self) -> "LLMStub":
         return self.start()
 
@@ -107,40 +118,59 @@ def _handler(stub: LLMStub) -> type[BaseHTTPRequestHandler]:
             reply = stub.next_reply()
             if reply.delay:
                 stub.wait(reply.delay)
-            if reply.status != 200:
-                self._send(reply.status, {"error": {"message": "scripted failure"}})
-            elif body.get("stream"):
-                self._stream(body, reply)
-            elif reply.garbage:
-                self._send_raw(200, "application/json", b"<html>this is not json")
-            else:
-                self._send(200, _completion(body, reply.text))
+            try:
+                if reply.status != 200:
+                    self._send(reply.status, {"error": {"message": "scripted failure"}})
+                elif body.get("stream") and reply.stream is not False:
+                    self._stream(body, reply)
+                elif reply.garbage:
+                    self._send_raw(200, "application/json", b"<html>this is not json")
+                else:
+                    data = json.dumps(_completion(body, reply.text)).encode()
+                    self._send_raw(200, "application/json", data, reply.trickle)
+            except (BrokenPipeError, ConnectionResetError):
+                stub.hang_ups.append(time.monotonic())
 
         def _stream(self, body: dict[str, Any], reply: Reply) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
             pieces = re.findall(r"\S+\s*|\s+", reply.text)
-            for index, piece in enumerate(pieces):
+            index = 0
+            while index < len(pieces) or reply.endless:
                 if reply.garbage or index == reply.break_after:
                     self.wfile.write(b"data: {this is not json\n\n")
                     return
-                chunk = _chunk(body, {"content": piece})
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.flush()
+                chunk = _chunk(body, {"content": pieces[index % len(pieces)]})
+                self._write(f"data: {json.dumps(chunk)}\n\n".encode(), reply.trickle)
                 stub.wait(reply.pace)
+                index += 1
+                if stub.stopping:
+                    return
             done = _chunk(body, {}, finish_reason="stop")
-            self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+            self._write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode(), reply.trickle)
+
+        def _write(self, data: bytes, trickle: float = 0.0) -> None:
+            """Send ``data`` at once, or one byte every ``trickle`` seconds."""
+            for piece in [data[i : i + 1] for i in range(len(data))] if trickle else [data]:
+                self.wfile.write(piece)
+                self.wfile.flush()
+                if trickle:
+                    stub.wait(trickle)
+                    if stub.stopping:
+                        return
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             self._send_raw(status, "application/json", json.dumps(payload).encode())
 
-        def _send_raw(self, status: int, content_type: str, data: bytes) -> None:
+        def _send_raw(
+            self, status: int, content_type: str, data: bytes, trickle: float = 0.0
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            self._write(data, trickle)
 
     return Handler
 

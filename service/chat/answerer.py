@@ -1,8 +1,9 @@
 """The answerer: make the question standalone, retrieve, answer, and fall back when the LLM fails.
 
 Extractive mode (the offline default) quotes the retrieved passages. LLM mode asks an
-OpenAI-compatible model for a cited answer; a timeout, an HTTP error, a malformed reply or an
-answer citing no given passage falls back to the extractive answer, with a ``notice``.
+OpenAI-compatible model for a cited answer and keeps only its sentences that the passages they
+cite support (:mod:`service.chat.support`); a timeout, an HTTP error, a malformed reply or an
+answer with no supported sentence falls back to the extractive answer, with a ``notice``.
 """
 
 import dataclasses
@@ -23,10 +24,11 @@ from service.chat.llm import (
     ChatModel,
     Deadline,
     LLMError,
-    answer_messages,
     condense_messages,
+    fitted_answer_messages,
 )
 from service.chat.prompts import Prompts
+from service.chat.support import SupportCheck, adds_facts, facts_context
 from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final, Message, Mode
 from service.memo import Remembered
 from service.retrieval import Passage, Retriever
@@ -55,12 +57,13 @@ class Turn:
 
 @dataclass(frozen=True)
 class LanguageModel:
-    """What LLM mode needs: the model, its prompt templates, and the seconds an answer may
-    wait for it in all (condensing, retries and streaming)."""
+    """What LLM mode needs: the model, its prompt templates, the seconds an answer may wait
+    for it in all (condensing, retries and streaming), and the answer prompt's token budget."""
 
     model: ChatModel
     prompts: Prompts
     deadline: float
+    prompt_tokens: int
 
 
 class Answerer:
@@ -90,8 +93,10 @@ class Answerer:
 
         Store failures propagate (the API answers 503); LLM failures are kept for later.
         """
+        deadline = Deadline(self._llm.deadline if self._llm is not None else 0.0)
         today = self._clock()
         question = standalone(messages)
+        ruled = question.text  # what the LLM is asked when its own rewrite is not kept
         # the dates of earlier turns are no words to match either
         undated = tuple(without_dates(turn, today) for turn in question.context)
         question = dataclasses.replace(question, context=undated)
@@ -101,13 +106,15 @@ class Answerer:
         searched = dataclasses.replace(
             question, question=scope.without_dates(question.question)
         ).text
-        deadline = Deadline(self._llm.deadline if self._llm is not None else 0.0)
         if self._llm is not None and len(messages) > 1:
             try:
-                query = asked = self._condense(messages, deadline)
-                searched = without_dates(query, today)  # as the LLM condensed it
+                condensed = self._condense(messages, deadline)
             except LLMError as exc:
                 llm_error = str(exc)
+            else:
+                query = asked = condensed or ruled
+                if condensed:
+                    searched = without_dates(query, today)  # as the LLM condensed it
         depth = self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
         vector = self._retriever.embedder.embed_query(searched)
         passages = self._retriever.search(searched, depth, vector)
@@ -123,19 +130,21 @@ class Answerer:
             return self._extractive(turn)
         if turn.llm_error:
             return self._fallback(turn, turn.llm_error)
+        prompt, passages = self._answer_messages(turn)
         try:
-            text = self._llm.model.complete(self._answer_messages(turn), turn.deadline)
+            draft = self._llm.model.complete(prompt, turn.deadline)
         except LLMError as exc:
             return self._fallback(turn, str(exc))
-        rewriter = MarkerRewriter(len(turn.passages))
-        return self._llm_answer(turn, rewriter.rewrite(text).strip(), rewriter)
+        check, rewriter = SupportCheck(passages), MarkerRewriter(len(passages))
+        text = rewriter.rewrite(check.feed(draft) + check.flush()).strip()
+        return self._llm_answer(turn, passages, text, rewriter, check)
 
     def stream(self, turn: Turn) -> Iterator[ChatEvent]:
         """The answer to a prepared turn as it is written: deltas, then the final answer.
 
-        LLM text is held back until it cites a valid passage, so an answer that cites none
-        can still be replaced by the extractive fallback. A failure after text was sent ends
-        the stream with a :class:`Failure`.
+        LLM text is shown a claim at a time, once the passages it cites support it, so an
+        answer with no supported claim can still be replaced by the extractive fallback. A
+        failure after text was sent ends the stream with a :class:`Failure`.
         """
         if self._llm is None:
             yield from _replay(self._extractive(turn))
@@ -143,26 +152,30 @@ class Answerer:
         if turn.llm_error:
             yield from _replay(self._fallback(turn, turn.llm_error))
             return
-        rewriter = MarkerRewriter(len(turn.passages))
-        held = shown = ""
+        prompt, passages = self._answer_messages(turn)
+        check, rewriter = SupportCheck(passages), MarkerRewriter(len(passages))
+        shown = ""
+        pieces = self._llm.model.stream(prompt, turn.deadline)
         try:
-            pieces = self._llm.model.stream(self._answer_messages(turn), turn.deadline)
             for piece in pieces:
-                held += rewriter.feed(piece)
-                if rewriter.order:
-                    text, held = held if shown else held.lstrip(), ""
-                    if text:
-                        shown += text
-                        yield Delta(text)
+                text = rewriter.feed(check.feed(piece))
+                text = text if shown else text.lstrip()
+                if text:
+                    shown += text
+                    yield Delta(text)
         except LLMError as exc:
+            if turn.deadline.cancelled:
+                return  # the reader has gone
             if shown:
                 yield Failure("llm_failed", f"The answer broke off: {exc}.")
             else:
                 yield from _replay(self._fallback(turn, str(exc)))
             return
-        rest = held + rewriter.flush()
+        finally:
+            pieces.close()  # a client gone away: the model's request is cancelled
+        rest = rewriter.feed(check.flush()) + rewriter.flush()
         rest = rest.rstrip() if shown else rest.strip()
-        answer = self._llm_answer(turn, shown + rest, rewriter)
+        answer = self._llm_answer(turn, passages, shown + rest, rewriter, check)
         if not shown:
             yield from _replay(answer)
             return
@@ -170,7 +183,9 @@ class Answerer:
             yield Delta(rest)
         yield Final(answer)
 
-    def _condense(self, messages: Sequence[Message], deadline: Deadline) -> str:
+    def _condense(self, messages: Sequence[Message], deadline: Deadline) -> str | None:
+        """The model's standalone question, or None when it is not one: a statement, or a
+        question adding names or figures that the conversation does not have."""
         assert self._llm is not None
         reply = self._llm.model.complete(
             condense_messages(self._llm.prompts, messages[:-1], messages[-1].content), deadline
@@ -178,20 +193,41 @@ class Answerer:
         condensed = " ".join(reply.split())
         if not condensed or len(condensed) > MAX_CONDENSED_CHARS:
             raise LLMError("the model's standalone question was unusable")
+        conversation = facts_context("\n".join(m.content for m in messages))
+        if not condensed.endswith("?") or adds_facts(condensed, [conversation]):
+            logger.info("the model's standalone question was not kept: %.300s", condensed)
+            return None
         return condensed
 
-    def _answer_messages(self, turn: Turn) -> ChatMessages:
+    def _answer_messages(self, turn: Turn) -> tuple[ChatMessages, list[Passage]]:
+        """The answer prompt, and the passages it shows (as many as its token budget holds)."""
         assert self._llm is not None
-        return answer_messages(
-            self._llm.prompts, turn.asked, turn.passages, self._clock(), turn.scope
+        return fitted_answer_messages(
+            self._llm.prompts,
+            turn.asked,
+            turn.passages,
+            self._clock(),
+            turn.scope,
+            self._llm.prompt_tokens,
         )
 
-    def _llm_answer(self, turn: Turn, text: str, rewriter: MarkerRewriter) -> ChatAnswer:
+    def _llm_answer(
+        self,
+        turn: Turn,
+        passages: list[Passage],
+        text: str,
+        rewriter: MarkerRewriter,
+        check: SupportCheck,
+    ) -> ChatAnswer:
+        """The model's supported claims as the answer; else an abstention or a fallback."""
         if not rewriter.order:
-            if re.sub(r"\W+", " ", text).strip().upper().startswith(NO_ANSWER):
+            if re.sub(r"\W+", " ", check.draft).strip().upper().startswith(NO_ANSWER):
                 return extractive.abstain(turn.question, turn.passages, mode="llm")
+            if check.cited:
+                reason = "none of the model's sentences is supported by the passage it cites"
+                return self._fallback(turn, reason, llm_support=0.0)
             return self._fallback(turn, "the model's answer cited none of the passages")
-        sources = [Source(p) for p in turn.passages]
+        sources = [Source(p) for p in passages]
         return ChatAnswer(
             answer=text,
             answered=True,
@@ -199,6 +235,7 @@ class Answerer:
             mode="llm",
             question=turn.query,
             retrieved=turn.passages,
+            llm_support=check.share_kept,
         )
 
     def _extractive(self, turn: Turn) -> ChatAnswer:
@@ -210,11 +247,11 @@ class Answerer:
             self._embed_short,
         )
 
-    def _fallback(self, turn: Turn, reason: str) -> ChatAnswer:
+    def _fallback(self, turn: Turn, reason: str, llm_support: float | None = None) -> ChatAnswer:
         logger.info("falling back to an extractive answer: %s", reason)
         metrics.LLM_FALLBACKS.inc()
         notice = f"The language model failed ({reason}); this answer is quoted from the documents."
-        return dataclasses.replace(self._extractive(turn), notice=notice)
+        return dataclasses.replace(self._extractive(turn), notice=notice, llm_support=llm_support)
 
 
 def _replay(answer: ChatAnswer) -> Iterator[ChatEvent]:

@@ -43,6 +43,8 @@ class ChatAnswer:
     notice: str | None = None
     question: str = ""  # the standalone question that retrieval used
     retrieved: list[Passage] = field(default_factory=list)
+    # LLM mode: the share of the model's claims kept, the passages they cite supporting them
+    llm_support: float | None = None
 
 
 @dataclass(frozen=True)

@@ -43,14 +43,35 @@ class EvalCase(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Text
-    category: Text
-    turns: Annotated[list[Text], Field(min_length=1)]
-    expect_any: list[list[Text]] = []
-    must_not_contain: list[Text] = []
-    sources: list[Text] = []
-    all_sources: bool = False
-    answerable: bool = True
+    id: Text = Field(description="A stable name for the question, unique in its set.")
+    category: Text = Field(
+        description="Free text reports group by: `temporal`, `factoid`, `paraphrase`, "
+        "`multi_turn`, `unanswerable`, `false_premise`, `prompt_injection`, ..."
+    )
+    turns: Annotated[list[Text], Field(min_length=1)] = Field(
+        description="The user's messages, asked in order; the answer to the last one is judged."
+    )
+    expect_any: list[list[Text]] = Field(
+        default=[],
+        description="Every group must match: one of its alternatives occurs in the answer "
+        "(case-insensitive substring, runs of whitespace as one space).",
+    )
+    must_not_contain: list[Text] = Field(
+        default=[],
+        description="Strings the answer must not contain (matched like `expect_any`), e.g. the "
+        "lie a prompt injection asks for.",
+    )
+    sources: list[Text] = Field(
+        default=[],
+        description="Document ids a correct answer cites (as `citechat documents` lists them).",
+    )
+    all_sources: bool = Field(
+        default=False, description="True: the answer must cite every one of `sources`."
+    )
+    answerable: bool = Field(
+        default=True,
+        description="False: the documents do not answer and the right answer abstains.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> "EvalCase":

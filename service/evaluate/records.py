@@ -39,11 +39,17 @@ class Reply(ChatResponse):
 
     citations: Sequence[CitationRecord]
     question: str = ""
+    # In-process, LLM mode: the share of the model's claims kept, the passages they cite
+    # holding their figures and names (0 when none was and the answer fell back).
+    llm_support: float | None = None
 
     @classmethod
-    def of_response(cls, response: ChatResponse, question: str = "") -> "Reply":
+    def of_response(
+        cls, response: ChatResponse, question: str = "", llm_support: float | None = None
+    ) -> "Reply":
         """``response`` as a record, its quotes not yet checked."""
-        return cls.model_validate(response.model_dump() | {"question": question})
+        extra = {"question": question, "llm_support": llm_support}
+        return cls.model_validate(response.model_dump() | extra)
 
 
 class Scores(BaseModel):
@@ -57,6 +63,7 @@ class Scores(BaseModel):
     citation_recall: float | None = None
     faithfulness: float | None = None
     answer_relevance: float | None = None
+    citation_support: float | None = None  # the reply's llm_support
 
 
 class QuestionResult(BaseModel):
@@ -92,6 +99,7 @@ class Metrics(BaseModel):
     mrr: float | None = None
     faithfulness: float | None = None
     answer_relevance: float | None = None
+    citation_support: float | None = None  # LLM mode: the mean share of the model's claims kept
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     answer_words_median: float | None = None  # of the answered replies (abstentions left out)

@@ -36,6 +36,7 @@ COLUMNS = (
     ("mrr", "MRR"),
     ("faithfulness", "faithfulness"),
     ("answer_relevance", "answer relevance"),
+    ("citation_support", "LLM claims kept"),
 )
 CHART_METRICS = COLUMNS[:4]
 CHART_COLOURS = ("#2f6f4f", "#3b6ea8", "#c7812a", "#8a5aa8")

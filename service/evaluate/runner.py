@@ -42,7 +42,7 @@ class InProcessTarget:
 
     def ask(self, messages: list[Message]) -> Reply:
         answer = self._answerer.answer(messages)
-        return Reply.of_response(ChatResponse.of(answer), answer.question)
+        return Reply.of_response(ChatResponse.of(answer), answer.question, answer.llm_support)
 
 
 class ApiTarget:

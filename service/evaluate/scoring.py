@@ -71,7 +71,9 @@ def _scores(case: EvalCase, reply: Reply) -> Scores:
         and not forbidden_found(reply.answer, case.must_not_contain)
     )
     if not (case.answerable and case.sources):
-        return Scores(correct=correct, abstention_ok=abstention_ok)
+        return Scores(
+            correct=correct, abstention_ok=abstention_ok, citation_support=reply.llm_support
+        )
     cited = [c.document_id for c in reply.citations]
     retrieved = [r.document_id for r in reply.retrieved]
     return Scores(
@@ -81,6 +83,7 @@ def _scores(case: EvalCase, reply: Reply) -> Scores:
         reciprocal_rank=metrics.reciprocal_rank(retrieved, case.sources),
         citation_precision=metrics.citation_precision(cited, case.sources),
         citation_recall=metrics.citation_recall(cited, case.sources, case.all_sources),
+        citation_support=reply.llm_support,
     )
 
 
@@ -125,6 +128,7 @@ def summarize(results: Sequence[QuestionResult]) -> Metrics:
         mrr=metrics.mean(s.reciprocal_rank for s in scores),
         faithfulness=metrics.mean(s.faithfulness for s in scores),
         answer_relevance=metrics.mean(s.answer_relevance for s in scores),
+        citation_support=metrics.mean(s.citation_support for s in scores),
         latency_p50_ms=metrics.percentile(latencies, 50),
         latency_p95_ms=metrics.percentile(latencies, 95),
         answer_words_median=metrics.percentile(

@@ -371,7 +371,8 @@ def test_an_llm_fallback_shows_its_notice(llm_client: openai.OpenAI, stub: LLMSt
 def test_a_stream_breaking_after_text_was_sent_raises_in_the_client(
     llm_client: openai.OpenAI, stub: LLMStub
 ) -> None:
-    stub.script(Reply("Funding stops [1] in May and more words follow here.", break_after=4))
+    claim = "The US plans to withhold further funding [1]."
+    stub.script(Reply(f"{claim} Then more words follow here.", break_after=10))
     received = []
 
     with pytest.raises(openai.APIError) as raised:
@@ -379,7 +380,7 @@ def test_a_stream_breaking_after_text_was_sent_raises_in_the_client(
             received.append(chunk)
 
     assert raised.value.body["code"] == "llm_failed"  # type: ignore[index]
-    assert streamed_text(received).startswith("Funding stops [1]")
+    assert streamed_text(received) == claim
     assert all(c.choices[0].finish_reason is None for c in received)
 
 

@@ -10,12 +10,13 @@ from service.chat.answerer import Answerer
 from service.evaluate.cases import EvalCase, load_eval_set
 from service.evaluate.gate import compare, gate_markdown
 from service.evaluate.records import Report
-from service.evaluate.report import build_report
+from service.evaluate.report import build_report, render_html
 from service.evaluate.runner import InProcessTarget, run_eval
 from service.retrieval import Passage, Retriever
 from service.settings import Settings
-from service.wiring import build_components
-from tests.helpers import PROJECT_DIR
+from service.wiring import build_components, build_language_model
+from tests.helpers import PROJECT_DIR, make_settings
+from tests.llm_stub import LLMStub
 
 SAMPLE_DOCUMENTS = PROJECT_DIR / "examples" / "haiti-mss"
 
@@ -88,3 +89,27 @@ def test_the_gate_fails_when_the_retriever_returns_unrelated_chunks(
     assert len(result.regressions) >= current.overall.passed // 2
     text = gate_markdown(result, "current")
     assert "FAILED" in text and "baseline answer:" in text and "current answer:" in text
+
+
+def test_llm_mode_reports_the_share_of_claims_kept(
+    sample_settings: Settings, embedder: Embedder, cases: list[EvalCase], llm_stub: LLMStub
+) -> None:
+    """Each reply: one claim its passage holds, one with a figure it lacks (or nothing)."""
+    settings = make_settings(sample_settings.data_dir, llm_base_url=llm_stub.url)
+    retriever = build_components(sample_settings, embedder).retriever
+    answerer = Answerer(retriever, settings.top_k, build_language_model(settings))
+    asked = [case for case in cases if len(case.turns) == 1][:2]
+    llm_stub.script(
+        "The US plans to withhold further funding [1]. It pledged $999 billion [1].",
+        "Gangs pledged $999 billion [1].",
+    )
+
+    results = run_eval(InProcessTarget(answerer), asked)
+    report = build_report(Path("subset.jsonl"), results, {"target": "in-process"})
+
+    supports = [r.reply.llm_support for r in results if r.reply]
+    assert [r.reply.mode for r in results if r.reply] == ["llm", "extractive"]
+    assert supports == [0.5, 0.0]
+    assert [r.scores.citation_support for r in results] == supports
+    assert report.overall.citation_support == 0.25
+    assert "LLM claims kept: 0.0%" in render_html(report)

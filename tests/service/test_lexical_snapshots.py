@@ -1,19 +1,28 @@
 """A replica loads the BM25 snapshot another one saved, and rebuilds when it cannot."""
 
-from collections.abc import Iterator
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
+import numpy as np
 import pytest
 
 from ingestion.embeddings import Embedder
 from ingestion.store import CHANGE_LOG_LIMIT, ChunkStore, StoredChunk
+from service.app import create_app
 from service.retrieval import Retriever
 from service.settings import Settings
 from service.wiring import build_components, open_store
-from tests.helpers import copy_corpus, make_settings, run_ingest
+from tests.helpers import SAMPLE_CORPUS, copy_corpus, make_settings, run_ingest, serve_app, tmpfs
 
 MAY = "2025-05-23-us-signals-end-of-haiti-mission-funding.md"
 QUERY = "US ends Haiti mission funding"
+ADMIN_KEY = "admin-key-0123456789abcdef"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 @pytest.fixture
@@ -151,3 +160,130 @@ def test_a_snapshot_the_change_log_cannot_bring_up_to_date_is_not_used(
     assert stale.status().chunks == store.collection.count()
     assert stale.search("quokkas", 3)[0].document_id.startswith("bulk-")
     assert len(snapshots(settings)) == 1  # the new one replaced the old
+
+
+def rewrite_manifest(path: Path) -> None:
+    """Make the manifest match the snapshot's files again, as a careless tool would."""
+    manifest = json.loads((path / "manifest.json").read_text())
+    sums = manifest.get("files", manifest)
+    for name in list(sums):
+        sums[name] = hashlib.sha256((path / name).read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def edit_rows(path: Path, **changes: object) -> None:
+    rows = json.loads((path / "rows.json").read_text())
+    (path / "rows.json").write_text(json.dumps(rows | changes))
+
+
+def edit_array(path: Path, name: str, change: Callable[[np.ndarray], np.ndarray]) -> None:
+    file = path / f"{name}.csc.index.npy"
+    np.save(file, change(np.load(file)))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "row indices out of bounds",
+        "row ids reversed",
+        "row ids and documents reversed",
+        "scores not numbers",
+        "column pointers shifted",
+        "vocabulary shuffled",
+        "rows of another index",
+        "another scoring method",
+    ],
+)
+def test_a_snapshot_whose_manifest_was_made_to_match_is_still_checked(
+    settings: Settings,
+    embedder: Embedder,
+    full_reads: list[bool],
+    caplog: pytest.LogCaptureFixture,
+    damage: str,
+) -> None:
+    expected = ranked(replica(settings, embedder))
+    [path] = snapshots(settings)
+    rows = json.loads((path / "rows.json").read_text())
+    if damage == "row indices out of bounds":
+        edit_array(path, "indices", lambda a: a + len(rows["ids"]))
+    elif damage == "row ids reversed":
+        edit_rows(path, ids=rows["ids"][::-1])
+    elif damage == "row ids and documents reversed":
+        edit_rows(path, ids=rows["ids"][::-1], documents=rows["documents"][::-1])
+    elif damage == "scores not numbers":
+        edit_array(path, "data", lambda a: np.where(a > np.median(a), np.nan, a))
+    elif damage == "column pointers shifted":
+        edit_array(path, "indptr", lambda a: np.concatenate([a[:1], a[2:], a[-1:]]))
+    elif damage == "vocabulary shuffled":
+        vocab = json.loads((path / "vocab.index.json").read_text())
+        names = sorted(vocab)
+        values = [vocab[name] for name in names]
+        shuffled = dict(zip(names, values[1:] + values[:1], strict=True))
+        (path / "vocab.index.json").write_text(json.dumps(shuffled))
+    elif damage == "rows of another index":
+        edit_rows(path, ids=rows["ids"][:-1], documents=rows["documents"][:-1])
+    else:
+        params = json.loads((path / "params.index.json").read_text())
+        (path / "params.index.json").write_text(json.dumps(params | {"k1": 0.1}))
+    rewrite_manifest(path)
+
+    with caplog.at_level(logging.WARNING, logger="service.lexical_snapshots"):
+        again = replica(settings, embedder)
+
+    assert full_reads == [True, True]  # discarded and rebuilt from the store
+    assert ranked(again) == expected
+    assert any("damaged, removed and rebuilt" in r.getMessage() for r in caplog.records)
+    [saved] = snapshots(settings)
+    assert ranked(replica(settings, embedder)) == expected and full_reads == [True, True]
+
+
+def test_a_snapshot_with_an_average_length_not_a_number_is_rebuilt(
+    tmp_path: Path, settings: Settings, embedder: Embedder, full_reads: list[bool]
+) -> None:
+    replica(settings, embedder)
+    [path] = snapshots(settings)
+    edit_rows(path, avg_length=float("nan"))
+    rewrite_manifest(path)
+    (tmp_path / "corpus" / "z.md").write_text("Zebrafish were found in the harbour of Haiti.")
+    run_ingest(settings, embedder, [tmp_path / "corpus"])  # scored against the average length
+
+    loaded = replica(settings, embedder)
+
+    assert full_reads == [True, True]
+    assert loaded.search("zebrafish harbour", 3)[0].document_id == "z.md"
+
+
+@pytest.mark.parametrize("where", ["a regular file", "below a regular file", "read-only"])
+def test_an_unusable_snapshot_dir_keeps_the_index_in_memory_and_writes_answer(
+    tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture, where: str
+) -> None:
+    snapshot_dir = tmp_path / "bm25"
+    if where == "a regular file":
+        snapshot_dir.write_text("not a directory")
+    elif where == "below a regular file":
+        (tmp_path / "file").write_text("not a directory")
+        snapshot_dir = tmp_path / "file" / "bm25"
+    settings = make_settings(
+        tmp_path / "data", bm25_snapshot_dir=snapshot_dir, admin_api_keys=ADMIN_KEY
+    )
+    run_ingest(settings, embedder, [SAMPLE_CORPUS])
+    with ExitStack() as stack:
+        if where == "read-only":
+            stack.enter_context(tmpfs(snapshot_dir, "1m", "ro"))
+        stack.enter_context(caplog.at_level(logging.INFO))
+        base_url = stack.enter_context(serve_app(create_app(settings, embedder=embedder)))
+        api = stack.enter_context(httpx.Client(base_url=base_url, timeout=60, headers=ADMIN))
+
+        files = {"file": ("z.md", "Zebrafish were found in the harbour of Haiti.")}
+        assert api.post("/api/documents", files=files).status_code == 201
+        hits = api.get("/api/search", params={"q": "zebrafish harbour"}).json()["results"]
+        assert hits[0]["document_id"] == "z.md"
+        assert api.delete("/api/documents/z.md").status_code == 204
+        assert api.get("/api/documents/z.md").status_code == 404
+        hits = api.get("/api/search", params={"q": "zebrafish harbour"}).json()["results"]
+        assert "z.md" not in {hit["document_id"] for hit in hits}
+
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().split(":")[0] for r in warnings] == ["BM25 snapshots off"]
+    assert str(snapshot_dir) in warnings[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)  # no traceback

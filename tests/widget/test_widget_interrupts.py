@@ -23,7 +23,11 @@ ANSWER = "As of 23 May 2025 the US plans to withhold further funding [1] for the
 def llm_site(sample_settings: Settings, embedder: Embedder) -> Iterator[tuple[str, LLMStub]]:
     stub = LLMStub().start()
     settings = make_settings(
-        sample_settings.data_dir, llm_base_url=stub.url, llm_timeout=120.0, llm_max_retries=0
+        sample_settings.data_dir,
+        llm_base_url=stub.url,
+        llm_first_token_timeout=600.0,
+        llm_deadline=600.0,
+        llm_max_retries=0,
     )
     with serve_app(create_app(settings, embedder=embedder)) as base_url:
         try:
@@ -36,7 +40,7 @@ def test_a_stream_cut_before_done_shows_an_error_and_retry_recovers(
     page: Page, llm_site: tuple[str, LLMStub]
 ) -> None:
     site, stub = llm_site
-    stub.script(Reply("Funding stops [1] in May and more words follow here.", break_after=4))
+    stub.script(Reply(f"{ANSWER} Then more words follow here.", break_after=17))
     stub.script(ANSWER)
     page.goto(f"{site}/")
     widget = ChatWidget(page)

@@ -1,17 +1,21 @@
+import contextlib
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 
+import anyio
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, format_sse_event
+from starlette.types import Receive, Scope, Send
 
 from service import metrics
 from service.api.auth import ReaderDep
 from service.api.deps import AnswererDep, SettingsDep
 from service.api.schemas import ChatRequest
 from service.api.validation import check_messages
+from service.chat.llm import Deadline
 from service.chat.types import ChatEvent, ChatResponse, Delta, Failure, Final
 
 logger = logging.getLogger(__name__)
@@ -58,10 +62,47 @@ async def chat(
         answer = await run_in_threadpool(answerer.answer, messages)
         return ChatResponse.of(metrics.count_answer(answer))
     turn = await run_in_threadpool(answerer.prepare, messages)
-    return EventSourceResponse(sse_stream(answerer.stream(turn)), headers=SSE_HEADERS)
+    return AnswerEvents(sse_stream(answerer.stream(turn)), turn.deadline)
 
 
-def sse_stream(events: Iterator[ChatEvent]) -> Iterator[bytes]:
+class AnswerEvents(EventSourceResponse):
+    """An answer's events, each made in the threadpool, as Server-Sent Events.
+
+    However the response ends (finished, or the client gone), the answer's deadline is
+    cancelled and its events closed at once, not whenever the garbage collector gets to them:
+    that cancels the LLM request behind them.
+    """
+
+    def __init__(self, events: Generator[bytes, None, None], deadline: Deadline) -> None:
+        super().__init__(_each(events, deadline), headers=SSE_HEADERS)
+        self._events = events
+        self._deadline = deadline
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._deadline.cancel()
+            with contextlib.suppress(ValueError):  # running in a thread, which closes it
+                self._events.close()
+
+
+async def _each(events: Generator[bytes, None, None], deadline: Deadline) -> AsyncIterator[bytes]:
+    """The events, each from a thread that a client leaving does not wait for."""
+    while event := await anyio.to_thread.run_sync(_next, events, deadline, abandon_on_cancel=True):
+        yield event
+
+
+def _next(events: Generator[bytes, None, None], deadline: Deadline) -> bytes | None:
+    """The next event (None at the end); the events are closed if the answer was cancelled
+    meanwhile."""
+    event = next(events, None)
+    if deadline.cancelled:
+        events.close()
+    return event
+
+
+def sse_stream(events: Iterator[ChatEvent]) -> Generator[bytes, None, None]:
     """The answerer's events as SSE bytes; an unexpected failure becomes an ``error`` event."""
     try:
         for event in events:

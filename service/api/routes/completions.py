@@ -11,19 +11,19 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from fastapi.sse import EventSourceResponse, format_sse_event
+from fastapi.sse import format_sse_event
 
 from service import metrics
 from service.api.auth import ReaderDep
 from service.api.deps import AnswererDep, SettingsDep
 from service.api.errors import openai_error
-from service.api.routes.chat import SSE_HEADERS
+from service.api.routes.chat import AnswerEvents
 from service.api.schemas import (
     ChatCompletion,
     ChatMessage,
@@ -119,7 +119,7 @@ async def chat_completions(
         )
     turn = await run_in_threadpool(answerer.prepare, messages)
     chunks = chunk_stream(answerer.stream(turn), completion_id, created)
-    return EventSourceResponse(chunks, headers=SSE_HEADERS)
+    return AnswerEvents(chunks, turn.deadline)
 
 
 def check_model(model: str) -> None:
@@ -194,7 +194,9 @@ def _source_line(citation: Citation) -> str:
     return f"{citation.marker}. {title}" + (f", {date}" if date else "")
 
 
-def chunk_stream(events: Iterator[ChatEvent], completion_id: str, created: int) -> Iterator[bytes]:
+def chunk_stream(
+    events: Iterator[ChatEvent], completion_id: str, created: int
+) -> Generator[bytes, None, None]:
     """The answerer's events as ``chat.completion.chunk`` events, then ``[DONE]``.
 
     An answer that breaks off, or an unexpected failure, ends the stream with OpenAI's error

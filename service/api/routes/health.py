@@ -1,10 +1,16 @@
+import asyncio
+
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from service.api.deps import RetrieverDep
+from ingestion.store import StoreUnavailable
+from service.api.deps import RetrieverDep, SettingsDep
 from service.api.schemas import Status
 
 router = APIRouter(tags=["health"])
+# /readyz answers 503 after this many store timeouts: reconnecting takes a few calls (Chroma's
+# heartbeat, its collection, a count), and an on-disk store's calls have no timeout of their own.
+READY_CALLS = 3
 
 
 @router.get(
@@ -12,6 +18,7 @@ router = APIRouter(tags=["health"])
     response_model=Status,
     response_model_exclude_none=True,
     summary="The process is up",
+    description="Liveness: answers without touching the store, also when it fails.",
 )
 async def healthz() -> Status:
     return Status(status="ok")
@@ -24,10 +31,15 @@ async def healthz() -> Status:
     summary="The store answers and the model is loaded",
     description="While the BM25 index loads, answers come from dense vectors only: "
     "the status is still `ready`, and `detail` says so.",
-    responses={503: {"description": "The vector store is unreachable"}},
+    responses={503: {"description": "The vector store cannot be read, or not in time"}},
 )
-async def readyz(retriever: RetrieverDep) -> Status:
-    index = await run_in_threadpool(retriever.status)
+async def readyz(retriever: RetrieverDep, settings: SettingsDep) -> Status:
+    try:
+        seconds = READY_CALLS * settings.store_timeout
+        index = await asyncio.wait_for(run_in_threadpool(retriever.status), seconds)
+    except TimeoutError as exc:
+        where = retriever.store.where
+        raise StoreUnavailable(f"vector store at {where} did not answer in time") from exc
     if index.lexical == "loading":
         return Status(status="ready", detail="BM25 index loading: answering from dense vectors")
     return Status(status="ready")
