@@ -327,3 +327,13 @@ def load_benchmark(name: str) -> ModuleType:
     finally:
         sys.path.remove(str(folder))
     return module
+
+
+def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """The (event, data) pairs of a Server-Sent Events body; each must be well formed."""
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        assert set(fields) == {"event", "data"}, block
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events

@@ -6,7 +6,6 @@ Every chat answers within the deadline (+1 s) with the extractive answer and a n
 model's request is closed (no work left running on the server) and not retried.
 """
 
-import json
 import time
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ import pytest
 from ingestion.embeddings import Embedder
 from service.app import create_app
 from service.settings import Settings
-from tests.helpers import make_settings, metric, serve_app
+from tests.helpers import make_settings, metric, serve_app, sse_events
 from tests.llm_stub import LLMStub, Reply
 
 QUESTION = "Is the US still funding the Haiti mission?"
@@ -55,16 +54,6 @@ def api(sample_settings: Settings, embedder: Embedder, stub: LLMStub) -> Iterato
             ask = {"messages": [{"role": "user", "content": QUESTION}]}
             client.post("/api/chat", json=ask)  # warm: the first search builds BM25
             yield client
-
-
-def sse_events(text: str) -> list[tuple[str, dict[str, object]]]:
-    """The (event, data) pairs of a Server-Sent Events body; each must be well formed."""
-    events = []
-    for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        assert set(fields) == {"event", "data"}, block
-        events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 @pytest.mark.parametrize("reply", MISBEHAVIOURS.values(), ids=MISBEHAVIOURS.keys())

@@ -5,7 +5,6 @@ a notice whenever the answer is not the model's, quotes verbatim, every claim's 
 names held by the passage it cites, well-formed Server-Sent Events, and time bounds.
 """
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from service.app import create_app
 from service.chat.citations import claims_citing
 from service.chat.support import adds_facts, facts_context
 from service.settings import Settings
-from tests.helpers import serve_app
+from tests.helpers import serve_app, sse_events
 from tests.llm_real.conftest import llm_mode
 
 pytestmark = pytest.mark.llm_real
@@ -34,16 +33,6 @@ def chat(base_url: str, *turns: str, stream: bool = False) -> httpx.Response:
     messages = [{"role": "user", "content": turn} for turn in turns]
     body = {"messages": messages, "stream": stream}
     return httpx.post(f"{base_url}/api/chat", json=body, timeout=180)
-
-
-def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    """The (event, data) pairs of a Server-Sent Events body; each must be well formed."""
-    events = []
-    for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        assert set(fields) == {"event", "data"}, block
-        events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 def assert_well_formed(answer: str, reply: dict[str, Any], chunk_texts: dict[str, str]) -> None:
