@@ -57,3 +57,21 @@ def test_the_cli_runs_as_a_module() -> None:
     )
     assert "Usage: python -m service.cli" in result.stdout
     assert "ingest" in result.stdout
+
+
+def test_every_path_the_dockerfile_copies_is_in_the_build_context() -> None:
+    """.dockerignore excludes everything but what it re-includes (``!path``): each path a
+    ``COPY`` of the build context names must be one of those (or inside one)."""
+    ignore = (PROJECT_DIR / ".dockerignore").read_text().splitlines()
+    assert "*" in ignore
+    included = [line[1:].rstrip("/") for line in ignore if line.startswith("!")]
+    copied = [
+        source.rstrip("/")
+        for line in (PROJECT_DIR / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+        for source in line.split()[1:-1]
+    ]
+
+    assert copied
+    missing = [p for p in copied if not any(p == i or p.startswith(f"{i}/") for i in included)]
+    assert not missing, f"COPY sources excluded by .dockerignore: {missing}"
