@@ -12,6 +12,7 @@ from ingestion.pipeline import ingest
 from service.evaluate.cases import load_eval_set
 from service.evaluate.records import QuestionResult
 from service.evaluate.runner import InProcessTarget, run_eval
+from service.evaluate.scoring import summarize, summarize_by_category
 from service.settings import Settings
 from service.wiring import build_components, open_store
 
@@ -55,9 +56,12 @@ def table(results: Mapping[str, Sequence[QuestionResult]]) -> str:
     abstention pooled over the corpora."""
     lines = ["| corpus | category | passed |", "|---|---|---|"]
     for name, mine in results.items():
-        for category in [None, *sorted({r.category for r in mine})]:
-            group = [r for r in mine if category is None or r.category == category]
-            lines.append(f"| {name} | {category or '**all**'} | {_passed(group)} |")
+        by_category = sorted(summarize_by_category(mine).items(), key=lambda item: item[0])
+        groups = [("**all**", summarize(mine)), *by_category]
+        for label, m in groups:
+            lines.append(
+                f"| {name} | {label} | {m.passed}/{m.questions} ({100 * m.pass_rate:.0f}%) |"
+            )
     pooled = [r for mine in results.values() for r in mine]
     unanswerable = [r for r in pooled if not r.answerable]
     answerable = [r for r in pooled if r.answerable]
@@ -69,11 +73,6 @@ def table(results: Mapping[str, Sequence[QuestionResult]]) -> str:
         f"answerable wrongly abstained {wrongly}/{len(answerable)}.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _passed(results: Sequence[QuestionResult]) -> str:
-    passed = sum(r.passed for r in results)
-    return f"{passed}/{len(results)} ({100 * passed / max(len(results), 1):.0f}%)"
 
 
 def _answered(result: QuestionResult) -> bool:
