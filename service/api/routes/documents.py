@@ -131,11 +131,7 @@ async def upload_document(
     name = file.filename or ""
     doc = await _read(settings.file_limits, file, document_id or name, title, source, published)
     result = await run_in_threadpool(_write, retriever, settings, writes, doc, False)
-    if result.status == "new":
-        response.headers["Location"] = f"/api/documents/{quote(doc.document_id)}"
-    else:
-        response.status_code = 200
-    return result
+    return _created_or_found(result, doc.document_id, response)
 
 
 @router.post(
@@ -166,11 +162,7 @@ async def ingest_url(
     stored = await run_in_threadpool(_one_document, retriever.store, doc.document_id)
     replace = request.replace and stored is not None  # PUT needs a stored document
     result = await run_in_threadpool(_write, retriever, settings, writes, doc, replace)
-    if result.status == "new":
-        response.headers["Location"] = f"/api/documents/{quote(doc.document_id)}"
-    else:
-        response.status_code = 200
-    return result
+    return _created_or_found(result, doc.document_id, response)
 
 
 @router.put(
@@ -305,6 +297,17 @@ def _delete(retriever: Retriever, writes: threading.Lock, document_id: str) -> b
         deleted = delete(store, document_id)
     retriever.refresh()  # this replica serves its own writes at once
     return deleted
+
+
+def _created_or_found(
+    result: UploadResponse, document_id: str, response: Response
+) -> UploadResponse:
+    """``result`` answered 201 with a ``Location`` for a new document, else 200."""
+    if result.status == "new":
+        response.headers["Location"] = f"/api/documents/{quote(document_id)}"
+    else:
+        response.status_code = 200
+    return result
 
 
 def _one_document(connection: StoreConnection, document_id: str) -> StoredDocument | None:
