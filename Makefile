@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install serve ingest test test-llm llm-server lint typecheck fmt bench bench-load bench-sync bench-scale eval \
-	eval-corpora clean browser docs docs-ref docs-check docs-screenshots
+	eval-corpora fit-retrieval clean browser docs docs-ref docs-check docs-screenshots
 
 install: $(VENV_STAMP)
 
@@ -139,6 +139,11 @@ CORPORA := \
 eval-corpora: install
 	.venv/bin/citechat eval-corpora $(foreach c,$(CORPORA),--corpus $(c)) \
 		--out test-output/corpora/table.md
+
+# Hybrid retrieval's fusion fitted on the same corpora, scored leave-one-corpus-out (reads the
+# indexes eval-corpora builds; writes eval_sets/training/retrieval.csv.gz, numbers only).
+fit-retrieval: install
+	.venv/bin/python benchmarks/fit_retrieval.py $(foreach c,$(CORPORA),--corpus $(c))
 
 clean:
 	rm -rf .venv $(LLM_VENV) node_modules data test-output

@@ -13,11 +13,12 @@ from ingestion.store import ChunkStore, StoreConnection, StoredChunk, StoreState
 from service.lexical import LexicalChunk, LexicalIndex, tokenize
 from service.lexical_snapshots import Snapshot, SnapshotStore
 
-__all__ = ["IndexStatus", "Passage", "Retriever", "tokenize"]
+__all__ = ["IndexStatus", "Passage", "Retriever", "fuse", "tokenize"]
 
 logger = logging.getLogger(__name__)
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
+LEXICAL_WEIGHT = 1.0  # BM25's rank weight in the fusion, the dense ranking's being 1
 MIN_CANDIDATES = 20
 POLL_FLOOR_SECONDS = 0.1  # the refresh thread's shortest pause, when refresh_seconds is 0
 # The delta of changed documents is merged into a new base index past this size.
@@ -118,6 +119,11 @@ class Retriever:
             state = "loading"
         return IndexStatus(self._revision, state, len(lexical) if lexical else 0)
 
+    @property
+    def lexical(self) -> LexicalIndex | None:
+        """The BM25 index searches use now (None in dense mode or until it is built)."""
+        return self._lexical
+
     def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Passage]:
         """The ``k`` best passages for ``query`` (embedded unless ``embedding`` is), best first."""
         embedding = embedding or self.embedder.embed_query(query)
@@ -130,7 +136,7 @@ class Retriever:
             if self.mode == "dense" or lexical is None:
                 ranked = dense
             else:
-                ranked = _fuse(dense, lexical.search(query, n))
+                ranked = fuse(dense, lexical.search(query, n))
             # Texts and metadata of the best only (reading them for every candidate costs more
             # than the vector search): a chunk deleted meanwhile is left out, the next one used.
             best = ranked[: 2 * k]
@@ -239,13 +245,16 @@ def _lexical_chunk(chunk: StoredChunk) -> LexicalChunk:
     return LexicalChunk(chunk.chunk_id, str(chunk.metadata["document_id"]), chunk.text)
 
 
-def _fuse(
-    dense: list[tuple[str, float]], sparse: list[tuple[str, float]]
+def fuse(
+    dense: list[tuple[str, float]],
+    sparse: list[tuple[str, float]],
+    rrf_k: float = RRF_K,
+    lexical_weight: float = LEXICAL_WEIGHT,
 ) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion of two rankings of chunk ids: the ids with their fused scores,
-    best first."""
+    """Weighted reciprocal rank fusion of two rankings of chunk ids: the ids with their fused
+    scores, best first."""
     scores: dict[str, float] = {}
-    for ranking in (dense, sparse):
+    for ranking, weight in ((dense, 1.0), (sparse, lexical_weight)):
         for rank, (chunk_id, _) in enumerate(ranking):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank + 1)
     return sorted(scores.items(), key=lambda item: -item[1])

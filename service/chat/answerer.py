@@ -36,6 +36,7 @@ from service.retrieval import Passage, Retriever
 logger = logging.getLogger(__name__)
 
 TIMELINE_DEPTH = 2  # a question about time retrieves this many times top_k, to find its period
+SCOPE_FIRST = True  # passages in the question's time scope are read first
 MAX_CONDENSED_CHARS = 500
 SHORT_VECTORS_KEPT = 10_000  # names and titles whose vectors an answerer remembers
 
@@ -97,15 +98,8 @@ class Answerer:
         today = self._clock()
         question = standalone(messages)
         ruled = question.text  # what the LLM is asked when its own rewrite is not kept
-        # the dates of earlier turns are no words to match either
-        undated = tuple(without_dates(turn, today) for turn in question.context)
-        question = dataclasses.replace(question, context=undated)
-        scope = time_scope(question.question, today)
+        question, scope, searched = self.scoped(question)
         query, asked, llm_error = question.text, messages[-1].content.strip(), None
-        # retrieval searches without the dates (they are the scope): the question's own are known
-        searched = dataclasses.replace(
-            question, question=scope.without_dates(question.question)
-        ).text
         if self._llm is not None and len(messages) > 1:
             try:
                 condensed = self._condense(messages, deadline)
@@ -118,10 +112,24 @@ class Answerer:
         depth = self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
         vector = self._retriever.embedder.embed_query(searched)
         passages = self._retriever.search(searched, depth, vector)
-        passages.sort(key=lambda p: not scope.contains(p.published, p.text))  # in scope first
+        if SCOPE_FIRST:
+            passages.sort(key=lambda p: not scope.contains(p.published, p.text))
         return Turn(
             tuple(messages), question, query, passages, deadline, scope, vector, asked, llm_error
         )
+
+    def scoped(self, question: Standalone) -> tuple[Standalone, TimeScope, str]:
+        """``question`` with earlier turns undated, its time scope, and what retrieval
+        searches: the question without the dates of its scope (they are the scope)."""
+        today = self._clock()
+        # the dates of earlier turns are no words to match either
+        undated = tuple(without_dates(turn, today) for turn in question.context)
+        question = dataclasses.replace(question, context=undated)
+        scope = time_scope(question.question, today)
+        searched = dataclasses.replace(
+            question, question=scope.without_dates(question.question)
+        ).text
+        return question, scope, searched
 
     def answer(self, messages: Sequence[Message]) -> ChatAnswer:
         """The whole answer at once."""
