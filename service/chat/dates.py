@@ -82,6 +82,11 @@ _MONTH_BEFORE = re.compile(  # "March" of "before March 2020", which dateparser 
 _YEARS = re.compile(r"^((?:1[89]|2\d)\d\d)[-–/](\d\d)$")  # "2021-22": both years
 _CLOSES = re.compile(r"\b(before|until|till|by)\s+(the\s+)?$", re.IGNORECASE)  # "before 2025"
 _WITHIN = re.compile(r"\b(during|throughout|over)\s+(the\s+)?$", re.IGNORECASE)  # "during 2023"
+# dateparser's match can run past the date into the question ("March 8, 2024: The"), or stop
+# before its year ("September 29" of "September 29, 2023").
+_AS_OF_BEFORE = re.compile(r"\bas of\s+(the\s+)?$", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[:;?!]\s")
+_YEAR_AFTER = re.compile(r",?\s+(1[89]|2\d)\d\d\b")
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,12 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
     spans = []
     present = _PRESENT.search(question) is not None
     as_of = re.search(r"\bas of\b", question, re.IGNORECASE) is not None
-    for span, first, last in _periods(question, today):
+    periods = _periods(question, today)
+    if as_of and (day := _as_of_day(question, periods)) is not None and day < today:
+        # "As of November 2, 2023: who won this week?": its "this week" is that date's
+        today = day
+        periods = _periods(question, today)
+    for span, first, last in periods:
         if first > today:
             continue
         before = question[: span[0]]
@@ -194,10 +204,17 @@ def _periods(question: str, today: dt.date) -> list[tuple[tuple[int, int], dt.da
     periods = []
     position = 0
     for text, _ in found:
+        text = _CLAUSE_END.split(text, maxsplit=1)[0]  # "March 8, 2024: The" is "March 8, 2024"
         begin = question.find(text, position)
-        if begin < 0 or not _DATE_LIKE.search(text):
+        if begin < 0:
             continue
-        position = begin + len(text)
+        end = begin + len(text)
+        if year := _YEAR_AFTER.match(question, end):  # "September 29" of "September 29, 2023"
+            end = year.end()
+        text = question[begin:end]
+        if not _DATE_LIKE.search(text):
+            continue
+        position = end
         if leading := _LEADING.match(text):
             begin += leading.end()
         if month := _MONTH_BEFORE.search(question, 0, begin):
@@ -213,6 +230,16 @@ def _periods(question: str, today: dt.date) -> list[tuple[tuple[int, int], dt.da
                 ((match.start(), match.end()), dt.date(year, 1, 1), dt.date(year, 12, 31))
             )
     return sorted(periods, key=lambda p: p[0])
+
+
+def _as_of_day(
+    question: str, periods: list[tuple[tuple[int, int], dt.date, dt.date]]
+) -> dt.date | None:
+    """The last day of the dated period right after "as of" that names its year."""
+    for (begin, end), _, last in periods:
+        if _AS_OF_BEFORE.search(question, 0, begin) and _YEAR.search(question, begin, end):
+            return last
+    return None
 
 
 def _period(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:

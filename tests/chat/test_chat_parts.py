@@ -96,6 +96,10 @@ TODAY = dt.date(2026, 11, 23)
     [
         ("As of January 2022, what was the rate?", None, dt.date(2022, 1, 31)),
         ("As of June 23, 2022: where in the US?", None, dt.date(2022, 6, 23)),
+        ("As of March 8, 2024: The US will sell which pill?", None, dt.date(2024, 3, 8)),
+        ("As of September 29, 2023: who flew?", None, dt.date(2023, 9, 29)),
+        # a relative date counts from the "as of" date, not from today
+        ("As of November 2, 2023: who won this week?", None, dt.date(2023, 11, 2)),
         ("Who was chief executive in mid-2022?", None, dt.date(2022, 8, 31)),
         ("Where was the rate at Christmas 2024?", None, dt.date(2024, 12, 25)),
         ("Who led it in early 2019?", None, dt.date(2019, 4, 30)),
@@ -123,7 +127,8 @@ def test_the_dates_of_a_question_scope_its_evidence(
 
     assert (scope.start, scope.end) == (start, end)
     assert scope.temporal
-    assert not re.search(r"20\d\d|January|June|December|last year", scope.without_dates(question))
+    undated = scope.without_dates(question)
+    assert not re.search(r"20\d\d|January|March|June|September|December|last|this", undated)
     assert not scope.contains("undated")  # an undated source is never within a period
 
 
