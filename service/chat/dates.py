@@ -209,8 +209,8 @@ def _periods(question: str, today: dt.date) -> list[tuple[tuple[int, int], dt.da
         if begin < 0:
             continue
         end = begin + len(text)
-        if year := _YEAR_AFTER.match(question, end):  # "September 29" of "September 29, 2023"
-            end = year.end()
+        if after := _YEAR_AFTER.match(question, end):  # "September 29" of "September 29, 2023"
+            end = after.end()
         text = question[begin:end]
         if not _DATE_LIKE.search(text):
             continue
