@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ingestion.chunking import Chunk, split_document
 from ingestion.embeddings import Embedder
 from ingestion.errors import AppError
+from ingestion.filter_fields import filter_fields
 from ingestion.loaders import (
     Discovery,
     FileLimits,
@@ -367,4 +368,4 @@ def _metadata(item: _Pending, chunk: Chunk) -> dict[str, Any]:
         "chunk_index": chunk.index,
         "start": chunk.start,
         "end": chunk.end,
-    }
+    } | filter_fields(doc.published, doc.source)

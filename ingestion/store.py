@@ -8,6 +8,7 @@ Every chunk carries ``document_id``, ``title``, ``source``, ``published``, ``sta
 Uploads, folders and sync sources never replace or prune each other's documents unless asked
 to (docs/documents.md, docs/sync.md).
 A document is complete when all ``n_chunks`` chunks of exactly one ``doc_hash`` are stored.
+Filters select on ``published_day`` and ``source_host`` (ingestion/filter_fields.py).
 
 Chunks stored before ``origin`` was recorded have none: with a ``folder`` they belong to that
 folder; without one, their owner is unknown and the next explicit writer (a folder ingest or an
@@ -35,6 +36,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Metadata
 from chromadb.errors import ChromaError
 
+from ingestion import filter_fields
 from ingestion.errors import AppError
 from ingestion.settings import IndexSettings
 
@@ -168,6 +170,7 @@ class StoreState:
     revision: str
     generation: int
     changes: list[tuple[int, list[str] | None]]
+    filterable: bool = False  # every chunk holds the fields filters select on
 
     def changed_since(self, generation: int) -> set[str] | None:
         """The documents changed after ``generation``; None when the log does not tell."""
@@ -260,7 +263,8 @@ class ChunkStore:
         self.collection: Collection = client.get_or_create_collection(
             name,
             configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embed_model": embed_model},
+            # a new collection's chunks all get the filter fields: nothing to backfill
+            metadata={"embed_model": embed_model, filter_fields.FLAG: filter_fields.VERSION},
             embedding_function=None,
         )
         stored_model = (self.collection.metadata or {}).get("embed_model")
@@ -378,13 +382,15 @@ class ChunkStore:
         return chunks
 
     @_translated
-    def query(self, embedding: Sequence[float], n: int) -> list[tuple[str, float]]:
-        """The ids of the ``n`` nearest chunks with their cosine similarity, best first; read
-        their texts and metadata with :meth:`get_chunks`, which also leaves out a chunk deleted
-        by another process since this client loaded its vector index (on disk, until the
-        reader reopens the store)."""
+    def query(
+        self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """The ids of the ``n`` nearest chunks (among those matching the metadata filter
+        ``where``) with their cosine similarity, best first; read their texts and metadata with
+        :meth:`get_chunks`, which also leaves out a chunk deleted by another process since this
+        client loaded its vector index (on disk, until the reader reopens the store)."""
         result = self.collection.query(
-            query_embeddings=[embedding], n_results=n, include=["distances"]
+            query_embeddings=[embedding], n_results=n, where=where, include=["distances"]
         )
         distances = (result["distances"] or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], distances, strict=True)]
@@ -411,31 +417,71 @@ class ChunkStore:
         metadata = self.client.get_collection(self.collection.name).metadata or {}
         changes = [(int(g), ids) for g, ids in json.loads(str(metadata.get("changes", "[]")))]
         return StoreState(
-            str(metadata.get("revision", "")), int(metadata.get("generation", 0)), changes
+            str(metadata.get("revision", "")),
+            int(metadata.get("generation", 0)),
+            changes,
+            metadata.get(filter_fields.FLAG) == filter_fields.VERSION,
         )
 
     def revision(self) -> str:
         """Changes whenever the chunks change, so readers know to refresh derived indexes."""
         return self.state().revision
 
-    @_translated
     def bump_revision(self) -> None:
         """Publish the writes since the last call: a new revision, and the documents changed
         in the change log, so readers update only those."""
+        self._publish(filterable=False)
+
+    @_translated
+    def backfill(self) -> int:
+        """Give every chunk the fields filters select on, unless the collection is marked as
+        having them; then mark it. Returns how many chunks were updated.
+
+        Idempotent, and safe beside writers and other backfills: the chunks are listed first
+        (later ones are written with the fields), each one gets only the fields its own
+        ``published`` and ``source`` give (an update adds keys, keeping the others; a chunk
+        deleted meanwhile is skipped), and the mark is published as a write is, so a writer's
+        publication at the same moment is not lost (at worst the mark is, and the next open
+        backfills again).
+        """
+        if self.state().filterable:
+            return 0
+        ids = self.collection.get(include=[])["ids"]
+        updated = 0
+        for start in range(0, len(ids), PAGE):
+            page = self.collection.get(ids=ids[start : start + PAGE], include=["metadatas"])
+            stale = [
+                (chunk_id, missing)
+                for chunk_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
+                if meta is not None and (missing := filter_fields.missing_fields(dict(meta)))
+            ]
+            if stale:
+                metadatas: list[Metadata] = [missing for _, missing in stale]
+                self.collection.update(ids=[i for i, _ in stale], metadatas=metadatas)
+                updated += len(stale)
+        self._publish(filterable=True)
+        logger.info("filter fields backfilled on %d of %d chunks", updated, len(ids))
+        return updated
+
+    @_translated
+    def _publish(self, filterable: bool) -> None:
+        """A new revision with the documents changed since the last one in the change log;
+        the collection marked as filterable when ``filterable`` or already so."""
         state = self.state()
         generation = state.generation + 1
         changed = sorted(self._changed) if len(self._changed) <= CHANGE_LOG_LIMIT else None
         changes = [*state.changes, (generation, changed)]
         while sum(len(ids or [None]) for _, ids in changes) > CHANGE_LOG_LIMIT:
             changes.pop(0)
-        self.collection.modify(
-            metadata={
-                "embed_model": self._embed_model,
-                "revision": uuid.uuid4().hex,
-                "generation": generation,
-                "changes": json.dumps(changes),
-            }
-        )
+        metadata: dict[str, Any] = {
+            "embed_model": self._embed_model,
+            "revision": uuid.uuid4().hex,
+            "generation": generation,
+            "changes": json.dumps(changes),
+        }
+        if filterable or state.filterable:
+            metadata[filter_fields.FLAG] = filter_fields.VERSION
+        self.collection.modify(metadata=metadata)
         self._changed.clear()
 
 

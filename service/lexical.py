@@ -4,6 +4,9 @@ A large base index (bm25s) is built from the whole store; later changes go to a 
 scored with the base's statistics, and the base's rows of changed documents are hidden. So a
 one-article change costs a few chunks, not the collection. Every update returns a new index
 and leaves the old one as it was, so searches running meanwhile see one consistent index.
+
+Each row also keeps its document's publication day and source host, so a search with
+:class:`~service.filters.Filters` scores only the rows they admit before taking the best.
 """
 
 import json
@@ -17,6 +20,8 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from ingestion.filter_fields import UNDATED
+from service.filters import Filters
 from service.memo import Remembered
 
 _STEMMER = Stemmer.Stemmer("english")
@@ -42,6 +47,8 @@ class LexicalChunk:
     chunk_id: str
     document_id: str
     text: str
+    day: int = UNDATED  # the document's publication day, YYYYMMDD (ingestion/filter_fields.py)
+    host: str = ""  # its source's host
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,29 @@ class _DeltaChunk:
     chunk_id: str
     terms: Counter[str]
     length: int
+    document_id: str
+    day: int
+    host: str
+
+
+@dataclass(frozen=True)
+class RowFields:
+    """What filters select on, per base row: publication days (YYYYMMDD) and source hosts."""
+
+    days: list[int]
+    hosts: list[str]
 
 
 class _Base:
     """bm25s over the chunks of one full read of the store."""
 
     def __init__(
-        self, model: bm25s.BM25, ids: list[str], documents: list[str], avg_length: float
+        self,
+        model: bm25s.BM25,
+        ids: list[str],
+        documents: list[str],
+        avg_length: float,
+        fields: RowFields | None,
     ) -> None:
         self.model = model
         self.ids = ids
@@ -64,6 +87,12 @@ class _Base:
         for row, document_id in enumerate(documents):
             self.rows.setdefault(document_id, []).append(row)
         self.avg_length = avg_length
+        self.fields: RowFields | None = None  # None: a snapshot saved before filters
+        self._days = np.zeros(0, dtype=np.int32)
+        self._host_codes = np.zeros(0, dtype=np.int32)
+        self._host_code: dict[str, int] = {}
+        if fields is not None:
+            self.set_fields(fields)
         counts = np.diff(model.scores["indptr"])  # chunks per token id (bm25s adds "")
         self.frequency = {
             token: int(counts[i]) for token, i in model.vocab_dict.items() if i < len(counts)
@@ -75,11 +104,45 @@ class _Base:
         model = bm25s.BM25(k1=K1, b=B)
         model.index(tokens, show_progress=False)
         avg_length = sum(map(len, tokens)) / max(len(tokens), 1)
-        return cls(model, [c.chunk_id for c in chunks], [c.document_id for c in chunks], avg_length)
+        ids, documents = [c.chunk_id for c in chunks], [c.document_id for c in chunks]
+        fields = RowFields([c.day for c in chunks], [c.host for c in chunks])
+        return cls(model, ids, documents, avg_length, fields)
+
+    def set_fields(self, fields: RowFields) -> None:
+        """Keep the rows' filter fields, checked; raise ``ValueError`` if malformed."""
+        _check_fields(fields, len(self.ids))
+        self.fields = fields
+        self._days = np.asarray(fields.days, dtype=np.int32)
+        for host in fields.hosts:
+            self._host_code.setdefault(host, len(self._host_code))
+        self._host_codes = np.asarray([self._host_code[h] for h in fields.hosts], dtype=np.int32)
+
+    def admitted(self, filters: Filters) -> np.ndarray:
+        """A mask of the rows ``filters`` admit (none, if the rows' fields are unknown)."""
+        if self.fields is None:
+            return np.zeros(len(self.ids), dtype=bool)
+        mask = np.ones(len(self.ids), dtype=bool)
+        if (days := filters.day_range()) is not None:
+            mask &= (self._days >= days[0]) & (self._days <= days[1])
+        if filters.source_hosts is not None:
+            codes = [self._host_code[h] for h in filters.source_hosts if h in self._host_code]
+            mask &= np.isin(self._host_codes, codes)
+        if filters.document_ids is not None:
+            named = np.zeros(len(self.ids), dtype=bool)
+            for document_id in filters.document_ids:
+                named[self.rows.get(document_id, [])] = True
+            mask &= named
+        return mask
 
     def save(self, directory: Path) -> None:
         self.model.save(str(directory), show_progress=False)
-        rows = {"ids": self.ids, "documents": self.documents, "avg_length": self.avg_length}
+        rows: dict[str, object] = {
+            "ids": self.ids,
+            "documents": self.documents,
+            "avg_length": self.avg_length,
+        }
+        if self.fields is not None:
+            rows |= {"days": self.fields.days, "hosts": self.fields.hosts}
         (directory / _ROWS_FILE).write_text(json.dumps(rows))
 
     @classmethod
@@ -89,7 +152,9 @@ class _Base:
         ids, documents, avg_length = rows["ids"], rows["documents"], rows["avg_length"]
         _check_rows(ids, documents, avg_length)
         _check_model(model, len(ids))
-        return cls(model, ids, documents, float(avg_length))
+        # a snapshot saved before filters has no fields: the retriever reads them from the store
+        fields = RowFields(rows["days"], rows["hosts"]) if "days" in rows else None
+        return cls(model, ids, documents, float(avg_length), fields)
 
     def terms_of(self, row: int) -> set[int]:
         """The token ids (score matrix columns) that row ``row`` holds."""
@@ -118,6 +183,20 @@ def _check_rows(ids: object, documents: object, avg_length: object) -> None:
         raise ValueError(f"average length {avg_length!r} is not a number")
     if not (math.isfinite(avg_length) and avg_length > 0):
         raise ValueError(f"average length {avg_length!r} is not a positive number")
+
+
+def _check_fields(fields: RowFields, rows: int) -> None:
+    """Raise ``ValueError`` unless ``fields`` hold a day (a non-negative integer) and a host
+    (a string) for each of ``rows`` rows."""
+    days, hosts = fields.days, fields.hosts
+    if not (isinstance(days, list) and isinstance(hosts, list)):
+        raise ValueError("the rows' days and hosts are not lists")
+    if not len(days) == len(hosts) == rows:
+        raise ValueError(f"{len(days)} days and {len(hosts)} hosts for {rows} rows")
+    if not all(type(day) is int and 0 <= day < 2**31 for day in days):
+        raise ValueError("the rows' days are not all YYYYMMDD numbers")
+    if not all(isinstance(host, str) for host in hosts):
+        raise ValueError("the rows' hosts are not all strings")
 
 
 def _check_model(model: bm25s.BM25, rows: int) -> None:
@@ -180,9 +259,28 @@ class LexicalIndex:
         rows = [row for row, doc in enumerate(base.documents) if doc not in leaving_out]
         return [base.ids[row] for row in random.sample(rows, min(n, len(rows)))]
 
+    @property
+    def filterable(self) -> bool:
+        """False for a snapshot saved before filters, until :meth:`with_fields`."""
+        return self._base is None or self._base.fields is not None
+
+    def with_fields(self, fields: dict[str, tuple[int, str]]) -> "LexicalIndex":
+        """This index, its base rows given the ``(day, host)`` of their documents in
+        ``fields`` (a row of a document not in it gets none: it is hidden or soon will be)."""
+        new = self.updated(set(), [])
+        if self._base is not None:
+            base = _Base(
+                self._base.model, self._base.ids, self._base.documents, self._base.avg_length, None
+            )
+            found = [fields.get(d, (UNDATED, "")) for d in base.documents]
+            base.set_fields(RowFields([day for day, _ in found], [host for _, host in found]))
+            new._base = base
+        return new
+
     def check_rows(self, chunks: list[LexicalChunk]) -> None:
         """Raise ``ValueError`` unless each of ``chunks`` has a base row, of its document,
-        holding exactly its text's terms: a check of the index against the store."""
+        holding exactly its text's terms (and its day and host, if the rows have them): a check
+        of the index against the store."""
         base = self._base
         row_of = {chunk_id: row for row, chunk_id in enumerate(base.ids)} if base else {}
         for chunk, terms in zip(chunks, tokenize([c.text for c in chunks]), strict=True):
@@ -192,6 +290,12 @@ class LexicalIndex:
             vocab = base.model.vocab_dict
             if base.terms_of(row) != {vocab.get(term, -1) for term in terms if term}:
                 raise ValueError(f"the row of chunk {chunk.chunk_id!r} holds other terms")
+            fields = base.fields
+            if fields is not None and (fields.days[row], fields.hosts[row]) != (
+                chunk.day,
+                chunk.host,
+            ):
+                raise ValueError(f"the row of chunk {chunk.chunk_id!r} holds another day or host")
 
     @property
     def savable(self) -> bool:
@@ -216,18 +320,23 @@ class LexicalIndex:
             for document_id in documents:
                 new._hidden[self._base.rows.get(document_id, [])] = True
         for chunk, terms in zip(chunks, tokenize([c.text for c in chunks]), strict=True):
-            delta = _DeltaChunk(chunk.chunk_id, Counter(terms), len(terms))
+            delta = _DeltaChunk(
+                chunk.chunk_id, Counter(terms), len(terms), chunk.document_id, chunk.day, chunk.host
+            )
             new._delta.setdefault(chunk.document_id, []).append(delta)
         return new
 
-    def search(self, query: str, n: int) -> list[tuple[str, float]]:
-        """The ids of the ``n`` best chunks for ``query`` with their BM25 scores, best first."""
+    def search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The ids of the ``n`` best chunks for ``query`` with their BM25 scores, best first;
+        with ``filters``, the ``n`` best of the chunks they admit."""
         terms = tokenize([query])[0]
-        hits = self._search_base(terms, n) + self._search_delta(terms)
+        hits = self._search_base(terms, n, filters) + self._search_delta(terms, filters)
         hits.sort(key=lambda hit: -hit[1])
         return hits[:n]
 
-    def _search_base(self, terms: list[str], n: int) -> list[tuple[str, float]]:
+    def _search_base(
+        self, terms: list[str], n: int, filters: Filters | None
+    ) -> list[tuple[str, float]]:
         if self._base is None:
             return []
         known = [t for t in terms if t in self._base.model.vocab_dict]
@@ -235,13 +344,15 @@ class LexicalIndex:
             return []
         scores = self._base.model.get_scores(known)
         scores[self._hidden] = 0.0
+        if filters is not None:
+            scores[~self._base.admitted(filters)] = 0.0  # before the best are taken
         top = np.argpartition(-scores, n)[:n] if len(scores) > n else np.arange(len(scores))
         best = top[np.argsort(-scores[top], kind="stable")]  # only the n best are sorted
         return [(self._base.ids[i], float(scores[i])) for i in best if scores[i] > 0]
 
-    def _search_delta(self, terms: list[str]) -> list[tuple[str, float]]:
-        """BM25 (bm25s's Lucene variant) of the delta's chunks, with the document frequencies
-        and average length of base and delta together."""
+    def _search_delta(self, terms: list[str], filters: Filters | None) -> list[tuple[str, float]]:
+        """BM25 (bm25s's Lucene variant) of the delta's chunks that ``filters`` admit, with the
+        document frequencies and average length of base and delta together."""
         chunks = [chunk for doc in self._delta.values() for chunk in doc]
         if not chunks:
             return []
@@ -258,6 +369,8 @@ class LexicalIndex:
             idf[term] = math.log(1 + (total - df + 0.5) / (df + 0.5))
         hits = []
         for chunk in chunks:
+            if filters is not None and not filters.admits(chunk.day, chunk.host, chunk.document_id):
+                continue
             norm = K1 * (1 - B + B * chunk.length / avg_length)
             score = 0.0
             for term in terms:

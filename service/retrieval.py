@@ -8,8 +8,10 @@ from functools import partial
 from typing import Literal
 
 from ingestion.embeddings import Embedder
+from ingestion.filter_fields import day_number, source_host
 from ingestion.sentences import METADATA_KEY
 from ingestion.store import ChunkStore, StoreConnection, StoredChunk, StoreState, StoreUnavailable
+from service.filters import Filters
 from service.lexical import LexicalChunk, LexicalIndex, tokenize
 from service.lexical_snapshots import Snapshot, SnapshotStore
 
@@ -82,6 +84,9 @@ class Retriever:
     side, and swaps it in whole. An on-disk store is reopened too (``reopen_on_change``): a
     Chroma client keeps the vector index it loaded and never sees another process's writes.
     Passages are read from the store after ranking, so a chunk deleted meanwhile is never cited.
+
+    :class:`Filters` bound both rankings before the best are taken. A store written before
+    filters existed gets their metadata fields first (:meth:`ChunkStore.backfill`, once).
     """
 
     def __init__(
@@ -103,6 +108,8 @@ class Retriever:
         self._revision: str | None = None
         self._generation = 0
         self._lexical: LexicalIndex | None = None
+        self._filterable = False  # the store's chunks all hold the fields filters select on
+        self._backfill_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._stopped = threading.Event()
         self._first_round = threading.Event()
@@ -124,19 +131,31 @@ class Retriever:
         """The BM25 index searches use now (None in dense mode or until it is built)."""
         return self._lexical
 
-    def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Passage]:
-        """The ``k`` best passages for ``query`` (embedded unless ``embedding`` is), best first."""
+    def search(
+        self,
+        query: str,
+        k: int,
+        embedding: list[float] | None = None,
+        filters: Filters | None = None,
+    ) -> list[Passage]:
+        """The ``k`` best passages for ``query`` (embedded unless ``embedding`` is), best first;
+        with ``filters``, the ``k`` best of the passages they admit."""
         embedding = embedding or self.embedder.embed_query(query)
         n = max(k * 4, MIN_CANDIDATES)
         if self._poller is None:
             self._refresh_if_due()
+        if filters is not None and not filters.active:
+            filters = None
+        if filters is not None:
+            self._make_filterable()
+        where = filters.where() if filters is not None else None
         lexical = self._lexical  # one snapshot, even if swapped meanwhile
         with self.store.connected() as store:
-            dense = store.query(embedding, n)
+            dense = store.query(embedding, n, where)
             if self.mode == "dense" or lexical is None:
                 ranked = dense
             else:
-                ranked = fuse(dense, lexical.search(query, n))
+                ranked = fuse(dense, lexical.search(query, n, filters))
             # Texts and metadata of the best only (reading them for every candidate costs more
             # than the vector search): a chunk deleted meanwhile is left out, the next one used.
             best = ranked[: 2 * k]
@@ -166,6 +185,7 @@ class Retriever:
     def refresh(self) -> None:
         """Catch up with the store now, if its revision changed."""
         with self._refresh_lock:
+            self._make_filterable()
             with self.store.connected() as store:
                 state = store.state()
             if state.revision == self._revision:
@@ -185,6 +205,16 @@ class Retriever:
             if self._snapshots is not None and lexical is not None and lexical.savable:
                 self._snapshots.save(collection, state.generation, state.revision, lexical)
 
+    def _make_filterable(self) -> None:
+        """Backfill the store's filter fields unless this retriever knows they are there."""
+        if self._filterable:
+            return
+        with self._backfill_lock:
+            if not self._filterable:
+                with self.store.connected() as store:
+                    store.backfill()
+                self._filterable = True
+
     def _next_lexical(self, store: ChunkStore, state: StoreState, collection: str) -> LexicalIndex:
         """The current index (at start, a saved snapshot) updated with the documents the
         change log names, or (log too short, or the delta grown large) a new index over the
@@ -196,6 +226,13 @@ class Retriever:
             )
             if snapshot is not None:
                 current, generation = snapshot.index, snapshot.generation
+                if not current.filterable:  # saved before filters: its rows' fields are read
+                    current = current.with_fields(
+                        {
+                            doc.document_id: (day_number(doc.published), source_host(doc.source))
+                            for doc in store.documents().values()
+                        }
+                    )
         changed = state.changed_since(generation) if current is not None else None
         if current is not None and changed is not None:
             chunks = store.chunks_of(sorted(changed))
@@ -242,7 +279,16 @@ def _check_snapshot(store: ChunkStore, state: StoreState, snapshot: Snapshot) ->
 
 
 def _lexical_chunk(chunk: StoredChunk) -> LexicalChunk:
-    return LexicalChunk(chunk.chunk_id, str(chunk.metadata["document_id"]), chunk.text)
+    """The chunk as BM25 indexes it; its filter fields come from its ``published`` and
+    ``source``, so they do not wait for a backfill."""
+    meta = chunk.metadata
+    return LexicalChunk(
+        chunk.chunk_id,
+        str(meta["document_id"]),
+        chunk.text,
+        day_number(str(meta["published"])),
+        source_host(str(meta["source"])),
+    )
 
 
 def fuse(

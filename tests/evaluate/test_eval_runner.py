@@ -12,6 +12,7 @@ from service.evaluate.gate import compare, gate_markdown
 from service.evaluate.records import Report
 from service.evaluate.report import build_report, render_html
 from service.evaluate.runner import InProcessTarget, run_eval
+from service.filters import Filters
 from service.retrieval import Passage, Retriever
 from service.settings import Settings
 from service.wiring import build_components, build_language_model
@@ -24,8 +25,14 @@ SAMPLE_DOCUMENTS = PROJECT_DIR / "examples" / "haiti-mss"
 class WrongDocumentRetriever(Retriever):
     """Deliberately degraded: never returns chunks of the document that best matches."""
 
-    def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Passage]:
-        ranked = super().search(query, 50, embedding)
+    def search(
+        self,
+        query: str,
+        k: int,
+        embedding: list[float] | None = None,
+        filters: Filters | None = None,
+    ) -> list[Passage]:
+        ranked = super().search(query, 50, embedding, filters)
         best = ranked[0].document_id if ranked else None
         return [p for p in ranked if p.document_id != best][:k]
 
