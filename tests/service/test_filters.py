@@ -73,6 +73,10 @@ def retriever(settings: Settings, embedder: Embedder, mode: str) -> Retriever:
     return found.retriever
 
 
+def scored(retriever: Retriever, filters: Filters | None) -> list[tuple[str, float]]:
+    return [(p.chunk_id, round(p.score, 9)) for p in retriever.search(QUERY, 5, filters=filters)]
+
+
 def documents(retriever: Retriever, k: int, **filters: Any) -> list[str]:
     return [p.document_id for p in retriever.search(QUERY, k, filters=Filters(**filters))]
 
@@ -224,6 +228,10 @@ def test_a_bm25_snapshot_saved_before_filters_loads_and_filters(
     loaded = retriever(settings, embedder, "hybrid")
 
     assert "days" not in json.loads((path / "rows.json").read_text())  # loaded, not rebuilt
+    for filters in (
+        Filters(published_before="2019-12-31"),
+        Filters(source_hosts=["archive.example.org"]),
+        None,
+    ):
+        assert scored(loaded, filters) == scored(first, filters)  # BM25's share included
     assert set(documents(loaded, 2, published_before="2019-12-31")) == OLD
-    assert documents(loaded, 5, source_hosts=["sport.daily.example.com"]) == ["sport.md"]
-    assert documents(loaded, 10) == documents(first, 10)
