@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.chat.types import ChatResponse
+from service.filters import Filters
 from service.settings import MESSAGES_CEILING
 
 UploadStatus = Literal["new", "changed", "unchanged"]
@@ -22,6 +23,19 @@ class SearchResult(BaseModel):
 
 class SearchResponse(BaseModel):
     results: list[SearchResult]
+
+
+class SearchFilters(Filters):
+    """:class:`Filters` as query parameters of ``GET /api/search``, beside its own (``q``, ``k``),
+    which a query string's model is given too: other names are ignored, not refused."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+FILTERS_DESCRIPTION = (
+    "Optional: only passages of the documents these filters admit are retrieved, so the answer, "
+    "its citations and a no-answer message come from them alone (docs/filters.md)."
+)
 
 
 class DocumentInfo(BaseModel):
@@ -68,6 +82,7 @@ class ChatRequest(BaseModel):
         description="Earlier turns first; the server keeps no session state.",
     )
     stream: bool = Field(default=False, description="Answer as Server-Sent Events.")
+    filters: Filters | None = Field(default=None, description=FILTERS_DESCRIPTION)
 
 
 # --- OpenAI-compatible chat (POST /v1/chat/completions, GET /v1/models) ---
@@ -108,6 +123,10 @@ class CompletionRequest(BaseModel):
         default=None, description='Only `{"type": "text"}`.'
     )
     logprobs: bool | None = Field(default=None, description="Refused when true.")
+    filters: Filters | None = Field(
+        default=None,
+        description="Extension (OpenAI SDKs send it with `extra_body`). " + FILTERS_DESCRIPTION,
+    )
 
 
 class CompletionOutput(BaseModel):

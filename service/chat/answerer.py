@@ -4,6 +4,10 @@ Extractive mode (the offline default) quotes the retrieved passages. LLM mode as
 OpenAI-compatible model for a cited answer and keeps only its sentences that the passages they
 cite support (:mod:`service.chat.support`); a timeout, an HTTP error, a malformed reply or an
 answer with no supported sentence falls back to the extractive answer, with a ``notice``.
+
+Explicit :class:`~service.filters.Filters` bound retrieval, so every answer, citation and "not
+in the documents" message is drawn from the documents they admit; a question's own time scope
+("as of March 2024") still orders the passages within them.
 """
 
 import dataclasses
@@ -30,6 +34,7 @@ from service.chat.llm import (
 from service.chat.prompts import Prompts
 from service.chat.support import SupportCheck, adds_facts, facts_context
 from service.chat.types import ChatAnswer, ChatEvent, Delta, Failure, Final, Message, Mode
+from service.filters import Filters
 from service.memo import Remembered
 from service.retrieval import Passage, Retriever
 
@@ -89,8 +94,9 @@ class Answerer:
     def mode(self) -> Mode:
         return "extractive" if self._llm is None else "llm"
 
-    def prepare(self, messages: Sequence[Message]) -> Turn:
-        """Make the question standalone and retrieve passages for it.
+    def prepare(self, messages: Sequence[Message], filters: Filters | None = None) -> Turn:
+        """Make the question standalone and retrieve passages for it (among those ``filters``
+        admit).
 
         Store failures propagate (the API answers 503); LLM failures are kept for later.
         """
@@ -111,7 +117,7 @@ class Answerer:
                     searched = without_dates(query, today)  # as the LLM condensed it
         depth = self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
         vector = self._retriever.embedder.embed_query(searched)
-        passages = self._retriever.search(searched, depth, vector)
+        passages = self._retriever.search(searched, depth, vector, filters)
         if SCOPE_FIRST:
             passages.sort(key=lambda p: not scope.contains(p.published, p.text))
         return Turn(
@@ -131,9 +137,9 @@ class Answerer:
         ).text
         return question, scope, searched
 
-    def answer(self, messages: Sequence[Message]) -> ChatAnswer:
-        """The whole answer at once."""
-        turn = self.prepare(messages)
+    def answer(self, messages: Sequence[Message], filters: Filters | None = None) -> ChatAnswer:
+        """The whole answer at once, from the passages ``filters`` admit."""
+        turn = self.prepare(messages, filters)
         if self._llm is None:
             return self._extractive(turn)
         if turn.llm_error:

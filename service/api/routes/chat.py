@@ -35,6 +35,9 @@ With `"stream": true` the answer comes as Server-Sent Events (`text/event-stream
 - `error`, data `{"code", "detail"}`: instead of `citations`/`done` when the answer breaks off
   (an LLM failing after part of its answer was sent); the text so far is incomplete.
 
+`filters` (published after/before, source hosts, document ids) bound retrieval: the answer
+and its citations come only from the documents they admit (docs/filters.md).
+
 In LLM mode the model's text is held back until it cites a passage, so an answer citing none
 is replaced by the extractive fallback before anything is sent. Request errors (422, 413) and
 an unavailable store (503) are JSON responses, before any event.
@@ -59,9 +62,9 @@ async def chat(
 ) -> Response | ChatResponse:
     messages = check_messages(request.messages, settings)
     if not request.stream:
-        answer = await run_in_threadpool(answerer.answer, messages)
+        answer = await run_in_threadpool(answerer.answer, messages, request.filters)
         return ChatResponse.of(metrics.count_answer(answer))
-    turn = await run_in_threadpool(answerer.prepare, messages)
+    turn = await run_in_threadpool(answerer.prepare, messages, request.filters)
     return AnswerEvents(sse_stream(answerer.stream(turn)), turn.deadline)
 
 

@@ -71,8 +71,9 @@ event `{"error": {...}}` instead.
 `model` must be `citechat`. Refused (400): `n` other than 1, `tools`, `functions`,
 `response_format` other than text, `logprobs`, tool messages, content parts other than text.
 System and developer messages are ignored, and so are the other parameters (`temperature`,
-`max_tokens`, `stop`, ...). Errors use OpenAI's shape `{"error": {"message", "type", "param",
-"code"}}`.
+`max_tokens`, `stop`, ...), except the extension `filters` (as `/api/chat` takes it; OpenAI
+SDKs send it with `extra_body={"filters": {...}}`). Errors use OpenAI's shape
+`{"error": {"message", "type", "param", "code"}}`.
 """
 
 
@@ -108,7 +109,8 @@ async def chat_completions(
     messages = conversation(request, settings)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not request.stream:
-        answer = metrics.count_answer(await run_in_threadpool(answerer.answer, messages))
+        answer = await run_in_threadpool(answerer.answer, messages, request.filters)
+        answer = metrics.count_answer(answer)
         text = answer.answer + sources_footer(answer)
         return ChatCompletion(
             id=completion_id,
@@ -117,7 +119,7 @@ async def chat_completions(
             choices=[CompletionChoice(message=CompletionOutput(content=text))],
             citechat=ChatResponse.of(answer),
         )
-    turn = await run_in_threadpool(answerer.prepare, messages)
+    turn = await run_in_threadpool(answerer.prepare, messages, request.filters)
     chunks = chunk_stream(answerer.stream(turn), completion_id, created)
     return AnswerEvents(chunks, turn.deadline)
 

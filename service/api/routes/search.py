@@ -6,7 +6,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.api.auth import ReaderDep
 from service.api.deps import RetrieverDep, SettingsDep
-from service.api.schemas import SearchResponse, SearchResult
+from service.api.schemas import SearchFilters, SearchResponse, SearchResult
 from service.api.validation import check_text
 
 logger = logging.getLogger(__name__)
@@ -19,10 +19,13 @@ async def search(
     retriever: RetrieverDep,
     settings: SettingsDep,
     q: Annotated[str, Query(description="The query text.")],
+    filters: Annotated[SearchFilters, Query()],
     k: Annotated[int, Query(ge=1, le=50, description="How many results.")] = 10,
 ) -> SearchResponse:
+    """The ``k`` best passages for ``q``; with filters (list parameters repeated:
+    ``source_hosts=a.com&source_hosts=b.com``), the ``k`` best of those they admit."""
     query = check_text("q", q, settings.max_query_chars)
-    passages = await run_in_threadpool(retriever.search, query, k)
+    passages = await run_in_threadpool(retriever.search, query, k, None, filters)
     logger.debug("search: %d passages (k=%d)", len(passages), k)
     return SearchResponse(
         results=[
