@@ -5,7 +5,9 @@
  *   <script src="https://HOST/widget.js" data-title="Ask our newsroom" defer></script>
  *
  * Options (data-* attributes): title, accent (a CSS colour), placeholder, api (the service's
- * base URL; defaults to the origin this script was loaded from).
+ * base URL; defaults to the origin this script was loaded from); filters sent with every
+ * question: published-after and published-before (YYYY-MM-DD), source-host (host names,
+ * separated by spaces or commas). See docs/filters.md.
  * The widget lives in an open Shadow DOM. Text from the service is only ever inserted as text
  * (textContent / text nodes), and only http(s) links are made clickable.
  * Type-checked by `tsc` (// @ts-check, the JSDoc types below; see tsconfig.json).
@@ -37,7 +39,23 @@
     accent: options.accent && CSS.supports("color", options.accent) ? options.accent : "#0b5fff",
     endpoint: apiBase + "/api/chat",
     storageKey: "citechat:" + apiBase,
+    filters: filtersOf(options),
   };
+
+  /**
+   * The filters the tag's attributes set, as POST /api/chat takes them; null when none.
+   * @param {DOMStringMap} attributes
+   * @returns {Record<string, string | string[]> | null}
+   */
+  function filtersOf(attributes) {
+    /** @type {Record<string, string | string[]>} */
+    const filters = {};
+    if (attributes.publishedAfter) filters.published_after = attributes.publishedAfter.trim();
+    if (attributes.publishedBefore) filters.published_before = attributes.publishedBefore.trim();
+    const hosts = (attributes.sourceHost || "").split(/[\s,]+/).filter(Boolean);
+    if (hosts.length) filters.source_hosts = hosts;
+    return Object.keys(filters).length ? filters : null;
+  }
 
   const CSS_TEXT = `
 :host { all: initial !important; }
@@ -637,6 +655,7 @@ form button[hidden] { display: none; }
         body: JSON.stringify({
           messages: recentTurns().map(({ role, content }) => ({ role, content })),
           stream: true,
+          ...(config.filters ? { filters: config.filters } : {}),
         }),
         signal: controller.signal,
       });

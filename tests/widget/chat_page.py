@@ -27,6 +27,13 @@ def sent_messages(request: Request) -> list[dict[str, str]]:
     return messages
 
 
+def sent_filters(request: Request) -> object:
+    """The ``filters`` of a chat request the widget sent (None when it sent none)."""
+    body = request.post_data_json
+    assert isinstance(body, dict)
+    return body.get("filters")
+
+
 class ChatWidget:
     def __init__(self, page: Page, title: str = DEMO_TITLE) -> None:
         self.page = page

@@ -7,7 +7,15 @@ from pathlib import Path
 from playwright.sync_api import Page, Response, expect
 
 from tests.helpers import SAMPLE_CORPUS
-from tests.widget.chat_page import MAY_SOURCE, QUESTION, ChatWidget, sent_messages
+from tests.widget.chat_page import (
+    MAY_SOURCE,
+    QUESTION,
+    ChatWidget,
+    embedding_page,
+    sent_filters,
+    sent_messages,
+)
+from tests.widget.host_pages import HostPages
 
 DATE = re.compile(
     r"\b\d{1,2} (January|February|March|April|May|June|July|August|September|October"
@@ -162,3 +170,33 @@ def test_an_answer_not_in_the_documents_looks_different(page: Page, site: str) -
     expect(unanswered.locator(".label")).to_have_text("Not found in the articles")
     style = "e => getComputedStyle(e).borderStyle + ' ' + getComputedStyle(e).backgroundColor"
     assert unanswered.evaluate(style) != answered.evaluate(style)
+
+
+def test_filter_attributes_are_sent_with_every_question_and_bound_the_answer(
+    page: Page, site: str, host_pages: HostPages
+) -> None:
+    attributes = (
+        "data-published-after='2023-01-01' data-published-before='2024-12-31' "
+        "data-source-host='www.kenyans.co.ke, odrimedia.co.ke'"
+    )
+    host_pages.add("/filtered.html", embedding_page(f"{site}/widget.js", attributes=attributes))
+    page.goto(host_pages.url("/filtered.html"))
+    widget = ChatWidget(page)
+    widget.open()
+
+    with page.expect_response(f"{site}/api/chat") as first:
+        answer = widget.ask(QUESTION)
+
+    sent = sent_filters(first.value.request)
+    assert sent == {
+        "published_after": "2023-01-01",
+        "published_before": "2024-12-31",
+        "source_hosts": ["www.kenyans.co.ke", "odrimedia.co.ke"],
+    }
+    expect(answer.locator(".sources a").first).to_be_visible()
+    links = answer.locator(".sources a").evaluate_all("links => links.map(a => a.href)")
+    assert links and all("kenyans.co.ke" in link for link in links)  # the only one admitted
+    assert MAY_SOURCE not in links
+    with page.expect_request(f"{site}/api/chat") as second:
+        widget.ask("How much did it offer?")
+    assert sent_filters(second.value) == sent
