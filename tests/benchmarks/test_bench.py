@@ -42,8 +42,9 @@ def test_latencies_time_search_against_the_floor(
     figures = bench.latencies(components, bench.QUERIES[:2])
 
     assert figures["queries"] == 2 * bench.ROUNDS
-    for name in ("floor", "search"):
+    for name in ("floor", "search", "filtered"):
         assert 0 < figures[f"{name}_p50_ms"] <= figures[f"{name}_p95_ms"]
     assert figures["search_p50_ratio"] == figures["search_p50_ms"] / figures["floor_p50_ms"]
+    assert figures["filter_p95_ratio"] == figures["filtered_p95_ms"] / figures["search_p95_ms"]
     has_answerer = getattr(components, "answerer", None) is not None
     assert ("chat_p95_ratio" in figures) == has_answerer
