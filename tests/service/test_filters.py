@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from ingestion.embeddings import Embedder
 from ingestion.filter_fields import FLAG, PUBLISHED_DAY, SOURCE_HOST
+from ingestion.store import ChunkStore
 from service.filters import Filters
 from service.lexical import LexicalChunk, LexicalIndex
 from service.retrieval import Retriever
@@ -178,19 +179,25 @@ def test_a_malformed_filter_is_refused(filters: dict[str, Any], error: str) -> N
         Filters.model_validate(filters)
 
 
-def test_a_store_written_before_filters_is_backfilled_once_and_keeps_its_data(
-    tmp_path: Path, settings: Settings, embedder: Embedder
-) -> None:
-    old = make_settings(tmp_path / "data")
-    run_ingest(old, embedder, [write_corpus(tmp_path / "corpus")])
-    store = open_store(old, embedder.name)
+def written_before_filters(settings: Settings, embedder: Embedder, corpus: Path) -> ChunkStore:
+    """A store holding ``corpus`` as a version before filters wrote it: no filter fields on
+    the chunks, no mark on the collection."""
+    run_ingest(settings, embedder, [write_corpus(corpus)])
+    store = open_store(settings, embedder.name)
     ids = store.collection.get(include=[])["ids"]
-    # as a store written before filters: no fields on the chunks, no mark on the collection
     store.collection.update(
         ids=ids, metadatas=[{PUBLISHED_DAY: None, SOURCE_HOST: None}] * len(ids)
     )
     metadata = dict(store.client.get_collection(store.collection.name).metadata or {})
     store.collection.modify(metadata={k: v for k, v in metadata.items() if k != FLAG})
+    return store
+
+
+def test_a_store_written_before_filters_is_backfilled_once_and_keeps_its_data(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    old = make_settings(tmp_path / "data")
+    store = written_before_filters(old, embedder, tmp_path / "corpus")
     before = store.collection.get(include=["metadatas", "documents", "embeddings"])
     assert not any(PUBLISHED_DAY in m for m in before["metadatas"] or [])
     assert not store.state().filterable
@@ -211,6 +218,19 @@ def test_a_store_written_before_filters_is_backfilled_once_and_keeps_its_data(
     assert store.backfill() == 0  # marked: not read again
     store.bump_revision()
     assert store.state().filterable  # a later write keeps the mark
+
+
+def test_filters_and_the_backfill_work_on_a_chroma_server(
+    tmp_path: Path, embedder: Embedder, chroma_address: tuple[str, int]
+) -> None:
+    host, port = chroma_address
+    old = make_settings(tmp_path, chroma_host=host, chroma_port=port, collection="filters-test")
+    written_before_filters(old, embedder, tmp_path / "corpus")
+
+    for mode in ("hybrid", "dense"):
+        search = retriever(old, embedder, mode)
+        assert set(documents(search, 2, published_before="2019-12-31")) == OLD
+        assert documents(search, 5, source_hosts=["sport.daily.example.com"]) == ["sport.md"]
 
 
 def test_a_bm25_snapshot_saved_before_filters_loads_and_filters(
