@@ -39,21 +39,23 @@
     accent: options.accent && CSS.supports("color", options.accent) ? options.accent : "#0b5fff",
     endpoint: apiBase + "/api/chat",
     storageKey: "citechat:" + apiBase,
-    filters: filtersOf(options),
+    filters: filtersOf(options.publishedAfter, options.publishedBefore, options.sourceHost),
   };
 
   /**
    * The filters the tag's attributes set, as POST /api/chat takes them; null when none.
-   * @param {DOMStringMap} attributes
+   * @param {string | undefined} after
+   * @param {string | undefined} before
+   * @param {string | undefined} hosts host names separated by spaces or commas
    * @returns {Record<string, string | string[]> | null}
    */
-  function filtersOf(attributes) {
+  function filtersOf(after, before, hosts) {
     /** @type {Record<string, string | string[]>} */
     const filters = {};
-    if (attributes.publishedAfter) filters.published_after = attributes.publishedAfter.trim();
-    if (attributes.publishedBefore) filters.published_before = attributes.publishedBefore.trim();
-    const hosts = (attributes.sourceHost || "").split(/[\s,]+/).filter(Boolean);
-    if (hosts.length) filters.source_hosts = hosts;
+    if (after && after.trim()) filters.published_after = after.trim();
+    if (before && before.trim()) filters.published_before = before.trim();
+    const names = (hosts || "").split(/[\s,]+/).filter(Boolean);
+    if (names.length) filters.source_hosts = names;
     return Object.keys(filters).length ? filters : null;
   }
 

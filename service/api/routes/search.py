@@ -22,8 +22,8 @@ async def search(
     filters: Annotated[SearchFilters, Query()],
     k: Annotated[int, Query(ge=1, le=50, description="How many results.")] = 10,
 ) -> SearchResponse:
-    """The ``k`` best passages for ``q``; with filters (list parameters repeated:
-    ``source_hosts=a.com&source_hosts=b.com``), the ``k`` best of those they admit."""
+    """The `k` best passages for `q`; with filters (a list repeats its parameter:
+    `source_hosts=a.com&source_hosts=b.com`), the `k` best of those they admit."""
     query = check_text("q", q, settings.max_query_chars)
     passages = await run_in_threadpool(retriever.search, query, k, None, filters)
     logger.debug("search: %d passages (k=%d)", len(passages), k)
