@@ -5,6 +5,7 @@ import pytest
 from ingestion.embeddings import ChunkVectors, Embedder, Span
 from service.chat.compose import MAX_WORDS, SAME_SOURCE_WORDS
 from service.chat.types import Message
+from service.filters import Filters
 from service.retrieval import Passage, Retriever
 from service.settings import Settings
 from service.wiring import Components, build_components
@@ -256,10 +257,14 @@ def test_no_turn_of_a_follow_up_is_retrieved_by_its_dates(
     search = Retriever.search
 
     def recorded(
-        self: Retriever, query: str, k: int, embedding: list[float] | None = None
+        self: Retriever,
+        query: str,
+        k: int,
+        embedding: list[float] | None = None,
+        filters: Filters | None = None,
     ) -> list[Passage]:
         searched.append(query)
-        return search(self, query, k, embedding)
+        return search(self, query, k, embedding, filters)
 
     monkeypatch.setattr(Retriever, "search", recorded)
     messages = [
