@@ -1,5 +1,6 @@
 """Filters over HTTP: search, chat (JSON and streamed) and /v1 answer only from what they admit."""
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,8 @@ from ingestion.embeddings import Embedder
 from service.app import create_app
 from service.settings import Settings
 from tests.chat.chat_checks import FEBRUARY, MAY, SEPTEMBER, read_events
-from tests.helpers import serve_app
+from tests.helpers import make_settings, serve_app
+from tests.llm_stub import LLMStub
 
 STILL = "Is the US still funding the Haiti mission?"
 AS_OF = "As of March 2025, was the US funding the Haiti mission?"
@@ -186,3 +188,27 @@ def test_v1_takes_the_filters_in_extra_body(base_url: str, stream: bool) -> None
 
     assert cited(reply) == retrieved(reply) == {SEPTEMBER}
     assert TITLES[SEPTEMBER] in text and TITLES[MAY] not in text and TITLES[FEBRUARY] not in text
+
+
+def test_in_llm_mode_the_model_is_shown_only_passages_the_filters_admit(
+    sample_settings: Settings, embedder: Embedder, llm_stub: LLMStub
+) -> None:
+    llm_stub.script(
+        "Kenya will send 1000 police officers to the country whose stability was compromised "
+        "by gangs [1]."
+    )
+    settings = make_settings(
+        sample_settings.data_dir, llm_base_url=llm_stub.url, llm_timeout=5.0, llm_max_retries=0
+    )
+    with serve_app(create_app(settings, embedder=embedder)) as url:
+        body = {
+            "messages": [{"role": "user", "content": STILL}],
+            "filters": {"source_hosts": ["kenyans.co.ke"]},
+        }
+        answer = httpx.post(f"{url}/api/chat", json=body, timeout=60).json()
+
+    prompt = json.dumps(llm_stub.requests[-1]["messages"])
+    assert TITLES[SEPTEMBER] in prompt
+    assert TITLES[FEBRUARY] not in prompt and TITLES[MAY] not in prompt
+    assert answer["mode"] == "llm", answer["notice"]
+    assert cited(answer) == retrieved(answer) == {SEPTEMBER}
