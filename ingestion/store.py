@@ -430,19 +430,22 @@ class ChunkStore:
     def bump_revision(self) -> None:
         """Publish the writes since the last call: a new revision, and the documents changed
         in the change log, so readers update only those."""
-        self._publish(filterable=False)
+        changed = sorted(self._changed) if len(self._changed) <= CHANGE_LOG_LIMIT else None
+        self._publish(changed, filterable=False)
+        self._changed.clear()
 
     @_translated
     def backfill(self) -> int:
         """Give every chunk the fields filters select on, unless the collection is marked as
-        having them; then mark it. Returns how many chunks were updated.
+        having them; then mark it. Returns how many chunks it updated (or found deleted).
 
         Idempotent, and safe beside writers and other backfills: the chunks are listed first
         (later ones are written with the fields), each one gets only the fields its own
         ``published`` and ``source`` give (an update adds keys, keeping the others; a chunk
-        deleted meanwhile is skipped), and the mark is published as a write is, so a writer's
-        publication at the same moment is not lost (at worst the mark is, and the next open
-        backfills again).
+        deleted meanwhile is skipped), and the mark is published as a write naming more
+        documents than the log keeps: readers then read the whole store again, so a writer's
+        change published at the same moment is not missed even if its log entry is (at worst
+        the mark is lost, and the next open backfills again, finding nothing to update).
         """
         if self.state().filterable:
             return 0
@@ -459,17 +462,16 @@ class ChunkStore:
                 metadatas: list[Metadata] = [missing for _, missing in stale]
                 self.collection.update(ids=[i for i, _ in stale], metadatas=metadatas)
                 updated += len(stale)
-        self._publish(filterable=True)
+        self._publish(None, filterable=True)
         logger.info("filter fields backfilled on %d of %d chunks", updated, len(ids))
         return updated
 
     @_translated
-    def _publish(self, filterable: bool) -> None:
-        """A new revision with the documents changed since the last one in the change log;
-        the collection marked as filterable when ``filterable`` or already so."""
+    def _publish(self, changed: list[str] | None, filterable: bool) -> None:
+        """A new revision, logging ``changed`` as the documents changed (None: too many to
+        name); the collection marked as filterable when ``filterable`` or already so."""
         state = self.state()
         generation = state.generation + 1
-        changed = sorted(self._changed) if len(self._changed) <= CHANGE_LOG_LIMIT else None
         changes = [*state.changes, (generation, changed)]
         while sum(len(ids or [None]) for _, ids in changes) > CHANGE_LOG_LIMIT:
             changes.pop(0)
@@ -482,7 +484,6 @@ class ChunkStore:
         if filterable or state.filterable:
             metadata[filter_fields.FLAG] = filter_fields.VERSION
         self.collection.modify(metadata=metadata)
-        self._changed.clear()
 
 
 class _SwapGate:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ingestion.embeddings import Embedder
 from ingestion.filter_fields import FLAG, PUBLISHED_DAY, SOURCE_HOST
-from ingestion.store import ChunkStore
+from ingestion.store import UPLOAD, ChunkStore
 from service.filters import Filters
 from service.lexical import LexicalChunk, LexicalIndex
 from service.retrieval import Retriever
@@ -255,3 +255,35 @@ def test_a_bm25_snapshot_saved_before_filters_loads_and_filters(
     ):
         assert scored(loaded, filters) == scored(first, filters)  # BM25's share included
     assert set(documents(loaded, 2, published_before="2019-12-31")) == OLD
+
+
+def test_a_backfill_beside_a_writer_loses_none_of_its_writes(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path / "data")
+    store = written_before_filters(settings, embedder, tmp_path / "corpus")
+    writer = open_store(settings, embedder.name)
+    generation = store.state().generation  # where a replica following the store is
+    update = store.collection.update
+
+    def meanwhile(**arguments: Any) -> None:
+        """Between the backfill's read of a page and its update, a writer deletes a document
+        and takes over another, and publishes."""
+        writer.delete_document("old-0.md")
+        writer.set_owner("new-1.md", UPLOAD, "")
+        writer.bump_revision()
+        update(**arguments)
+
+    monkeypatch.setattr(store.collection, "update", meanwhile)
+
+    assert store.backfill() == STRONG + 4  # the deleted chunk too: its update did nothing
+
+    assert store.collection.get(where={"document_id": "old-0.md"}, include=[])["ids"] == []
+    [owned] = store.collection.get(where={"document_id": "new-1.md"})["metadatas"] or []
+    assert (owned["origin"], owned["folder"], owned[PUBLISHED_DAY]) == (UPLOAD, "", 20240602)
+    state = store.state()
+    assert state.filterable and state.generation == generation + 2
+    assert state.changed_since(generation) is None  # a follower reads the whole store again
+    monkeypatch.undo()
+    search = retriever(settings, embedder, "hybrid")
+    assert documents(search, 2, published_before="2019-12-31") == ["old-1.md"]
