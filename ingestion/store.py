@@ -34,7 +34,7 @@ import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Metadata
-from chromadb.errors import ChromaError
+from chromadb.errors import ChromaError, InternalError
 
 from ingestion import filter_fields
 from ingestion.errors import AppError
@@ -383,15 +383,32 @@ class ChunkStore:
 
     @_translated
     def query(
-        self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
+        self,
+        embedding: Sequence[float],
+        n: int,
+        where: dict[str, Any] | None = None,
+        among: list[str] | None = None,
     ) -> list[tuple[str, float]]:
         """The ids of the ``n`` nearest chunks (among those matching the metadata filter
         ``where``) with their cosine similarity, best first; read their texts and metadata with
         :meth:`get_chunks`, which also leaves out a chunk deleted by another process since this
-        client loaded its vector index (on disk, until the reader reopens the store)."""
-        result = self.collection.query(
-            query_embeddings=[embedding], n_results=n, where=where, include=["distances"]
-        )
+        client loaded its vector index (on disk, until the reader reopens the store).
+
+        ``among``: the ids of the chunks ``where`` matches, as the caller knows them, searched
+        instead (Chroma evaluates a ``where`` row by row, a list of ids several times faster);
+        if one of them is no longer stored, ``where`` is used after all.
+        """
+        if among:
+            try:
+                result = self.collection.query(
+                    query_embeddings=[embedding], n_results=n, ids=among, include=["distances"]
+                )
+            except InternalError:  # "Error finding id": deleted since the caller listed it
+                among = None
+        if not among:
+            result = self.collection.query(
+                query_embeddings=[embedding], n_results=n, where=where, include=["distances"]
+            )
         distances = (result["distances"] or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], distances, strict=True)]
 

@@ -277,6 +277,22 @@ class LexicalIndex:
             new._base = base
         return new
 
+    def admitted_ids(self, filters: Filters, limit: int) -> list[str] | None:
+        """The ids of the chunks ``filters`` admit, or None when there are more than ``limit``
+        (or a snapshot's rows have no fields yet)."""
+        ids: list[str] = []
+        base = self._base
+        if base is not None:
+            if base.fields is None:
+                return None
+            rows = np.flatnonzero(base.admitted(filters) & ~self._hidden)
+            if len(rows) > limit:
+                return None
+            ids = [base.ids[row] for row in rows]
+        for chunks in self._delta.values():
+            ids += [c.chunk_id for c in chunks if filters.admits(c.day, c.host, c.document_id)]
+        return ids if len(ids) <= limit else None
+
     def check_rows(self, chunks: list[LexicalChunk]) -> None:
         """Raise ``ValueError`` unless each of ``chunks`` has a base row, of its document,
         holding exactly its text's terms (and its day and host, if the rows have them): a check

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 LEXICAL_WEIGHT = 1.0  # BM25's rank weight in the fusion, the dense ranking's being 1
 MIN_CANDIDATES = 20
+# A filtered vector search lists the chunks the filters admit (known from the BM25 index) to
+# Chroma when there are at most this many, else passes Chroma the filters' ``where``.
+MAX_LISTED = 5000
 POLL_FLOOR_SECONDS = 0.1  # the refresh thread's shortest pause, when refresh_seconds is 0
 # The delta of changed documents is merged into a new base index past this size.
 MIN_DELTA, DELTA_SHARE = 2000, 0.05
@@ -150,8 +153,11 @@ class Retriever:
             self._make_filterable()
         where = filters.where() if filters is not None else None
         lexical = self._lexical  # one snapshot, even if swapped meanwhile
+        among = None
+        if filters is not None and lexical is not None:
+            among = lexical.admitted_ids(filters, MAX_LISTED)
         with self.store.connected() as store:
-            dense = store.query(embedding, n, where)
+            dense = store.query(embedding, n, where, among)
             if self.mode == "dense" or lexical is None:
                 ranked = dense
             else:

@@ -287,3 +287,16 @@ def test_a_backfill_beside_a_writer_loses_none_of_its_writes(
     monkeypatch.undo()
     search = retriever(settings, embedder, "hybrid")
     assert documents(search, 2, published_before="2019-12-31") == ["old-1.md"]
+
+
+def test_a_chunk_deleted_since_the_index_listed_it_leaves_the_filtered_search_working(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = make_settings(tmp_path / "data")
+    run_ingest(settings, embedder, [write_corpus(tmp_path / "corpus")])
+    search = retriever(settings, embedder, "hybrid")
+    assert set(documents(search, 2, published_before="2019-12-31")) == OLD
+
+    open_store(settings, embedder.name).delete_document("old-0.md")  # not yet published
+
+    assert documents(search, 2, published_before="2019-12-31") == ["old-1.md"]
