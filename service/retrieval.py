@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
+from ingestion.collections import CollectionNotFound
 from ingestion.embeddings import Embedder
 from ingestion.sentences import METADATA_KEY
 from ingestion.store import ChunkStore, StoreConnection, StoredChunk, StoreState, StoreUnavailable
@@ -208,8 +209,8 @@ class Retriever:
         while not self._stopped.is_set():
             try:
                 self.refresh()
-            except StoreUnavailable:
-                pass  # logged by connected(); /readyz reports it; tried again next round
+            except (StoreUnavailable, CollectionNotFound):
+                pass  # logged by connected(), or deleted; /readyz reports it; tried again
             except Exception:
                 logger.exception("index refresh failed")
             self._first_round.set()

@@ -38,6 +38,10 @@ class DocumentsResponse(BaseModel):
     next_offset: int | None = Field(description="The offset of the next page; null on the last.")
 
 
+class CollectionsResponse(BaseModel):
+    collections: list[str] = Field(description="Their names, `default` first.")
+
+
 class UploadResponse(BaseModel):
     status: UploadStatus = Field(
         description="unchanged: this exact content was stored already; nothing was embedded."

@@ -11,8 +11,9 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from starlette.types import Receive, Scope, Send
 
 from service import metrics
+from service.api.access import AnswererDep
 from service.api.auth import ReaderDep
-from service.api.deps import AnswererDep, SettingsDep
+from service.api.deps import SettingsDep
 from service.api.schemas import ChatRequest
 from service.api.validation import check_messages
 from service.chat.llm import Deadline

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from ingestion.store import StoreUnavailable
-from service.api.deps import RetrieverDep, SettingsDep
+from service.api.deps import CollectionsDep, SettingsDep
 from service.api.schemas import Status
 
 router = APIRouter(tags=["health"])
@@ -33,7 +33,8 @@ async def healthz() -> Status:
     "the status is still `ready`, and `detail` says so.",
     responses={503: {"description": "The vector store cannot be read, or not in time"}},
 )
-async def readyz(retriever: RetrieverDep, settings: SettingsDep) -> Status:
+async def readyz(collections: CollectionsDep, settings: SettingsDep) -> Status:
+    retriever = collections.get().retriever  # the default collection: the others are not opened
     try:
         seconds = READY_CALLS * settings.store_timeout
         index = await asyncio.wait_for(run_in_threadpool(retriever.status), seconds)

@@ -4,8 +4,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
+from service.api.access import RetrieverDep
 from service.api.auth import ReaderDep
-from service.api.deps import RetrieverDep, SettingsDep
+from service.api.deps import SettingsDep
 from service.api.schemas import SearchResponse, SearchResult
 from service.api.validation import check_text
 
