@@ -65,6 +65,20 @@ def embedder_for(settings: IndexSettings, embedder: Embedder | None = None) -> E
     return embedder or build_embedder(settings)
 
 
+def collection_names(settings: Settings, client: ClientAPI) -> list[str]:
+    """The collections ``client``'s store holds, ``default`` first (listed even while empty)."""
+    listed = [collection.name for collection in client.list_collections()]
+    return names_in(settings.collection, listed)
+
+
+def delete_collection(settings: Settings, client: ClientAPI, name: str) -> None:
+    """Delete collection ``name`` from ``client``'s store: :class:`CollectionNotFound` if none."""
+    try:
+        client.delete_collection(chroma_name(settings.collection, name))
+    except NotFoundError as exc:
+        raise CollectionNotFound(f"no collection {name!r}") from exc
+
+
 class Collections:
     """The collections a process serves: each one's components built on first use and kept,
     over one store client. A collection made by another process is found on first use; one
@@ -105,17 +119,13 @@ class Collections:
     def names(self) -> list[str]:
         """The collections in the store, ``default`` first."""
         with self.client.client() as client:
-            listed = [collection.name for collection in client.list_collections()]
-        return names_in(self.settings.collection, listed)
+            return collection_names(self.settings, client)
 
     def delete(self, name: str) -> None:
         """Delete collection ``name`` and everything in it."""
-        chroma = chroma_name(self.settings.collection, name)
         with self._writes, self.client.client() as client:
             try:
-                client.delete_collection(chroma)
-            except NotFoundError as exc:
-                raise CollectionNotFound(f"no collection {name!r}") from exc
+                delete_collection(self.settings, client, name)
             finally:
                 self.client.forget(name)
         with self._lock:

@@ -178,6 +178,7 @@ class SourceInfo(BaseModel):
     kind: Literal["feed", "sitemap", "urls"]
     urls: list[str]
     prune: bool
+    collection: str = Field(description="The collection its documents are stored in.")
     last_run: SyncRun | None = Field(description="Null before the source's first sync.")
 
 
