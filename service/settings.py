@@ -358,6 +358,11 @@ class Settings(IndexSettings):
                 )
         return keys
 
+    @field_validator("collection_access", mode="before")
+    @classmethod
+    def _parse_access(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
     @field_validator("collection_access")
     @classmethod
     def _check_collection_names(

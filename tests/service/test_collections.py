@@ -1,0 +1,230 @@
+"""Collections over HTTP, /v1 and the CLI: each answers from its own documents only, keys and
+origins bound to collections get 403 elsewhere, deletes stay inside the collection named."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from ingestion.embeddings import Embedder
+from service.app import create_app
+from service.cli import app as cli
+from tests.helpers import make_settings, serve_app
+
+ADMIN_KEY = "admin-key-0123456789abcdef"
+NEWS_KEY = "news-key-0123456789abcdef"
+OPEN_KEY = "open-key-0123456789abcdef"
+SPORT_SITE = "https://sport.example.com"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+NEWS = {"Authorization": f"Bearer {NEWS_KEY}"}
+OPEN = {"Authorization": f"Bearer {OPEN_KEY}"}
+# The same id and topic in both collections, with facts only one of them holds.
+STADIUM = "stadium.md"
+NEWS_TEXT = (
+    "---\ntitle: Council approves the new stadium\npublished: 2024-03-02\n---\n"
+    "The city council approved the new harbour stadium on Tuesday; it will cost 310 million "
+    "euros and seat 41,000 people, the mayor Ilse Varga said.\n"
+)
+SPORT_TEXT = (
+    "---\ntitle: Harbour FC to play in the new stadium\npublished: 2024-04-11\n---\n"
+    "Harbour FC will move to the new harbour stadium in 2027, coach Tomas Brandt said; the "
+    "club expects 28,000 season ticket holders.\n"
+)
+QUESTION = "How many people will the new harbour stadium seat, and what will it cost?"
+
+
+def access() -> str:
+    bindings = {"news": {"api_keys": [NEWS_KEY]}, "sport": {"origins": [SPORT_SITE]}}
+    return json.dumps(bindings)
+
+
+def upload(client: httpx.Client, collection: str, name: str, text: str) -> httpx.Response:
+    files = {"file": (name, text.encode())}
+    return client.post("/api/documents", params={"collection": collection}, files=files)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """One server with the stadium story in `news` and in `sport`, and nothing in default."""
+    settings = make_settings(
+        tmp_path_factory.mktemp("collections") / "data",
+        admin_api_keys=ADMIN_KEY,
+        api_keys=f"{NEWS_KEY},{OPEN_KEY}",
+        collection_access=access(),
+    )
+    with serve_app(create_app(settings, embedder=embedder)) as base_url:
+        with httpx.Client(base_url=base_url, headers=ADMIN, timeout=60) as admin:
+            assert upload(admin, "news", STADIUM, NEWS_TEXT).status_code == 201
+            assert upload(admin, "sport", STADIUM, SPORT_TEXT).status_code == 201
+        yield base_url
+
+
+def get(server: str, path: str, headers: dict[str, str], **params: Any) -> httpx.Response:
+    return httpx.get(server + path, params=params, headers=headers, timeout=60)
+
+
+def chat(server: str, headers: dict[str, str], **params: Any) -> httpx.Response:
+    body = {"messages": [{"role": "user", "content": QUESTION}]}
+    return httpx.post(f"{server}/api/chat", json=body, params=params, headers=headers, timeout=60)
+
+
+def completion(server: str, model: str, headers: dict[str, str]) -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": QUESTION}]}
+    return httpx.post(f"{server}/v1/chat/completions", json=body, headers=headers, timeout=60)
+
+
+def test_search_and_chat_answer_from_the_collection_named(server: str) -> None:
+    news = get(server, "/api/search", OPEN, q="stadium seats", collection="news").json()
+    sport = get(server, "/api/search", OPEN, q="stadium seats", collection="sport").json()
+    assert [r["title"] for r in news["results"]] == ["Council approves the new stadium"]
+    assert [r["title"] for r in sport["results"]] == ["Harbour FC to play in the new stadium"]
+    assert get(server, "/api/search", OPEN, q="stadium").json()["results"] == []  # default
+
+    answer = chat(server, OPEN, collection="news").json()
+    assert answer["answered"] and "41,000" in answer["answer"]
+    assert {c["title"] for c in answer["citations"]} == {"Council approves the new stadium"}
+    answer = chat(server, OPEN, collection="sport").json()
+    assert "41,000" not in json.dumps(answer) and "310 million" not in json.dumps(answer)
+    assert {c["title"] for c in answer["citations"]} <= {"Harbour FC to play in the new stadium"}
+
+
+def test_v1_answers_from_the_collection_its_model_names(server: str) -> None:
+    reply = completion(server, "citechat/news", OPEN).json()
+    assert reply["model"] == "citechat/news"
+    assert "41,000" in reply["choices"][0]["message"]["content"]
+    sport = completion(server, "citechat/sport", OPEN).json()
+    assert "41,000" not in json.dumps(sport)
+    models = get(server, "/v1/models", OPEN).json()["data"]
+    assert [m["id"] for m in models] == ["citechat", "citechat/news", "citechat/sport"]
+    assert get(server, "/v1/models/citechat/news", OPEN).json()["id"] == "citechat/news"
+
+
+def test_unknown_and_invalid_collections_are_clear_errors(server: str) -> None:
+    missing = get(server, "/api/search", OPEN, q="stadium", collection="weather")
+    assert missing.status_code == 404
+    assert missing.json() == {"code": "collection_not_found", "detail": "no collection 'weather'"}
+    invalid = get(server, "/api/documents", OPEN, collection="Not/A slug")
+    assert invalid.status_code == 422 and invalid.json()["code"] == "invalid_collection"
+    for model in ("citechat/weather", "citechat/Not A slug", "citechat/default"):
+        error = completion(server, model, OPEN)
+        assert error.status_code == 404
+        assert error.json()["error"]["code"] == "model_not_found"
+    # A read never creates a collection.
+    assert "weather" not in get(server, "/api/collections", ADMIN).json()["collections"]
+
+
+def test_a_bound_key_reaches_only_its_collections(server: str) -> None:
+    assert get(server, "/api/search", NEWS, q="stadium", collection="news").status_code == 200
+    for collection in ("sport", "default", "weather"):  # 403 whether or not it exists
+        refused = get(server, "/api/search", NEWS, q="stadium", collection=collection)
+        assert refused.status_code == 403
+        assert refused.json() == {
+            "code": "forbidden",
+            "detail": f"collection {collection!r} is not open to this API key or page origin",
+        }
+    assert chat(server, NEWS).status_code == 403  # default
+    error = completion(server, "citechat/sport", NEWS)
+    assert error.status_code == 403 and error.json()["error"]["type"] == "permission_error"
+    assert [m["id"] for m in get(server, "/v1/models", NEWS).json()["data"]] == ["citechat/news"]
+    assert get(server, "/api/collections", NEWS).json() == {"collections": ["news"]}
+
+
+def test_a_bound_origin_reaches_only_its_collections(server: str) -> None:
+    page = OPEN | {"Origin": SPORT_SITE}
+    assert chat(server, page, collection="sport").status_code == 200
+    assert chat(server, page, collection="news").status_code == 403
+    assert chat(server, page).status_code == 403
+    other_page = OPEN | {"Origin": "https://elsewhere.example.com"}
+    assert chat(server, other_page, collection="news").status_code == 200  # unbound origin
+    admin_page = ADMIN | {"Origin": SPORT_SITE}  # admin keys reach every collection
+    assert get(server, "/api/search", admin_page, q="x", collection="news").status_code == 200
+
+
+def test_deletes_are_scoped_to_the_collection_named(tmp_path: Path, embedder: Embedder) -> None:
+    settings = make_settings(tmp_path / "data", admin_api_keys=ADMIN_KEY, api_keys=OPEN_KEY)
+    with serve_app(create_app(settings, embedder=embedder)) as base_url:
+        with httpx.Client(base_url=base_url, headers=ADMIN, timeout=60) as admin:
+            assert upload(admin, "news", STADIUM, NEWS_TEXT).status_code == 201
+            response = upload(admin, "sport", STADIUM, SPORT_TEXT)
+            assert response.headers["Location"] == f"/api/documents/{STADIUM}?collection=sport"
+            deleted = admin.delete(f"/api/documents/{STADIUM}", params={"collection": "sport"})
+            assert deleted.status_code == 204
+            gone = admin.get(f"/api/documents/{STADIUM}", params={"collection": "sport"})
+            assert gone.status_code == 404
+            kept = admin.get(f"/api/documents/{STADIUM}", params={"collection": "news"})
+            assert kept.json()["title"] == "Council approves the new stadium"
+            assert admin.get("/api/documents").json()["total"] == 0  # default untouched
+
+            reader = {"Authorization": f"Bearer {OPEN_KEY}"}
+            assert admin.delete("/api/collections/news", headers=reader).status_code == 403
+            assert admin.delete("/api/collections/news").status_code == 204
+            missing = admin.get("/api/documents", params={"collection": "news"})
+            assert missing.status_code == 404
+            assert admin.delete("/api/collections/news").status_code == 404
+            assert admin.get("/api/collections").json() == {"collections": ["default", "sport"]}
+            # Written again, it is a new, empty collection.
+            assert upload(admin, "news", "other.md", SPORT_TEXT).status_code == 201
+            listed = admin.get("/api/documents", params={"collection": "news"}).json()
+            assert [d["document_id"] for d in listed["documents"]] == ["other.md"]
+
+
+def test_server_mode_replicas_find_each_others_collections(
+    tmp_path: Path, embedder: Embedder, chroma_address: tuple[str, int]
+) -> None:
+    host, port = chroma_address
+    settings = make_settings(
+        tmp_path / "data",
+        chroma_host=host,
+        chroma_port=port,
+        collection="coll-test",
+        admin_api_keys=ADMIN_KEY,
+        bm25_snapshot_dir=tmp_path / "bm25",
+    )
+    first = serve_app(create_app(settings, embedder=embedder))
+    second = serve_app(create_app(settings, embedder=embedder))
+    with first as one, second as two:
+        # The second replica looks for `news` before anyone made it: a 404, and nothing made.
+        assert get(two, "/api/search", ADMIN, q="stadium", collection="news").status_code == 404
+        with httpx.Client(base_url=one, headers=ADMIN, timeout=60) as admin:
+            assert upload(admin, "news", STADIUM, NEWS_TEXT).status_code == 201
+            assert upload(admin, "sport", STADIUM, SPORT_TEXT).status_code == 201
+        news = get(two, "/api/search", ADMIN, q="stadium seats", collection="news").json()
+        assert [r["title"] for r in news["results"]] == ["Council approves the new stadium"]
+        answer = chat(two, ADMIN, collection="sport").json()
+        assert "41,000" not in json.dumps(answer)
+        assert get(two, "/api/collections", ADMIN).json()["collections"] == [
+            "default",
+            "news",
+            "sport",
+        ]
+        assert httpx.delete(f"{one}/api/collections/news", headers=ADMIN).status_code == 204
+        assert get(two, "/api/search", ADMIN, q="stadium", collection="news").status_code == 404
+
+
+def test_cli_takes_a_collection(tmp_path: Path, embedder: Embedder, monkeypatch: Any) -> None:
+    monkeypatch.setenv("CITECHAT_DATA_DIR", str(tmp_path / "data"))
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / STADIUM).write_text(NEWS_TEXT)
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli, list(args), obj=embedder)
+
+    assert run("ingest", str(folder), "--collection", "news").exit_code == 0
+    listed = run("documents", "--collection", "news")
+    assert listed.exit_code == 0 and listed.stdout.startswith(STADIUM)
+    assert run("documents").stdout == ""  # default holds nothing
+    asked = run("ask", QUESTION, "--collection", "news")
+    assert asked.exit_code == 0 and "41,000" in asked.stdout
+    assert run("collections").stdout.split() == ["default", "news"]
+    missing = run("documents", "--collection", "sport")
+    assert (missing.exit_code, missing.stderr) == (1, "error: no collection 'sport'\n")
+    invalid = run("ingest", str(folder), "--collection", "Bad Name")
+    assert invalid.exit_code == 2 and "is not a collection name" in invalid.stderr
+    assert run("delete-collection", "news", "--yes").stdout == "deleted collection news\n"
+    assert run("collections").stdout.split() == ["default"]
