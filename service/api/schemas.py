@@ -99,7 +99,10 @@ class CompletionRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field(description="`citechat`, the one model `GET /v1/models` lists.")
+    model: str = Field(
+        description="`citechat` (the default collection) or `citechat/NAME` (collection NAME), "
+        "as `GET /v1/models` lists them."
+    )
     messages: list[CompletionMessage] = Field(
         max_length=MESSAGES_CEILING,  # as for /api/chat: checked before the items are
         description="The conversation; system and developer messages are ignored.",

@@ -222,6 +222,13 @@ def test_cli_takes_a_collection(tmp_path: Path, embedder: Embedder, monkeypatch:
     asked = run("ask", QUESTION, "--collection", "news")
     assert asked.exit_code == 0 and "41,000" in asked.stdout
     assert run("collections").stdout.split() == ["default", "news"]
+    cases = tmp_path / "set.jsonl"
+    case = {"id": "seats", "category": "fact", "turns": [QUESTION], "expect_any": [["41,000"]]}
+    cases.write_text(json.dumps(case | {"sources": [STADIUM], "answerable": True}) + "\n")
+    evaluated = run("eval", str(cases), "--collection", "news", "--out", str(tmp_path / "r.json"))
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["questions"][0]["passed"] is True
     missing = run("documents", "--collection", "sport")
     assert (missing.exit_code, missing.stderr) == (1, "error: no collection 'sport'\n")
     invalid = run("ingest", str(folder), "--collection", "Bad Name")
