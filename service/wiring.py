@@ -110,10 +110,11 @@ class Collections:
                 pass  # CollectionNotFound unless it exists (or was made now)
         with self._lock:
             components = self._built.get(name)
+            new = components is None
             if components is None:
                 components = self._built[name] = self._build(name)
-                if self._started:
-                    components.retriever.start()
+        if new and self._started:  # outside the lock: it waits for the first BM25 build
+            components.retriever.start()
         return components
 
     def names(self) -> list[str]:
