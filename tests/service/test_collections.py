@@ -2,6 +2,7 @@
 origins bound to collections get 403 elsewhere, deletes stay inside the collection named."""
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 from ingestion.embeddings import Embedder
 from service.app import create_app
 from service.cli import app as cli
-from tests.helpers import make_settings, serve_app
+from tests.helpers import make_settings, run_ingest, serve_app, serve_process
 
 ADMIN_KEY = "admin-key-0123456789abcdef"
 NEWS_KEY = "news-key-0123456789abcdef"
@@ -34,6 +35,7 @@ SPORT_TEXT = (
     "Harbour FC will move to the new harbour stadium in 2027, coach Tomas Brandt said; the "
     "club expects 28,000 season ticket holders.\n"
 )
+FERRY = "A new ferry to the islands will sail twice a day from the harbour, the port said.\n"
 QUESTION = "How many people will the new harbour stadium seat, and what will it cost?"
 
 
@@ -203,6 +205,33 @@ def test_server_mode_replicas_find_each_others_collections(
         ]
         assert httpx.delete(f"{one}/api/collections/news", headers=ADMIN).status_code == 204
         assert get(two, "/api/search", ADMIN, q="stadium", collection="news").status_code == 404
+
+
+def test_an_on_disk_server_sees_another_process_write_to_one_of_its_collections(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """With two collections open, a write by another process to one of them reaches dense
+    search too: the server's one client is reopened (chromadb serves a path's old vectors
+    while any client of that path stays open)."""
+    settings = make_settings(tmp_path / "data", retrieval_mode="dense")
+    for name, text in (("news", NEWS_TEXT), ("sport", SPORT_TEXT)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / STADIUM).write_text(text)
+        run_ingest(settings, embedder, [folder], collection=name)
+    with serve_process(settings) as base_url:
+        for name in ("news", "sport"):
+            assert get(base_url, "/api/search", {}, q="stadium", collection=name).status_code == 200
+        (tmp_path / "news" / "ferry.md").write_text(FERRY)
+        run_ingest(settings, embedder, [tmp_path / "news"], collection="news")
+        deadline = time.monotonic() + 30  # the refresh, on a busy machine
+        while time.monotonic() < deadline:
+            found = get(base_url, "/api/search", {}, q="ferry to the islands", collection="news")
+            if [r["document_id"] for r in found.json()["results"]][:1] == ["ferry.md"]:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the server's dense search never found the new document")
 
 
 def test_cli_takes_a_collection(tmp_path: Path, embedder: Embedder, monkeypatch: Any) -> None:
