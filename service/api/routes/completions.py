@@ -106,6 +106,7 @@ def get_model(model: str, collections: CollectionsDep, access: AccessDep) -> Mod
         200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
         400: {"description": "Invalid or unsupported request: see `error.message`"},
         401: {"description": "A read key is required (`CITECHAT_API_KEYS`)"},
+        403: {"description": "A collection (`citechat/NAME`) the caller may not use"},
         404: {"description": "Unknown model"},
         413: {"description": "The request body is too large"},
         429: {"description": "Too many requests: see `Retry-After`"},

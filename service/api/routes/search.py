@@ -15,7 +15,15 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["search"], dependencies=[ReaderDep])
 
 
-@router.get("/search", response_model=SearchResponse, summary="Passages matching a query")
+@router.get(
+    "/search",
+    response_model=SearchResponse,
+    summary="Passages matching a query",
+    responses={
+        403: {"description": "A collection this key or page origin may not use"},
+        404: {"description": "No such collection"},
+    },
+)
 async def search(
     retriever: RetrieverDep,
     settings: SettingsDep,
