@@ -217,6 +217,11 @@ def open_client(settings: IndexSettings) -> ClientAPI:
         raise StoreUnavailable(f"vector store at {describe(settings)} unreachable: {exc}") from exc
 
 
+def identity(collection: Collection) -> str:
+    """A Chroma collection's name and id (:attr:`ChunkStore.identity`)."""
+    return f"{collection.name}-{collection.id}"
+
+
 def describe(settings: IndexSettings) -> str:
     if settings.chroma_host:
         return f"http://{settings.chroma_host}:{settings.chroma_port}"
@@ -288,7 +293,7 @@ class ChunkStore:
     @property
     def identity(self) -> str:
         """The collection's name and id: a collection deleted and created again gets a new one."""
-        return f"{self.collection.name}-{self.collection.id}"
+        return identity(self.collection)
 
     @_translated
     def close(self) -> None:

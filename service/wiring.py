@@ -20,6 +20,7 @@ from ingestion.store import (
     StoreConnection,
     describe,
     disk_space,
+    identity,
     open_client,
     store_failure,
 )
@@ -72,11 +73,15 @@ def collection_names(settings: Settings, client: ClientAPI) -> list[str]:
 
 
 def delete_collection(settings: Settings, client: ClientAPI, name: str) -> None:
-    """Delete collection ``name`` from ``client``'s store: :class:`CollectionNotFound` if none."""
+    """Delete collection ``name`` from ``client``'s store, and its BM25 snapshots:
+    :class:`CollectionNotFound` if there is none."""
+    chroma = chroma_name(settings.collection, name)
     try:
-        client.delete_collection(chroma_name(settings.collection, name))
+        stored = identity(client.get_collection(chroma, embedding_function=None))
+        client.delete_collection(chroma)
     except NotFoundError as exc:
         raise CollectionNotFound(f"no collection {name!r}") from exc
+    SnapshotStore(settings.bm25_snapshot_path).remove(stored)
 
 
 class Collections:

@@ -174,6 +174,26 @@ def test_deletes_are_scoped_to_the_collection_named(tmp_path: Path, embedder: Em
             assert [d["document_id"] for d in listed["documents"]] == ["other.md"]
 
 
+def test_deleting_a_collection_removes_its_bm25_snapshots(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = make_settings(tmp_path / "data", admin_api_keys=ADMIN_KEY)
+    for name, text in (("news", NEWS_TEXT), ("sport", SPORT_TEXT)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / STADIUM).write_text(text)
+        run_ingest(settings, embedder, [folder], collection=name)
+    snapshots = tmp_path / "data" / "bm25"
+    with serve_app(create_app(settings, embedder=embedder)) as base_url:
+        for name in ("news", "sport"):  # each builds its BM25 index from the store, and saves it
+            assert get(base_url, "/api/search", {}, q="stadium", collection=name).status_code == 200
+            assert list(snapshots.glob(f"citechat--{name}-*/*/manifest.json")) != []
+        deleted = httpx.delete(f"{base_url}/api/collections/news", headers=ADMIN)
+        assert deleted.status_code == 204
+    assert list(snapshots.glob("citechat--news-*")) == []
+    assert list(snapshots.glob("citechat--sport-*/*/manifest.json")) != []
+
+
 def test_server_mode_replicas_find_each_others_collections(
     tmp_path: Path, embedder: Embedder, chroma_address: tuple[str, int]
 ) -> None:
