@@ -102,6 +102,7 @@ class Retriever:
         self._checked_at = float("-inf")
         self._revision: str | None = None
         self._generation = 0
+        self._collection: str | None = None  # the identity of the collection BM25 was read from
         self._lexical: LexicalIndex | None = None
         self._refresh_lock = threading.Lock()
         self._stopped = threading.Event()
@@ -173,6 +174,7 @@ class Retriever:
                 with self.store.connected() as store:
                     collection = store.identity
                     self._lexical = lexical = self._next_lexical(store, state, collection)
+                    self._collection = collection
                 seconds = time.perf_counter() - started
                 logger.info("BM25 index updated to %d chunks in %.2f s", len(lexical), seconds)
             self._revision = state.revision
@@ -185,6 +187,8 @@ class Retriever:
         change log names, or (log too short, or the delta grown large) a new index over the
         whole store."""
         current, generation = self._lexical, self._generation
+        if collection != self._collection:  # deleted and made again: its log starts afresh
+            current, generation = None, 0
         if current is None and self._snapshots is not None:
             snapshot = self._snapshots.load(
                 collection, partial(_can_follow, state), partial(_check_snapshot, store, state)

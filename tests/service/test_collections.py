@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from ingestion.embeddings import Embedder
 from service.app import create_app
 from service.cli import app as cli
+from service.wiring import Collections
 from tests.helpers import make_settings, run_ingest, serve_app, serve_process
 
 ADMIN_KEY = "admin-key-0123456789abcdef"
@@ -284,3 +285,28 @@ def test_cli_takes_a_collection(tmp_path: Path, embedder: Embedder, monkeypatch:
     assert invalid.exit_code == 2 and "is not a collection name" in invalid.stderr
     assert run("delete-collection", "news", "--yes").stdout == "deleted collection news\n"
     assert run("collections").stdout.split() == ["default"]
+
+
+def test_a_collection_deleted_and_made_again_elsewhere_is_read_afresh(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A replica whose collection another one deleted and made again rebuilds its BM25 index
+    from the new collection, not from its old one plus the new change log."""
+    settings = make_settings(tmp_path / "data")
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    (old / STADIUM).write_text(NEWS_TEXT)
+    (new / "a.md").write_text(SPORT_TEXT)
+    (new / "b.md").write_text(FERRY)
+    run_ingest(settings, embedder, [old], collection="news")
+    replica, other = Collections(settings, embedder), Collections(settings, embedder)
+    retriever = replica.get("news").retriever
+    retriever.refresh()
+    assert retriever.status().chunks == 1
+    other.delete("news")
+    run_ingest(settings, embedder, [new], collection="news")  # generation 1 again
+    retriever.refresh()
+    assert retriever.status().chunks == 2
+    found = {p.document_id for p in retriever.search("harbour stadium ferry", 10)}
+    assert found == {"a.md", "b.md"}
