@@ -173,6 +173,13 @@ def test_deletes_are_scoped_to_the_collection_named(tmp_path: Path, embedder: Em
             assert upload(admin, "news", "other.md", SPORT_TEXT).status_code == 201
             listed = admin.get("/api/documents", params={"collection": "news"}).json()
             assert [d["document_id"] for d in listed["documents"]] == ["other.md"]
+            # Deleting `default` empties it; the server goes on serving it.
+            assert upload(admin, "default", "x.md", FERRY).status_code == 201
+            assert admin.delete("/api/collections/default").status_code == 204
+            assert admin.get("/readyz").status_code == 200
+            assert admin.get("/api/documents").json()["total"] == 0
+            assert upload(admin, "default", "x.md", FERRY).status_code == 201
+            assert admin.get("/api/search", params={"q": "ferry"}).json()["results"] != []
 
 
 def test_deleting_a_collection_removes_its_bm25_snapshots(

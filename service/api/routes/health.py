@@ -34,7 +34,9 @@ async def healthz() -> Status:
     responses={503: {"description": "The vector store cannot be read, or not in time"}},
 )
 async def readyz(collections: CollectionsDep, settings: SettingsDep) -> Status:
-    retriever = collections.get().retriever  # the default collection: the others are not opened
+    # The default collection only: the others are not opened. Built again (in a thread: it
+    # waits for its BM25 index) if an admin deleted it.
+    retriever = (await run_in_threadpool(collections.get)).retriever
     try:
         seconds = READY_CALLS * settings.store_timeout
         index = await asyncio.wait_for(run_in_threadpool(retriever.status), seconds)
