@@ -96,6 +96,7 @@ browser:
 bench: install
 	$(PY) benchmarks/bench.py
 	$(PY) benchmarks/openai_overhead.py
+	$(PY) benchmarks/bench_collections.py
 
 # Load and fault benchmark on loopback (about 3 minutes): see benchmarks/load.py.
 bench-load: install

@@ -5,7 +5,8 @@
  *   <script src="https://HOST/widget.js" data-title="Ask our newsroom" defer></script>
  *
  * Options (data-* attributes): title, accent (a CSS colour), placeholder, api (the service's
- * base URL; defaults to the origin this script was loaded from).
+ * base URL; defaults to the origin this script was loaded from), collection (the collection
+ * answers come from; defaults to the service's default one).
  * The widget lives in an open Shadow DOM. Text from the service is only ever inserted as text
  * (textContent / text nodes), and only http(s) links are made clickable.
  * Type-checked by `tsc` (// @ts-check, the JSDoc types below; see tsconfig.json).
@@ -35,8 +36,11 @@
     title: options.title || "Ask about these articles",
     placeholder: options.placeholder || "Ask a question about the articles",
     accent: options.accent && CSS.supports("color", options.accent) ? options.accent : "#0b5fff",
-    endpoint: apiBase + "/api/chat",
-    storageKey: "citechat:" + apiBase,
+    endpoint:
+      apiBase +
+      "/api/chat" +
+      (options.collection ? "?collection=" + encodeURIComponent(options.collection) : ""),
+    storageKey: "citechat:" + apiBase + (options.collection ? "|" + options.collection : ""),
   };
 
   const CSS_TEXT = `
