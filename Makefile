@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install serve ingest test test-llm llm-server lint typecheck fmt bench bench-load bench-sync bench-scale eval \
-	eval-corpora fit-retrieval clean browser docs docs-ref docs-check docs-screenshots
+	eval-corpora fit-retrieval fit-abstention clean browser docs docs-ref docs-check docs-screenshots
 
 install: $(VENV_STAMP)
 
@@ -96,6 +96,7 @@ browser:
 bench: install
 	$(PY) benchmarks/bench.py
 	$(PY) benchmarks/openai_overhead.py
+	$(PY) benchmarks/bench_collections.py
 
 # Load and fault benchmark on loopback (about 3 minutes): see benchmarks/load.py.
 bench-load: install
@@ -140,10 +141,18 @@ eval-corpora: install
 	.venv/bin/citechat eval-corpora $(foreach c,$(CORPORA),--corpus $(c)) \
 		--out test-output/corpora/table.md
 
-# Hybrid retrieval's fusion fitted on the same corpora, scored leave-one-corpus-out (reads the
+# The four development corpora the fits below learn from: the injection set tests refusals only.
+FIT_CORPORA := $(filter-out injection=%,$(CORPORA))
+
+# Hybrid retrieval's fusion fitted on those corpora, scored leave-one-corpus-out (reads the
 # indexes eval-corpora builds; writes eval_sets/training/retrieval.csv.gz, numbers only).
 fit-retrieval: install
-	.venv/bin/python benchmarks/fit_retrieval.py $(foreach c,$(CORPORA),--corpus $(c))
+	.venv/bin/python benchmarks/fit_retrieval.py $(foreach c,$(FIT_CORPORA),--corpus $(c))
+
+# The extractive answer's abstention fitted the same way (writes eval_sets/training/
+# abstention.csv.gz and service/chat/abstention.json: the fit or the rules, whichever holds out).
+fit-abstention: install
+	.venv/bin/python benchmarks/fit_abstention.py $(foreach c,$(FIT_CORPORA),--corpus $(c))
 
 clean:
 	rm -rf .venv $(LLM_VENV) node_modules data test-output

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
@@ -34,9 +34,10 @@ import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Metadata
-from chromadb.errors import ChromaError, InternalError
+from chromadb.errors import ChromaError, InternalError, NotFoundError
 
 from ingestion import filter_fields
+from ingestion.collections import CollectionNotFound
 from ingestion.errors import AppError
 from ingestion.settings import IndexSettings
 
@@ -219,6 +220,11 @@ def open_client(settings: IndexSettings) -> ClientAPI:
         raise StoreUnavailable(f"vector store at {describe(settings)} unreachable: {exc}") from exc
 
 
+def identity(collection: Collection) -> str:
+    """A Chroma collection's name and id (:attr:`ChunkStore.identity`)."""
+    return f"{collection.name}-{collection.id}"
+
+
 def describe(settings: IndexSettings) -> str:
     if settings.chroma_host:
         return f"http://{settings.chroma_host}:{settings.chroma_port}"
@@ -238,6 +244,8 @@ def _translated(
     def call(self: "ChunkStore", /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(self, *args, **kwargs)
+        except NotFoundError as exc:  # the collection was deleted meanwhile
+            raise CollectionNotFound(f"collection {self.collection.name!r} was deleted") from exc
         except STORE_ERRORS as exc:
             raise self.failure(exc) from exc
 
@@ -256,17 +264,23 @@ class ChunkStore:
         *,
         where: str = "",
         disk: DiskSpace | None = None,
+        create: bool = True,
     ) -> None:
+        """Open collection ``name``, made now unless it exists; with ``create`` false, raise
+        chromadb's ``NotFoundError`` instead."""
         self.client = client
         self.where = where or name  # the store's address or path, for messages
         self.disk = disk  # on disk: writes that would leave it too full are refused
-        self.collection: Collection = client.get_or_create_collection(
-            name,
-            configuration={"hnsw": {"space": "cosine"}},
-            # a new collection's chunks all get the filter fields: nothing to backfill
-            metadata={"embed_model": embed_model, filter_fields.FLAG: filter_fields.VERSION},
-            embedding_function=None,
-        )
+        if create:
+            self.collection: Collection = client.get_or_create_collection(
+                name,
+                configuration={"hnsw": {"space": "cosine"}},
+                # a new collection's chunks all get the filter fields: nothing to backfill
+                metadata={"embed_model": embed_model, filter_fields.FLAG: filter_fields.VERSION},
+                embedding_function=None,
+            )
+        else:
+            self.collection = client.get_collection(name, embedding_function=None)
         stored_model = (self.collection.metadata or {}).get("embed_model")
         if stored_model and stored_model != embed_model:
             raise EmbeddingModelMismatch(
@@ -283,7 +297,7 @@ class ChunkStore:
     @property
     def identity(self) -> str:
         """The collection's name and id: a collection deleted and created again gets a new one."""
-        return f"{self.collection.name}-{self.collection.id}"
+        return identity(self.collection)
 
     @_translated
     def close(self) -> None:
@@ -537,32 +551,56 @@ class _SwapGate:
                 self._cond.notify_all()
 
 
-class StoreConnection:
-    """A process's one connection to the store, shared by its threads: opened on first use,
-    closed after a failure once no call uses it (the next use reconnects), and reopened on
-    demand with no call in flight (:meth:`reopen`)."""
+class StoreClient:
+    """A process's one client of the store, shared by its threads and by every collection:
+    opened on first use, closed after a failure once no call uses it (the next use
+    reconnects), and reopened on demand with no call in flight (:meth:`reopen`). One client
+    for all collections, because an on-disk client sees another process's writes only once
+    every client of its path is closed (chromadb shares one system per path)."""
 
     def __init__(
-        self, open_store: Callable[[], ChunkStore], where: str, disk: DiskSpace | None = None
+        self, open_client: Callable[[], ClientAPI], where: str, disk: DiskSpace | None = None
     ) -> None:
-        self._open_store = open_store
+        self._open_client = open_client
         self._disk = disk
-        self._store: ChunkStore | None = None
+        self._client: ClientAPI | None = None
+        self._stores: dict[str, ChunkStore] = {}  # of the current client, by collection
         self._failed = False  # the client failed: close it before opening another
         self.where = where
         self._gate = _SwapGate()
         self._open_lock = threading.Lock()  # one client is opened at a time, and only once
 
     @contextmanager
-    def connected(self) -> Iterator[ChunkStore]:
-        """The store, connected on first use. A store failure inside the block is raised as
-        :class:`StoreUnavailable` and marks the client failed, so the next call closes it and
-        reconnects; any other exception is a bug and passes through unchanged."""
+    def connected(
+        self, name: str, open_store: Callable[[ClientAPI], ChunkStore]
+    ) -> Iterator[ChunkStore]:
+        """The store of collection ``name`` (made by ``open_store`` on first use). A store
+        failure inside the block is raised as :class:`StoreUnavailable` and marks the client
+        failed, so the next call closes it and reconnects; a collection deleted meanwhile is
+        forgotten and raised as :class:`CollectionNotFound`; any other exception is a bug and
+        passes through unchanged."""
+        with self._using():
+            try:
+                yield self._connect(name, open_store)
+            except (CollectionNotFound, NotFoundError) as exc:
+                self.forget(name)
+                raise CollectionNotFound(f"no collection {name!r}") from exc
+
+    @contextmanager
+    def client(self) -> Iterator[ClientAPI]:
+        """The client itself, for what concerns no one collection (listing, deleting them)."""
+        with self._using():
+            with self._open_lock:
+                client = self._opened()
+            yield client
+
+    @contextmanager
+    def _using(self) -> Iterator[None]:
         if self._failed:
             self._close_failed()
         with self._gate.use():
             try:
-                yield self._connect()
+                yield
             except STORE_ERRORS as exc:  # a call made on the store's client directly
                 failure = store_failure(exc, self.where, self._disk)
                 self._fail(failure)
@@ -581,28 +619,66 @@ class StoreConnection:
         with self._gate.swap():
             if self._failed:
                 self._failed = False
-                if self._store is not None:
-                    store, self._store = self._store, None
-                    try:
-                        store.close()
-                    except STORE_ERRORS as exc:
-                        logger.warning("vector store at %s not closed: %r", self.where, exc)
+                try:
+                    self._close()
+                except STORE_ERRORS as exc:
+                    logger.warning("vector store at %s not closed: %r", self.where, exc)
 
-    def _connect(self) -> ChunkStore:
+    def _connect(self, name: str, open_store: Callable[[ClientAPI], ChunkStore]) -> ChunkStore:
         # Requests that arrive together after a swap or a failure share one new client: chromadb
         # keeps one shared system per path, which clients opened at once on one path break.
         with self._open_lock:
-            if self._store is None:
-                self._store = self._open_store()
-            return self._store
+            store = self._stores.get(name)
+            if store is None:
+                store = self._stores[name] = open_store(self._opened())
+            return store
+
+    def _opened(self) -> ClientAPI:
+        """The client, opened now if it is not (the caller holds ``_open_lock``)."""
+        if self._client is None:
+            self._client = self._open_client()
+        return self._client
+
+    def _close(self) -> None:
+        client, self._client = self._client, None
+        self._stores.clear()
+        if client is not None:
+            client.close()  # type: ignore[attr-defined]  # HttpClient and PersistentClient have it
 
     def reopen(self) -> None:
         """Close the client once no call uses it; the next call opens a new one (on disk,
         that reads the store afresh: a client never sees another process's writes)."""
         with self._gate.swap():
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            try:
+                self._close()
+            except STORE_ERRORS as exc:
+                raise store_failure(exc, self.where, self._disk) from exc
+
+    def forget(self, name: str) -> None:
+        """Drop the store of collection ``name`` (deleted): its next use opens it again."""
+        with self._open_lock:
+            self._stores.pop(name, None)
+
+
+class StoreConnection:
+    """One collection of the process's :class:`StoreClient`: what the retriever and the routes
+    use."""
+
+    def __init__(
+        self, client: StoreClient, name: str, open_store: Callable[[ClientAPI], ChunkStore]
+    ) -> None:
+        self.client = client
+        self.name = name  # the citechat collection
+        self.where = client.where
+        self._open_store = open_store
+
+    def connected(self) -> AbstractContextManager[ChunkStore]:
+        """The collection's store; see :meth:`StoreClient.connected`."""
+        return self.client.connected(self.name, self._open_store)
+
+    def reopen(self) -> None:
+        """Reopen the shared client (see :meth:`StoreClient.reopen`)."""
+        self.client.reopen()
 
     def check(self) -> None:
         """Raise :class:`StoreUnavailable` unless the store answers."""

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ingestion.collections import DEFAULT, InvalidCollection, check_name
 from ingestion.embeddings import Embedder
 from ingestion.errors import AppError
 from ingestion.fetch import Fetcher, FetchError, FetchPolicy, Page
@@ -73,6 +74,7 @@ class Source:
     kind: str  # "feed", "sitemap" or "urls"
     urls: tuple[str, ...]  # the feed's or sitemap's URL, or the pages
     prune: bool = False  # remove this source's documents no longer listed
+    collection: str = DEFAULT  # the collection its documents are stored in
 
 
 @dataclass(frozen=True)
@@ -140,11 +142,11 @@ def load_sources(path: Path) -> list[Source]:
         where = f"sources file {path}, source {number}"
         if not isinstance(entry, dict):
             raise SourcesError(f"{where}: not a table")
-        unknown = set(entry) - {"name", "prune", *_KINDS}
+        unknown = set(entry) - {"name", "prune", "collection", *_KINDS}
         kinds = [kind for kind in _KINDS if kind in entry]
         if unknown or len(kinds) != 1:
             raise SourcesError(
-                f"{where}: expected a name, one of feed, sitemap or urls, and prune"
+                f"{where}: expected a name, one of feed, sitemap or urls, prune and collection"
                 + (f"; unknown keys {sorted(unknown)}" if unknown else "")
             )
         kind = kinds[0]
@@ -158,7 +160,12 @@ def load_sources(path: Path) -> list[Source]:
             raise SourcesError(f"{where}: {kind} must be a URL (urls: a list of URLs)")
         if name in {s.name for s in sources}:
             raise SourcesError(f"{where}: name {name!r} used twice")
-        sources.append(Source(name, kind, tuple(urls), prune))
+        collection = entry.get("collection", DEFAULT)
+        try:
+            check_name(collection if isinstance(collection, str) else "")
+        except InvalidCollection as exc:
+            raise SourcesError(f"{where}: {exc}") from exc
+        sources.append(Source(name, kind, tuple(urls), prune, collection))
     return sources
 
 
@@ -216,8 +223,10 @@ def sync(
     state_path: Path,
     progress: ProgressFactory | None = None,
     on_page: Callable[[], object] | None = None,
+    open_collection: Callable[[str], ChunkStore] | None = None,
 ) -> list[SourceReport]:
-    """Bring the store in line with ``sources``, one source after the other.
+    """Bring the store in line with ``sources``, one source after the other: ``store`` is
+    the default collection's, ``open_collection`` opens another a source names.
 
     A page that cannot be fetched or read fails alone, with its reason in the report; a
     listing that cannot be read fails its source (and prunes nothing). The page cap and the
@@ -225,8 +234,9 @@ def sync(
     """
     with Fetcher(policy) as fetcher:
         run = _Run(
-            store, embedder, splitter, fetcher, SyncState(state_path), file_limits,
-            time.monotonic() + limits.max_seconds, limits.max_pages, progress, on_page,
+            {DEFAULT: store}, open_collection, embedder, splitter, fetcher,
+            SyncState(state_path), file_limits, time.monotonic() + limits.max_seconds,
+            limits.max_pages, progress, on_page,
         )  # fmt: skip
         reports = []
         for source in sources:
@@ -242,7 +252,8 @@ def sync(
 class _Run:
     """One sync run: what every source shares, and the pages it may still fetch."""
 
-    store: ChunkStore
+    stores: dict[str, ChunkStore]  # by collection, opened as sources name them
+    open_collection: Callable[[str], ChunkStore] | None
     embedder: Embedder
     splitter: "SentenceSplitter"
     fetcher: Fetcher
@@ -262,7 +273,7 @@ class _Run:
             logger.info("sync source %s: %s", source.name, result.error)
             return result
         result.listed = len(listed)
-        stored = self.store.documents()
+        stored = self.store_of(source).documents()
         pending: list[tuple[LoadedDocument, str, dict[str, str]]] = []  # with the URL's state
         kept: set[str] = set()  # ids of listed pages not fetched again: not pruned
         written: set[str] = set()  # ids of the pages fetched to be stored
@@ -309,6 +320,15 @@ class _Run:
             logger.info("sync source %s: %s failed: %s", source.name, url, reason)
         return result
 
+    def store_of(self, source: Source) -> ChunkStore:
+        """The store of the source's collection."""
+        store = self.stores.get(source.collection)
+        if store is None:
+            if self.open_collection is None:
+                raise SourcesError(f"source {source.name}: collections are not available here")
+            store = self.stores[source.collection] = self.open_collection(source.collection)
+        return store
+
     def _store(
         self,
         source: Source,
@@ -321,7 +341,7 @@ class _Run:
         written = ingest_synced(
             [(doc, url) for doc, url, _ in pending],
             source.name,
-            self.store,
+            self.store_of(source),
             self.embedder,
             self.splitter,
             keep=keep,

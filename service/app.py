@@ -15,6 +15,7 @@ from service.api.observe import Observe, configure_logging
 from service.api.ratelimit import RateLimit, RateLimiter
 from service.api.routes import (
     chat,
+    collections,
     completions,
     documents,
     health,
@@ -26,7 +27,7 @@ from service.api.routes import (
 from service.chat.injection import grammar
 from service.settings import Settings
 from service.sync import SyncSchedule
-from service.wiring import build_components
+from service.wiring import Collections
 
 # Room for a chat of settings.max_messages turns with long answers; more is a 413.
 MAX_BODY_BYTES = 256 * 1024
@@ -60,19 +61,19 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, object]]:
-        components = build_components(settings, embedder)
+        served = Collections(settings, embedder)
         grammar()  # the parser that finds orders in documents, before the first answer
-        components.retriever.start()
+        served.start()
         schedule = None
         if settings.sync_sources is not None and settings.sync_interval_minutes > 0:
             schedule = SyncSchedule(settings.sync_interval_minutes * 60)
             schedule.start()
         try:
-            yield {"components": components}
+            yield {"collections": served}
         finally:
             if schedule is not None:
                 schedule.stop()
-            components.retriever.stop()
+            served.stop()
 
     app = FastAPI(
         title="citechat",
@@ -98,6 +99,16 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.add_middleware(Observe)  # outermost: every response gets a request id and is measured
     register_error_handlers(app)
     service_metrics.SYNC.state_path = settings.sync_state_path  # the last runs /metrics reports
-    for module in (health, search, documents, sources, chat, completions, widget, metrics):
+    for module in (
+        health,
+        search,
+        documents,
+        collections,
+        sources,
+        chat,
+        completions,
+        widget,
+        metrics,
+    ):
         app.include_router(module.router)
     return app

@@ -15,6 +15,8 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+
     from ingestion.embeddings import Embedder
     from ingestion.store import ChunkStore
 
@@ -22,6 +24,10 @@ from ingestion.errors import AppError
 from service.settings import Settings
 
 DEBUG = "citechat.debug"  # context meta: --debug was given
+CollectionOption = Annotated[
+    str,
+    typer.Option("--collection", help="The collection (docs/collections.md); default: `default`."),
+]
 
 
 class _Reporting(TyperGroup):
@@ -104,13 +110,36 @@ def _given_embedder(ctx: typer.Context) -> "Embedder | None":
     return embedder
 
 
-def _open_store(settings: Settings, embed_model: str) -> "ChunkStore":
+def _open_store(
+    settings: Settings, embed_model: str, collection: str = "default", create: bool = False
+) -> "ChunkStore":
+    """The store of ``collection``, closed with the command; it must exist unless ``create``
+    (or it is ``default``)."""
+    from ingestion.collections import DEFAULT
     from service.wiring import open_store
 
     with _reported():
-        store = open_store(settings, embed_model)
+        store = open_store(
+            settings, embed_model, collection, create=create or collection == DEFAULT
+        )
     get_current_context().call_on_close(partial(_close, store))
     return store
+
+
+@contextmanager
+def _client(settings: Settings) -> "Iterator[ClientAPI]":
+    """A client of the settings' store for the block; its failures end the command with one
+    line."""
+    from ingestion.store import STORE_ERRORS, describe, disk_space, open_client, store_failure
+
+    with _reported():
+        client = open_client(settings)
+        try:
+            yield client
+        except STORE_ERRORS as exc:
+            raise store_failure(exc, describe(settings), disk_space(settings)) from exc
+        finally:
+            client.close()  # type: ignore[attr-defined]  # HttpClient and PersistentClient have it
 
 
 def _close(store: "ChunkStore") -> None:
@@ -137,8 +166,10 @@ def ingest(
             help="Replace documents of the same id stored by an upload or from another folder.",
         ),
     ] = False,
+    collection: CollectionOption = "default",
 ) -> None:
-    """Ingest Markdown, text, HTML and PDF files (folders recursively)."""
+    """Ingest Markdown, text, HTML and PDF files (folders recursively) into a collection,
+    made now if new."""
     from tqdm import tqdm
 
     from ingestion.chunking import build_splitter
@@ -147,7 +178,7 @@ def ingest(
 
     settings = _settings()
     embedder = embedder_for(settings, _given_embedder(ctx))
-    store = _open_store(settings, embedder.name)
+    store = _open_store(settings, embedder.name, collection, create=True)
     try:
         report = run_ingest(
             paths,
@@ -194,6 +225,7 @@ def sync(ctx: typer.Context) -> None:
             embedder,
             progress=lambda total: tqdm(total=total, unit="chunk", desc="embedding", disable=None),
             on_page=pages.update,
+            open_collection=lambda name: _open_store(settings, embedder.name, name, create=True),
         )
     failed = False
     for result in reports:
@@ -208,12 +240,12 @@ def sync(ctx: typer.Context) -> None:
 
 
 @app.command()
-def documents() -> None:
-    """List the stored documents."""
+def documents(collection: CollectionOption = "default") -> None:
+    """List the stored documents of a collection."""
     from ingestion.loaders import shown
 
     settings = _settings()
-    store = _open_store(settings, settings.embed_model)
+    store = _open_store(settings, settings.embed_model, collection)
     stored = store.documents()
     for doc in sorted(stored.values(), key=lambda d: d.document_id):
         fields = [shown(doc.document_id), doc.published or "-", f"{doc.chunks} chunks"]
@@ -224,15 +256,46 @@ def documents() -> None:
 @app.command()
 def delete(
     document_id: Annotated[str, typer.Argument(help="As `citechat documents` shows.")],
+    collection: CollectionOption = "default",
 ) -> None:
-    """Delete one stored document."""
+    """Delete one stored document of a collection."""
     from ingestion.pipeline import delete as delete_document
 
     settings = _settings()
-    store = _open_store(settings, settings.embed_model)
+    store = _open_store(settings, settings.embed_model, collection)
     if not delete_document(store, document_id):
         _fail(f"no document {document_id!r}; `citechat documents` lists them")
     typer.echo(f"deleted {document_id}")
+
+
+@app.command()
+def collections() -> None:
+    """List the collections, `default` first."""
+    from service.wiring import collection_names
+
+    settings = _settings()
+    with _client(settings) as client:
+        names = collection_names(settings, client)
+    typer.echo("\n".join(names))
+
+
+@app.command("delete-collection")
+def delete_collection(
+    name: Annotated[str, typer.Argument(help="As `citechat collections` shows.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a collection and every document in it."""
+    from ingestion.collections import check_name
+    from service.wiring import delete_collection as delete_named
+
+    settings = _settings()
+    with _reported():
+        check_name(name)
+    if not yes:
+        typer.confirm(f"Delete collection {name!r} and all its documents?", abort=True)
+    with _client(settings) as client:
+        delete_named(settings, client, name)
+    typer.echo(f"deleted collection {name}")
 
 
 @app.command()
@@ -255,6 +318,7 @@ def serve(
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question to answer.")],
+    collection: CollectionOption = "default",
 ) -> None:
     """Answer a question from the stored documents, then list the numbered sources."""
     from service.api.validation import check_text
@@ -265,7 +329,7 @@ def ask(
     settings = _settings()
     with _reported():
         text = check_text("question", question, settings.max_question_chars)
-        components = build_components(settings, _given_embedder(ctx))
+        components = build_components(settings, _given_embedder(ctx), collection)
         answer = components.answerer.answer([Message("user", text)])
     typer.echo(answer.answer)
     if answer.notice:
@@ -295,6 +359,7 @@ def eval_set(
     judge: Annotated[
         bool, typer.Option("--judge", help="Also score faithfulness and relevance by an LLM.")
     ] = False,
+    collection: CollectionOption = "default",
 ) -> None:
     """Evaluate answers on a question set; with --baseline, exit 1 on a regression."""
     from tqdm import tqdm
@@ -317,6 +382,7 @@ def eval_set(
                 judge=judge,
                 on_result=lambda _: bar.update(),
                 embedder=_given_embedder(ctx),
+                collection=collection,
             )
     if out:
         write_json(report, out)

@@ -110,6 +110,10 @@ class SnapshotStore:
             if older_generation < generation:
                 shutil.rmtree(path, ignore_errors=True)  # a reader's mapped files stay valid
 
+    def remove(self, collection: str) -> None:
+        """Remove every snapshot of ``collection`` (deleted from the store)."""
+        shutil.rmtree(self.root / collection, ignore_errors=True)
+
     def _listed(self, collection: str) -> list[tuple[int, str, Path]]:
         """The collection's snapshots, newest first (none if the folder cannot be read)."""
         found = []

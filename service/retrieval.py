@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
+from ingestion.collections import CollectionNotFound
 from ingestion.embeddings import Embedder
 from ingestion.filter_fields import day_number, source_host
 from ingestion.sentences import METADATA_KEY
@@ -110,6 +111,7 @@ class Retriever:
         self._checked_at = float("-inf")
         self._revision: str | None = None
         self._generation = 0
+        self._collection: str | None = None  # the identity of the collection BM25 was read from
         self._lexical: LexicalIndex | None = None
         self._filterable = False  # the store's chunks all hold the fields filters select on
         self._backfill_lock = threading.Lock()
@@ -204,6 +206,7 @@ class Retriever:
                 with self.store.connected() as store:
                     collection = store.identity
                     self._lexical = lexical = self._next_lexical(store, state, collection)
+                    self._collection = collection
                 seconds = time.perf_counter() - started
                 logger.info("BM25 index updated to %d chunks in %.2f s", len(lexical), seconds)
             self._revision = state.revision
@@ -226,6 +229,8 @@ class Retriever:
         change log names, or (log too short, or the delta grown large) a new index over the
         whole store."""
         current, generation = self._lexical, self._generation
+        if collection != self._collection:  # deleted and made again: its log starts afresh
+            current, generation = None, 0
         if current is None and self._snapshots is not None:
             snapshot = self._snapshots.load(
                 collection, partial(_can_follow, state), partial(_check_snapshot, store, state)
@@ -257,8 +262,8 @@ class Retriever:
         while not self._stopped.is_set():
             try:
                 self.refresh()
-            except StoreUnavailable:
-                pass  # logged by connected(); /readyz reports it; tried again next round
+            except (StoreUnavailable, CollectionNotFound):
+                pass  # logged by connected(), or deleted; /readyz reports it; tried again
             except Exception:
                 logger.exception("index refresh failed")
             self._first_round.set()

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from limits import RateLimitItem, parse_many
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from ingestion.collections import InvalidCollection, check_name
 from ingestion.settings import IndexSettings
 
 if TYPE_CHECKING:
@@ -32,6 +33,24 @@ _ORIGIN = re.compile(r"\*|https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:([0-9]{1
 def parse_limits(value: str) -> list[RateLimitItem]:
     """Rate limits in the ``limits`` notation (``"10/second;120/minute"``); ``off`` is none."""
     return [] if value.strip().lower() == "off" else parse_many(value)
+
+
+class CollectionAccess(BaseModel):
+    """Who may use one collection (``Settings.collection_access``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_keys: list[SecretStr] = Field(default=[], description="Read keys bound to it.")
+    origins: list[str] = Field(default=[], description="Page origins bound to it.")
+
+    @field_validator("origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        origins = [origin.rstrip("/").lower() for origin in origins]
+        for origin in origins:
+            if "*" in origin or not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin: expected scheme://host[:port]")
+        return origins
 
 
 class Settings(IndexSettings):
@@ -193,6 +212,15 @@ class Settings(IndexSettings):
         "unset: writes are switched off.",
     )
 
+    # Collections (docs/collections.md).
+    collection_access: dict[str, CollectionAccess] = Field(
+        default={},
+        description="Read keys and page origins bound to collections, as JSON: "
+        '`{"news": {"api_keys": ["KEY"], "origins": ["https://news.example.com"]}}`. A bound '
+        "key or origin may use only the collections that list it (else 403); unbound ones and "
+        "admin keys may use every collection. A bound key must be one of CITECHAT_API_KEYS.",
+    )
+
     # `citechat sync` (docs/sync.md).
     sync_sources: Path | None = Field(
         default=None, description="The TOML file of sync sources; unset: sync is off."
@@ -329,3 +357,31 @@ class Settings(IndexSettings):
                     "without spaces or commas (`openssl rand -hex 32` makes one)"
                 )
         return keys
+
+    @field_validator("collection_access", mode="before")
+    @classmethod
+    def _parse_access(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("collection_access")
+    @classmethod
+    def _check_collection_names(
+        cls, access: dict[str, CollectionAccess]
+    ) -> dict[str, CollectionAccess]:
+        for name in access:
+            try:
+                check_name(name)
+            except InvalidCollection as exc:
+                raise ValueError(exc.detail) from exc
+        return access
+
+    @model_validator(mode="after")
+    def _check_bound_keys(self) -> "Settings":
+        readers = {key.get_secret_value() for key in self.api_keys}
+        for name, access in self.collection_access.items():
+            if any(key.get_secret_value() not in readers for key in access.api_keys):
+                raise ValueError(
+                    f"collection_access: a key bound to {name!r} is not one of "
+                    "CITECHAT_API_KEYS; bound keys are read keys"
+                )
+        return self

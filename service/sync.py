@@ -28,8 +28,10 @@ def run_sync(
     *,
     progress: ProgressFactory | None = None,
     on_page: Callable[[], object] | None = None,
+    open_collection: Callable[[str], ChunkStore] | None = None,
 ) -> list[SourceReport]:
-    """Sync ``sources`` into ``store`` with the settings' fetch policy and caps."""
+    """Sync ``sources`` into ``store`` (the default collection; ``open_collection`` opens the
+    others sources name) with the settings' fetch policy and caps."""
     return sync(
         sources,
         store,
@@ -41,6 +43,7 @@ def run_sync(
         state_path=settings.sync_state_path,
         progress=progress,
         on_page=on_page,
+        open_collection=open_collection,
     )
 
 

@@ -60,8 +60,9 @@ def run_ingest(
     paths: list[Path],
     prune: bool = False,
     replace: bool = False,
+    collection: str = "default",
 ) -> IngestReport:
-    store = open_store(settings, embedder.name)
+    store = open_store(settings, embedder.name, collection)
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
     limits = settings.file_limits
     return ingest(paths, store, embedder, splitter, limits=limits, prune=prune, replace=replace)

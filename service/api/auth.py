@@ -40,7 +40,7 @@ def require_reader(
     """Let the request read when read keys are off, or it carries a read or admin key."""
     if not settings.api_keys:
         return
-    if not _matches(_token(credentials), settings.api_keys + settings.admin_api_keys):
+    if not matches(_token(credentials), settings.api_keys + settings.admin_api_keys):
         raise Unauthorized("unknown API key")
 
 
@@ -54,9 +54,9 @@ def require_admin(
             "CITECHAT_ADMIN_API_KEYS"
         )
     token = _token(credentials)
-    if _matches(token, settings.admin_api_keys):
+    if matches(token, settings.admin_api_keys):
         return
-    if _matches(token, settings.api_keys):
+    if matches(token, settings.api_keys):
         raise Forbidden("this API key may only read: changing documents needs an admin key")
     raise Unauthorized("unknown API key")
 
@@ -71,7 +71,7 @@ def _token(credentials: Credentials) -> str:
     return credentials.credentials
 
 
-def _matches(token: str, keys: list[SecretStr]) -> bool:
+def matches(token: str, keys: list[SecretStr]) -> bool:
     """Whether ``token`` is one of ``keys``, in time that reveals neither key nor position.
 
     Comparing fixed-size digests hides the keys' lengths; every key is compared.

@@ -1,38 +1,22 @@
-"""FastAPI dependencies: each route asks for the parts of the app's components it uses."""
+"""FastAPI dependencies: the app's collections and settings (service/api/access.py gives a
+route the collection its request names)."""
 
-import threading
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.chat.answerer import Answerer
-from service.retrieval import Retriever
 from service.settings import Settings
-from service.wiring import Components
+from service.wiring import Collections
 
 
-def _components(request: Request) -> Components:
-    components: Components = request.state.components  # set by the app's lifespan
-    return components
+def get_collections(request: Request) -> Collections:
+    collections: Collections = request.state.collections  # set by the app's lifespan
+    return collections
 
 
 def get_settings(request: Request) -> Settings:
-    return _components(request).settings
-
-
-def get_retriever(request: Request) -> Retriever:
-    return _components(request).retriever
-
-
-def get_answerer(request: Request) -> Answerer:
-    return _components(request).answerer
-
-
-def get_write_lock(request: Request) -> threading.Lock:
-    return _components(request).writes
+    return get_collections(request).settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
-AnswererDep = Annotated[Answerer, Depends(get_answerer)]
-WriteLockDep = Annotated[threading.Lock, Depends(get_write_lock)]
+CollectionsDep = Annotated[Collections, Depends(get_collections)]

@@ -52,6 +52,10 @@ class DocumentsResponse(BaseModel):
     next_offset: int | None = Field(description="The offset of the next page; null on the last.")
 
 
+class CollectionsResponse(BaseModel):
+    collections: list[str] = Field(description="Their names, `default` first.")
+
+
 class UploadResponse(BaseModel):
     status: UploadStatus = Field(
         description="unchanged: this exact content was stored already; nothing was embedded."
@@ -110,7 +114,10 @@ class CompletionRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field(description="`citechat`, the one model `GET /v1/models` lists.")
+    model: str = Field(
+        description="`citechat` (the default collection) or `citechat/NAME` (collection NAME), "
+        "as `GET /v1/models` lists them."
+    )
     messages: list[CompletionMessage] = Field(
         max_length=MESSAGES_CEILING,  # as for /api/chat: checked before the items are
         description="The conversation; system and developer messages are ignored.",
@@ -193,6 +200,7 @@ class SourceInfo(BaseModel):
     kind: Literal["feed", "sitemap", "urls"]
     urls: list[str]
     prune: bool
+    collection: str = Field(description="The collection its documents are stored in.")
     last_run: SyncRun | None = Field(description="Null before the source's first sync.")
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from service import metrics
 from service.chat import extractive
+from service.chat.abstention import Signals
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone, standalone
 from service.chat.dates import TimeScope, time_scope, without_dates
@@ -81,11 +82,13 @@ class Answerer:
         top_k: int,
         llm: LanguageModel | None = None,
         clock: Callable[[], dt.date] = dt.date.today,
+        decide: Callable[[Signals], bool] | None = None,
     ) -> None:
         self._retriever = retriever
         self._top_k = top_k
         self._llm = llm
         self._clock = clock
+        self._decide = decide  # whether an extractive answer answers; the fitted model if None
         # names and document titles: the titles of a collection come back question after
         # question, and a batch of them costs a forward pass (40-60 ms on a small CPU)
         self._embed_short = Remembered(retriever.embedder.embed_documents, SHORT_VECTORS_KEPT)
@@ -259,6 +262,7 @@ class Answerer:
             turn.scope,
             turn.query_vector,
             self._embed_short,
+            self._decide,
         )
 
     def _fallback(self, turn: Turn, reason: str, llm_support: float | None = None) -> ChatAnswer:

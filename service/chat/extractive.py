@@ -23,11 +23,12 @@ best names one, or the next sentence names the person its best introduces ("A fe
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from service.chat.abstention import Signals, shipped
 from service.chat.citations import MarkerRewriter, cite
 from service.chat.compose import compose, continues, opens_article
 from service.chat.condense import Standalone
@@ -109,6 +110,7 @@ def answer(
     scope: TimeScope | None = None,
     query_vector: Sequence[float] | None = None,
     embed: Embed | None = None,
+    decide: Callable[[Signals], bool] | None = None,
 ) -> ChatAnswer:
     """Answer ``question`` from ``passages`` by quoting them, or abstain.
 
@@ -116,21 +118,22 @@ def answer(
     comes from the sources published within it when they answer well enough. ``embed`` (the
     index's embedder) tells whether a name the passages do not use refers to one of their
     documents (see :func:`service.chat.names.unrecognised`); without it such a name is unknown.
+    ``decide`` tells from the evidence's signals whether to answer (by default the fitted model,
+    :mod:`service.chat.abstention`).
     """
     scope = scope or TimeScope()
     asked = scope.without_dates(question.question)
     reading = read(passages)
     names = question_names(question, asked, reading, passages, embed)
-    if names.unknown and not _PRESUPPOSES.match(asked):
-        return abstain(question, passages, names.unknown)
     kind = expected_kind(asked)
     query, ranked = evidence_for(question, asked, kind, names, reading, query_vector, embed)
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published, s.sentence.text)]
     if in_scope and in_scope[0].score >= SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
-    answering = answers(ranked, kind, query, asked, embed)
-    if not answering:  # e.g. "how many" and no figure is there
+    answering, signals = answers(ranked, kind, query, asked, embed, names, passages)
+    if not ranked or not (decide or shipped().answers)(signals):
         return abstain(question, passages, names.unknown)
+    answering = answering or ranked  # the best evidence, though of another kind than asked
     if kind is Kind.NAME:
         answering = _persons_first(answering, asked, passages)
     # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
@@ -186,21 +189,44 @@ def evidence_for(
 
 
 def answers(
-    ranked: Sequence[Scored], kind: Kind, query: Query, asked: str, embed: Embed | None
-) -> list[Scored]:
+    ranked: Sequence[Scored],
+    kind: Kind,
+    query: Query,
+    asked: str,
+    embed: Embed | None,
+    names: Names,
+    passages: Sequence[Passage],
+) -> tuple[list[Scored], Signals]:
     """The sentences of ``ranked`` holding an answer of ``kind`` (a figure of what "how many"
-    counts), best first; none when even the best of them is weak evidence, or on a "when"
-    question none dates what it asks about."""
+    counts), best first, and the signals of whether they answer (:mod:`service.chat.abstention`)."""
     answering = [s for s in ranked if holds_answer(kind, s.sentence.text, asked)]
-    noun = counted(asked) if kind is Kind.FIGURE else ""
+    noun = counted(asked) if kind is Kind.FIGURE and ranked else ""
     if noun and answering:
         answering = counting(answering, noun, asked, KEEP_RATIO * ranked[0].evidence, embed)
-    if not answering or answering[0].evidence < max(MIN_EVIDENCE, KIND_RATIO * ranked[0].evidence):
-        return []
-    quoted = [s for s in answering if s.evidence >= KEEP_RATIO * answering[0].evidence]
-    if kind in (Kind.DATE, Kind.DAY) and not dating(quoted, kind, query, asked):
-        return []
-    return answering
+    best = ranked[0].evidence if ranked else 0.0
+    found = answering[0].evidence if answering else 0.0
+    quoted = [s for s in answering if s.evidence >= KEEP_RATIO * found]
+    dated = kind not in (Kind.DATE, Kind.DAY) or bool(dating(quoted, kind, query, asked))
+    figures = [n for n in names.unknown if not n.terms]
+    presupposes = _PRESUPPOSES.match(asked) is not None
+    rules = (
+        (not names.unknown or presupposes)
+        and bool(answering)
+        and found >= max(MIN_EVIDENCE, KIND_RATIO * best)
+        and dated
+    )
+    signals = Signals(
+        unknown_names=len(names.unknown) - len(figures),
+        unknown_figures=len(figures),
+        presupposes=float(presupposes),
+        evidence=best,
+        answer_evidence=found,
+        answer_share=found / best if best > 0 else 0.0,
+        dated=float(dated),
+        similarity=max((p.similarity or 0.0 for p in passages), default=0.0),
+        rules=float(rules),
+    )
+    return answering, signals
 
 
 def paraphrased(

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from ingestion.collections import DEFAULT, CollectionNotFound
 from ingestion.embeddings import Embedder
 from ingestion.errors import AppError
 from ingestion.store import EmbeddingModelMismatch, StoreUnavailable
@@ -38,8 +39,10 @@ def evaluate(
     judge: bool = False,
     on_result: Callable[[QuestionResult], object] | None = None,
     embedder: Embedder | None = None,
+    collection: str = DEFAULT,
 ) -> Report:
-    """Run ``cases`` in-process (or against the service at ``api``) and build the report.
+    """Run ``cases`` on ``collection`` in-process (or against the service at ``api``) and
+    build the report.
 
     In-process, the embedding model loads unless ``embedder`` is given.
     """
@@ -50,15 +53,16 @@ def evaluate(
     extra: dict[str, Any] = {"judge_model": scorer.model.model if scorer else None}
     if api is not None:
         with httpx.Client(timeout=API_TIMEOUT_SECONDS) as client:
-            target = ApiTarget(api, client)
+            target = ApiTarget(api, client, collection)
             try:
                 target.check()
             except TargetError as exc:
                 raise EvalSetupError(str(exc)) from exc
-            results = _run(target, cases, _local_documents(settings), scorer, on_result)
+            documents = _local_documents(settings, collection)
+            results = _run(target, cases, documents, scorer, on_result)
         described = describe_run(target.description, results)
     else:
-        local, documents = _in_process(settings, embedder)
+        local, documents = _in_process(settings, embedder, collection)
         results = _run(local, cases, documents, scorer, on_result)
         described = describe_run(local.description, results, settings)
     return build_report(eval_set, results, described | extra)
@@ -77,9 +81,9 @@ def _run(
 
 
 def _in_process(
-    settings: Settings, embedder: Embedder | None
+    settings: Settings, embedder: Embedder | None, collection: str
 ) -> tuple[InProcessTarget, dict[str, str]]:
-    components = build_components(settings, embedder)
+    components = build_components(settings, embedder, collection)
     with components.store.connected() as store:
         documents = store.document_texts()
     if not documents:
@@ -89,14 +93,16 @@ def _in_process(
     return InProcessTarget(components.answerer), documents
 
 
-def _local_documents(settings: Settings) -> dict[str, str] | None:
-    """The documents of the index the settings point to, to check quotes in ``--api`` mode."""
+def _local_documents(settings: Settings, collection: str) -> dict[str, str] | None:
+    """The documents of ``collection`` in the index the settings point to, to check quotes in
+    ``--api`` mode."""
     if settings.chroma_host is None and not settings.chroma_path.exists():
         documents = None
     else:
         try:
-            documents = open_store(settings, settings.embed_model).document_texts() or None
-        except (StoreUnavailable, EmbeddingModelMismatch) as exc:
+            store = open_store(settings, settings.embed_model, collection, create=False)
+            documents = store.document_texts() or None
+        except (StoreUnavailable, EmbeddingModelMismatch, CollectionNotFound) as exc:
             logger.warning("cannot read the local index: %s", exc)
             documents = None
     if documents is None:

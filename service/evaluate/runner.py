@@ -8,6 +8,7 @@ from typing import Protocol
 
 import httpx
 
+from ingestion.collections import DEFAULT
 from service.chat.types import ChatAnswer, ChatResponse, Message
 from service.evaluate.cases import EvalCase
 from service.evaluate.records import QuestionResult, Reply
@@ -48,9 +49,10 @@ class InProcessTarget:
 class ApiTarget:
     """A running service, through ``POST /api/chat``."""
 
-    def __init__(self, base_url: str, client: httpx.Client) -> None:
+    def __init__(self, base_url: str, client: httpx.Client, collection: str = DEFAULT) -> None:
         self.description = base_url.rstrip("/")
         self._client = client
+        self._params = {} if collection == DEFAULT else {"collection": collection}
 
     def check(self) -> None:
         """Raise :class:`TargetError` unless the service answers its health check."""
@@ -62,7 +64,9 @@ class ApiTarget:
     def ask(self, messages: list[Message]) -> Reply:
         body = {"messages": [asdict(m) for m in messages], "stream": False}
         try:
-            response = self._client.post(f"{self.description}/api/chat", json=body)
+            response = self._client.post(
+                f"{self.description}/api/chat", json=body, params=self._params
+            )
         except httpx.HTTPError as exc:
             raise TargetError(f"request failed: {exc}") from exc
         if response.status_code != 200:

@@ -5,7 +5,8 @@
  *   <script src="https://HOST/widget.js" data-title="Ask our newsroom" defer></script>
  *
  * Options (data-* attributes): title, accent (a CSS colour), placeholder, api (the service's
- * base URL; defaults to the origin this script was loaded from); filters sent with every
+ * base URL; defaults to the origin this script was loaded from), collection (the collection
+ * answers come from; defaults to the service's default one); filters sent with every
  * question: published-after and published-before (YYYY-MM-DD), source-host (host names,
  * separated by spaces or commas). See docs/filters.md.
  * The widget lives in an open Shadow DOM. Text from the service is only ever inserted as text
@@ -37,8 +38,11 @@
     title: options.title || "Ask about these articles",
     placeholder: options.placeholder || "Ask a question about the articles",
     accent: options.accent && CSS.supports("color", options.accent) ? options.accent : "#0b5fff",
-    endpoint: apiBase + "/api/chat",
-    storageKey: "citechat:" + apiBase,
+    endpoint:
+      apiBase +
+      "/api/chat" +
+      (options.collection ? "?collection=" + encodeURIComponent(options.collection) : ""),
+    storageKey: "citechat:" + apiBase + (options.collection ? "|" + options.collection : ""),
     filters: filtersOf(options.publishedAfter, options.publishedBefore, options.sourceHost),
   };
 

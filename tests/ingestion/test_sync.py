@@ -285,3 +285,33 @@ def test_a_sitemap_index_cannot_make_a_source_read_without_end(
     reason = f"sitemap {site.url('/s1.xml')}: more than 2 sitemaps in one source"
     assert f"failed: source site: listing not read: {reason}" in err
     assert "/s2.xml" not in site.requests
+
+
+def test_a_source_stores_into_its_collection(
+    site: Site, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "collections.toml"
+    path.write_text(
+        f'[[source]]\nname = "ferry"\nurls = ["{site.url("/news/e.html")}"]\n'
+        'collection = "ports"\n\n'
+        f'[[source]]\nname = "rain"\nurls = ["{site.url("/news/b.html")}"]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CITECHAT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CITECHAT_SYNC_SOURCES", str(path))
+    monkeypatch.setenv("CITECHAT_SYNC_ALLOWED_NETWORKS", "127.0.0.1/32")
+    monkeypatch.setenv("CITECHAT_SYNC_DELAY_SECONDS", "0")
+    result = CliRunner().invoke(app, ["sync"], obj=embedder)
+    assert (result.exit_code, result.stderr) == (0, "")
+    settings = make_settings(tmp_path / "data")
+    host = f"127.0.0.1:{site.port}"
+    ports = open_store(settings, embedder.name, "ports", create=False).documents()
+    assert list(ports) == [f"{host}/news/e.html"]
+    assert list(open_store(settings, embedder.name).documents()) == [f"{host}/news/b.html"]
+
+
+def test_a_source_collection_must_be_a_name(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[[source]]\nname = "x"\nfeed = "http://a/f"\ncollection = "No Way"\n')
+    with pytest.raises(SourcesError, match="source 1: collection: 'No Way' is not a collection"):
+        load_sources(path)

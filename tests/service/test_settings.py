@@ -41,3 +41,36 @@ def test_sync_hosts_and_networks_are_lists_and_a_bad_network_is_refused(
     monkeypatch.setenv("CITECHAT_SYNC_ALLOWED_NETWORKS", "10.0.0.0/33")
     with pytest.raises(ValidationError, match="sync_allowed_networks"):
         Settings(_env_file=None)
+
+
+KEY = "read-key-0123456789abcdef"
+
+
+def test_collection_access_comes_from_the_environment_as_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CITECHAT_API_KEYS", KEY)
+    bindings = f'{{"news": {{"api_keys": ["{KEY}"], "origins": ["https://News.example.com/"]}}}}'
+    monkeypatch.setenv("CITECHAT_COLLECTION_ACCESS", bindings)
+    news = Settings(_env_file=None).collection_access["news"]
+    assert [key.get_secret_value() for key in news.api_keys] == [KEY]
+    assert news.origins == ["https://news.example.com"]
+
+
+@pytest.mark.parametrize(
+    ("bindings", "problem"),
+    [
+        ('{"News": {}}', "'News' is not a collection name"),
+        ('{"news": {"api_keys": ["other-key-0123456789abcdef"]}}', "not one of CITECHAT_API_KEYS"),
+        ('{"news": {"origins": ["news.example.com"]}}', "is not an origin"),
+        ('{"news": {"origins": ["*"]}}', "is not an origin"),
+        ('{"news": {"keys": []}}', "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_collection_access_is_refused(
+    monkeypatch: pytest.MonkeyPatch, bindings: str, problem: str
+) -> None:
+    monkeypatch.setenv("CITECHAT_API_KEYS", KEY)
+    monkeypatch.setenv("CITECHAT_COLLECTION_ACCESS", bindings)
+    with pytest.raises(ValidationError, match=problem):
+        Settings(_env_file=None)

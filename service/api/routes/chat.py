@@ -11,8 +11,9 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from starlette.types import Receive, Scope, Send
 
 from service import metrics
+from service.api.access import AnswererDep
 from service.api.auth import ReaderDep
-from service.api.deps import AnswererDep, SettingsDep
+from service.api.deps import SettingsDep
 from service.api.schemas import ChatRequest
 from service.api.validation import check_messages
 from service.chat.llm import Deadline
@@ -52,8 +53,10 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     description=DESCRIPTION,
     responses={
         200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        403: {"description": "A collection this key or page origin may not use"},
+        404: {"description": "No such collection"},
         413: {"description": "The request body is too large"},
-        422: {"description": "Invalid conversation: see `detail`"},
+        422: {"description": "Invalid conversation or collection name: see `detail`"},
         503: {"description": "The vector store is unreachable"},
     },
 )

@@ -1,10 +1,10 @@
 """The OpenAI-compatible API: ``POST /v1/chat/completions`` and ``GET /v1/models``.
 
 Chat UIs and SDKs that speak OpenAI's Chat Completions API use citechat as the model
-``citechat``. The answer is the one ``/api/chat`` gives (the same answerer, in either mode);
-its text keeps the ``[n]`` markers and ends with a Markdown "Sources" list, and the extension
-field ``citechat`` carries the ``/api/chat`` reply (on the completion, and on a stream's last
-chunk).
+``citechat`` (the default collection), or ``citechat/NAME`` for collection NAME. The answer is
+the one ``/api/chat`` gives (the same answerer, in either mode); its text keeps the ``[n]``
+markers and ends with a Markdown "Sources" list, and the extension field ``citechat`` carries
+the ``/api/chat`` reply (on the completion, and on a stream's last chunk).
 """
 
 import json
@@ -19,9 +19,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import format_sse_event
 
+from ingestion.collections import DEFAULT, CollectionNotFound, InvalidCollection
 from service import metrics
+from service.api.access import Access, AccessDep
 from service.api.auth import ReaderDep
-from service.api.deps import AnswererDep, SettingsDep
+from service.api.deps import CollectionsDep, SettingsDep
 from service.api.errors import openai_error
 from service.api.routes.chat import AnswerEvents
 from service.api.schemas import (
@@ -48,6 +50,7 @@ from service.chat.types import (
 )
 from service.errors import InvalidRequest, ModelNotFound
 from service.settings import Settings
+from service.wiring import Collections, Components
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +71,10 @@ With `"stream": true`: `chat.completion.chunk` events, the last one (with `finis
 `"stop"`) carrying `citechat`, then `data: [DONE]`. An answer breaking off midway ends with an
 event `{"error": {...}}` instead.
 
-`model` must be `citechat`. Refused (400): `n` other than 1, `tools`, `functions`,
-`response_format` other than text, `logprobs`, tool messages, content parts other than text.
+`model` is `citechat` (the default collection) or `citechat/NAME` (collection NAME;
+docs/collections.md); an unknown model is a 404, a collection the caller may not use a 403.
+Refused (400): `n` other than 1, `tools`, `functions`, `response_format` other than text,
+`logprobs`, tool messages, content parts other than text.
 System and developer messages are ignored, and so are the other parameters (`temperature`,
 `max_tokens`, `stop`, ...), except the extension `filters` (as `/api/chat` takes it; OpenAI
 SDKs send it with `extra_body={"filters": {...}}`). Errors use OpenAI's shape
@@ -77,15 +82,20 @@ SDKs send it with `extra_body={"filters": {...}}`). Errors use OpenAI's shape
 """
 
 
-@router.get("/models", response_model=ModelList, summary="The models: only `citechat`")
-async def list_models() -> ModelList:
-    return ModelList(data=[ModelCard(id=MODEL)])
+@router.get(
+    "/models",
+    response_model=ModelList,
+    summary="The models: `citechat` and `citechat/NAME` per collection the caller may use",
+)
+def list_models(collections: CollectionsDep, access: AccessDep) -> ModelList:
+    names = [name for name in collections.names() if access.permits(name)]
+    return ModelList(data=[ModelCard(id=model_name(name)) for name in names])
 
 
-@router.get("/models/{model}", response_model=ModelCard, summary="One model")
-async def get_model(model: str) -> ModelCard:
-    check_model(model)
-    return ModelCard(id=MODEL)
+@router.get("/models/{model:path}", response_model=ModelCard, summary="One model")
+def get_model(model: str, collections: CollectionsDep, access: AccessDep) -> ModelCard:
+    model_collection(model, collections, access)
+    return ModelCard(id=model)
 
 
 @router.post(
@@ -97,6 +107,7 @@ async def get_model(model: str) -> ModelCard:
         200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
         400: {"description": "Invalid or unsupported request: see `error.message`"},
         401: {"description": "A read key is required (`CITECHAT_API_KEYS`)"},
+        403: {"description": "A collection (`citechat/NAME`) the caller may not use"},
         404: {"description": "Unknown model"},
         413: {"description": "The request body is too large"},
         429: {"description": "Too many requests: see `Retry-After`"},
@@ -104,8 +115,13 @@ async def get_model(model: str) -> ModelCard:
     },
 )
 async def chat_completions(
-    request: CompletionRequest, answerer: AnswererDep, settings: SettingsDep
+    request: CompletionRequest,
+    collections: CollectionsDep,
+    access: AccessDep,
+    settings: SettingsDep,
 ) -> Response | ChatCompletion:
+    components = await run_in_threadpool(model_collection, request.model, collections, access)
+    answerer = components.answerer
     messages = conversation(request, settings)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not request.stream:
@@ -115,25 +131,42 @@ async def chat_completions(
         return ChatCompletion(
             id=completion_id,
             created=created,
-            model=MODEL,
+            model=request.model,
             choices=[CompletionChoice(message=CompletionOutput(content=text))],
             citechat=ChatResponse.of(answer),
         )
     turn = await run_in_threadpool(answerer.prepare, messages, request.filters)
-    chunks = chunk_stream(answerer.stream(turn), completion_id, created)
+    chunks = chunk_stream(answerer.stream(turn), completion_id, created, request.model)
     return AnswerEvents(chunks, turn.deadline)
 
 
-def check_model(model: str) -> None:
-    if model != MODEL:
-        raise ModelNotFound(
-            f"The model `{model}` does not exist: this server has `{MODEL}`.", param="model"
-        )
+def model_name(collection: str) -> str:
+    """The model answering from ``collection``: ``citechat``, or ``citechat/NAME``."""
+    return MODEL if collection == DEFAULT else f"{MODEL}/{collection}"
+
+
+def model_collection(model: str, collections: Collections, access: Access) -> Components:
+    """The collection the model ``model`` answers from: 404 unless it names one, 403 unless
+    the caller may use it."""
+    prefix, slash, name = model.partition("/")
+    name = name if slash else DEFAULT
+    if prefix != MODEL or (slash and name == DEFAULT):
+        message = f"The model `{model}` does not exist: this server has `{MODEL}`."
+        raise ModelNotFound(message, param="model")
+    unknown = ModelNotFound(
+        f"The model `{model}` does not exist: no collection {name[:60]!r} (GET /v1/models "
+        "lists the models).",
+        param="model",
+    )
+    try:
+        access.check(name)
+        return collections.get(name)
+    except (InvalidCollection, CollectionNotFound) as exc:
+        raise unknown from exc
 
 
 def conversation(request: CompletionRequest, settings: Settings) -> list[Message]:
     """The request's conversation for the answerer; refuses what citechat cannot do."""
-    check_model(request.model)
     if request.n not in (None, 1):
         raise InvalidRequest("n: citechat writes one answer; n must be 1", param="n")
     if request.tools or request.functions:
@@ -197,7 +230,7 @@ def _source_line(citation: Citation) -> str:
 
 
 def chunk_stream(
-    events: Iterator[ChatEvent], completion_id: str, created: int
+    events: Iterator[ChatEvent], completion_id: str, created: int, model: str = MODEL
 ) -> Generator[bytes, None, None]:
     """The answerer's events as ``chat.completion.chunk`` events, then ``[DONE]``.
 
@@ -211,7 +244,7 @@ def chunk_stream(
             "id": completion_id,
             "object": "chat.completion.chunk",
             "created": created,
-            "model": MODEL,
+            "model": model,
             "choices": [choice],
             **extra,
         }

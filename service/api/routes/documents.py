@@ -5,7 +5,6 @@ parsing, content hashing and crash-safe replace. Uploads are parsed and embedded
 threads, one at a time per process.
 """
 
-import threading
 import unicodedata
 from pathlib import PurePosixPath
 from typing import Annotated
@@ -15,6 +14,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from ingestion.chunking import build_splitter
+from ingestion.collections import DEFAULT
 from ingestion.fetch import FetchError, Refused
 from ingestion.loaders import (
     SUPPORTED_SUFFIXES,
@@ -27,8 +27,9 @@ from ingestion.loaders import (
 from ingestion.pipeline import delete, ingest_document
 from ingestion.store import FOLDER, SYNC, StoreConnection, StoredDocument
 from ingestion.sync import fetch_document, load_sources, source_hosts
+from service.api.access import AdminCollectionDep, ReadDep, WriteDep
 from service.api.auth import AdminDep, ReaderDep
-from service.api.deps import RetrieverDep, SettingsDep, WriteLockDep
+from service.api.deps import SettingsDep
 from service.api.forms import Utf8FormRoute
 from service.api.schemas import (
     DocumentInfo,
@@ -46,8 +47,8 @@ from service.errors import (
     UnsupportedFileType,
     URLRefused,
 )
-from service.retrieval import Retriever
 from service.settings import Settings
+from service.wiring import Components
 
 router = APIRouter(prefix="/api", tags=["documents"], route_class=Utf8FormRoute)
 AUTH_ERRORS: dict[int | str, dict[str, str]] = {
@@ -74,11 +75,11 @@ PublishedField = Annotated[str, Form(description="YYYY-MM-DD; overrides the file
     dependencies=[ReaderDep],
 )
 async def list_documents(
-    retriever: RetrieverDep,
+    components: ReadDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="Documents per page.")] = 100,
     offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
 ) -> DocumentsResponse:
-    stored = await run_in_threadpool(retriever.store.documents)
+    stored = await run_in_threadpool(components.store.documents)
     ordered = sorted(stored.values(), key=lambda d: d.document_id)
     end = offset + limit
     return DocumentsResponse(
@@ -95,9 +96,9 @@ async def list_documents(
     dependencies=[ReaderDep],
     responses={404: {"description": "No such document"}},
 )
-async def get_document(document_id: str, retriever: RetrieverDep) -> DocumentInfo:
+async def get_document(document_id: str, components: ReadDep) -> DocumentInfo:
     document_id = unicodedata.normalize("NFC", document_id)  # as ids are stored
-    stored = await run_in_threadpool(_one_document, retriever.store, document_id)
+    stored = await run_in_threadpool(_one_document, components.store, document_id)
     if stored is None:
         raise NotFound(f"no document {document_id!r}")
     return _info(stored)
@@ -116,9 +117,8 @@ async def get_document(document_id: str, retriever: RetrieverDep) -> DocumentInf
     responses={**UPLOAD_ERRORS, 200: {"description": "Already stored, unchanged"}, 409: {}},
 )
 async def upload_document(
-    retriever: RetrieverDep,
+    components: WriteDep,
     settings: SettingsDep,
-    writes: WriteLockDep,
     response: Response,
     file: FileField,
     document_id: Annotated[
@@ -130,8 +130,8 @@ async def upload_document(
 ) -> UploadResponse:
     name = file.filename or ""
     doc = await _read(settings.file_limits, file, document_id or name, title, source, published)
-    result = await run_in_threadpool(_write, retriever, settings, writes, doc, False)
-    return _created_or_found(result, doc.document_id, response)
+    result = await run_in_threadpool(_write, components, settings, doc, False)
+    return _created_or_found(result, doc.document_id, components.store.name, response)
 
 
 @router.post(
@@ -153,16 +153,15 @@ async def upload_document(
 )
 async def ingest_url(
     request: URLIngestRequest,
-    retriever: RetrieverDep,
+    components: WriteDep,
     settings: SettingsDep,
-    writes: WriteLockDep,
     response: Response,
 ) -> UploadResponse:
     doc = await run_in_threadpool(_fetch, settings, request.url)
-    stored = await run_in_threadpool(_one_document, retriever.store, doc.document_id)
+    stored = await run_in_threadpool(_one_document, components.store, doc.document_id)
     replace = request.replace and stored is not None  # PUT needs a stored document
-    result = await run_in_threadpool(_write, retriever, settings, writes, doc, replace)
-    return _created_or_found(result, doc.document_id, response)
+    result = await run_in_threadpool(_write, components, settings, doc, replace)
+    return _created_or_found(result, doc.document_id, components.store.name, response)
 
 
 @router.put(
@@ -181,16 +180,15 @@ async def ingest_url(
 )
 async def replace_document(
     document_id: str,
-    retriever: RetrieverDep,
+    components: WriteDep,
     settings: SettingsDep,
-    writes: WriteLockDep,
     file: FileField,
     title: TitleField = "",
     source: SourceField = "",
     published: PublishedField = "",
 ) -> UploadResponse:
     doc = await _read(settings.file_limits, file, document_id, title, source, published)
-    return await run_in_threadpool(_write, retriever, settings, writes, doc, True)
+    return await run_in_threadpool(_write, components, settings, doc, True)
 
 
 @router.delete(
@@ -200,11 +198,9 @@ async def replace_document(
     dependencies=[AdminDep],
     responses={**AUTH_ERRORS, 404: {"description": "No such document"}},
 )
-async def delete_document(
-    document_id: str, retriever: RetrieverDep, writes: WriteLockDep
-) -> Response:
+async def delete_document(document_id: str, components: AdminCollectionDep) -> Response:
     document_id = unicodedata.normalize("NFC", document_id)  # as ids are stored
-    if not await run_in_threadpool(_delete, retriever, writes, document_id):
+    if not await run_in_threadpool(_delete, components, document_id):
         raise NotFound(f"no document {document_id!r}")
     return Response(status_code=204)
 
@@ -255,15 +251,15 @@ def _fetch(settings: Settings, url: str) -> LoadedDocument:
 
 
 def _write(
-    retriever: Retriever,
+    components: Components,
     settings: Settings,
-    writes: threading.Lock,
     doc: LoadedDocument,
     replace: bool,
 ) -> UploadResponse:
     """Store ``doc``: a new document, the same content again, or (``replace``) a replacement."""
     splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
-    with writes, retriever.store.connected() as store:
+    retriever = components.retriever
+    with components.writes, components.store.connected() as store:
         old = store.document(doc.document_id)
         if replace and old is None:
             raise NotFound(f"no document {doc.document_id!r}: upload it with POST /api/documents")
@@ -292,19 +288,20 @@ def _write(
     )
 
 
-def _delete(retriever: Retriever, writes: threading.Lock, document_id: str) -> bool:
-    with writes, retriever.store.connected() as store:
+def _delete(components: Components, document_id: str) -> bool:
+    with components.writes, components.store.connected() as store:
         deleted = delete(store, document_id)
-    retriever.refresh()  # this replica serves its own writes at once
+    components.retriever.refresh()  # this replica serves its own writes at once
     return deleted
 
 
 def _created_or_found(
-    result: UploadResponse, document_id: str, response: Response
+    result: UploadResponse, document_id: str, collection: str, response: Response
 ) -> UploadResponse:
     """``result`` answered 201 with a ``Location`` for a new document, else 200."""
     if result.status == "new":
-        response.headers["Location"] = f"/api/documents/{quote(document_id)}"
+        query = "" if collection == DEFAULT else f"?collection={collection}"
+        response.headers["Location"] = f"/api/documents/{quote(document_id)}{query}"
     else:
         response.status_code = 200
     return result

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from ingestion.store import StoreUnavailable
-from service.api.deps import RetrieverDep, SettingsDep
+from service.api.deps import CollectionsDep, SettingsDep
 from service.api.schemas import Status
 
 router = APIRouter(tags=["health"])
@@ -33,7 +33,10 @@ async def healthz() -> Status:
     "the status is still `ready`, and `detail` says so.",
     responses={503: {"description": "The vector store cannot be read, or not in time"}},
 )
-async def readyz(retriever: RetrieverDep, settings: SettingsDep) -> Status:
+async def readyz(collections: CollectionsDep, settings: SettingsDep) -> Status:
+    # The default collection only: the others are not opened. Built again (in a thread: it
+    # waits for its BM25 index) if an admin deleted it.
+    retriever = (await run_in_threadpool(collections.get)).retriever
     try:
         seconds = READY_CALLS * settings.store_timeout
         index = await asyncio.wait_for(run_in_threadpool(retriever.status), seconds)

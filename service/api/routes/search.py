@@ -4,8 +4,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
+from service.api.access import RetrieverDep
 from service.api.auth import ReaderDep
-from service.api.deps import RetrieverDep, SettingsDep
+from service.api.deps import SettingsDep
 from service.api.schemas import SearchFilters, SearchResponse, SearchResult
 from service.api.validation import check_text
 
@@ -14,7 +15,15 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["search"], dependencies=[ReaderDep])
 
 
-@router.get("/search", response_model=SearchResponse, summary="Passages matching a query")
+@router.get(
+    "/search",
+    response_model=SearchResponse,
+    summary="Passages matching a query",
+    responses={
+        403: {"description": "A collection this key or page origin may not use"},
+        404: {"description": "No such collection"},
+    },
+)
 async def search(
     retriever: RetrieverDep,
     settings: SettingsDep,

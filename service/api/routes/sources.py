@@ -34,6 +34,7 @@ def _sources(settings: Settings) -> SourcesResponse:
                 kind=s.kind,
                 urls=list(s.urls),
                 prune=s.prune,
+                collection=s.collection,
                 last_run=SyncRun.model_validate(runs[s.name]) if s.name in runs else None,
             )
             for s in sources

@@ -1,0 +1,77 @@
+"""When an extractive answer abstains: the signals the answerer computes, the decision it takes
+from them, and the model shipped being what the committed rows select."""
+
+from pathlib import Path
+
+from service.chat.abstention import Abstention, Signals, shipped
+from service.chat.condense import Standalone
+from service.chat.extractive import NOT_IN_DOCUMENTS, answer
+from service.evaluate.abstention_fit import (
+    RULES,
+    Row,
+    decisions,
+    fit,
+    outcome,
+    read_rows,
+    select,
+    write_rows,
+)
+from tests.chat.test_chat_parts import passage
+
+ROWS = Path(__file__).parents[2] / "eval_sets" / "training" / "abstention.csv.gz"
+TEXT = "The council met on Monday. It approved the new bridge after a long debate."
+
+
+def _signals(unknown_names: float = 0.0, evidence: float = 1.0, rules: float = 1.0) -> Signals:
+    return Signals(unknown_names, 0.0, 0.0, evidence, evidence, 1.0, 1.0, 0.5, rules)
+
+
+def test_the_rules_model_answers_exactly_when_the_rules_would() -> None:
+    assert RULES.answers(_signals(rules=1.0))
+    assert not RULES.answers(_signals(rules=0.0))
+    assert Abstention.from_json(RULES.to_json()) == RULES
+
+
+def test_the_decision_is_taken_on_the_answerers_signals() -> None:
+    seen: list[Signals] = []
+
+    def refuse(signals: Signals) -> bool:
+        seen.append(signals)
+        return False
+
+    question = Standalone("What did the council approve?")
+    refused = answer(question, [passage(TEXT)], decide=refuse)
+    assert not refused.answered and refused.answer.startswith(NOT_IN_DOCUMENTS)
+    assert seen and seen[0].evidence > 0 and seen[0].unknown_names == 0
+    # "how many" with no figure anywhere: the rules abstain, a decision to answer quotes the
+    # best evidence all the same
+    counted = Standalone("How many bridges did the council approve?")
+    assert not answer(counted, [passage(TEXT)]).answered
+    forced = answer(counted, [passage(TEXT)], decide=lambda signals: True)
+    assert forced.answered and "approved the new bridge" in forced.answer
+
+
+def _rows(corpus: str) -> list[Row]:
+    """Answerable questions whose answers pass, and unanswerable ones naming unknown names."""
+    rows = []
+    for i in range(20):
+        answerable = i % 2 == 0
+        signals = _signals(unknown_names=0.0 if answerable else 1.0, rules=1.0)
+        rows.append(Row(corpus, i, answerable, answerable, True, tuple(signals.values())))
+    return rows
+
+
+def test_a_fit_learns_to_abstain_where_answers_fail(tmp_path: Path) -> None:
+    corpora = {"a": _rows("a"), "b": _rows("b")}
+    model = fit(corpora)
+    assert outcome(corpora["a"], decisions(corpora["a"], model)).passed == 20
+    assert outcome(corpora["a"], decisions(corpora["a"], RULES)).passed == 10
+    assert select(corpora) != RULES  # the fit passes more held out
+    path = tmp_path / "rows.csv.gz"
+    write_rows(path, corpora["a"] + corpora["b"])
+    assert read_rows(path) == corpora
+
+
+def test_the_shipped_model_is_what_the_development_corpora_select() -> None:
+    """Regenerate with ``make fit-abstention`` when the answerer's signals change."""
+    assert shipped() == select(read_rows(ROWS))
