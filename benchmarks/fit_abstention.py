@@ -13,8 +13,9 @@ written to service/chat/abstention.json.
 ``make fit-abstention`` runs it on the four development corpora.
 """
 
-import argparse
 from pathlib import Path
+
+from fitting import arguments
 
 from ingestion.embeddings import build_embedder
 from service.chat.abstention import MODEL_PATH, Signals
@@ -50,12 +51,7 @@ class Recorder:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", action="append", default=[], type=Corpus.parse)
-    parser.add_argument("--cache", type=Path, default=Path("test-output/corpora"))
-    parser.add_argument("--rows", type=Path, default=Path("eval_sets/training/abstention.csv.gz"))
-    parser.add_argument("--report-only", action="store_true", help="fit the rows already written")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0], "eval_sets/training/abstention.csv.gz")
     if not args.report_only:
         rows = [row for corpus in args.corpus for row in _collect(corpus, args.cache)]
         args.rows.parent.mkdir(parents=True, exist_ok=True)

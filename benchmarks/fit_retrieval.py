@@ -12,9 +12,10 @@ with today's settings, the fit of all corpora, and the fit of the other corpora 
 ``make fit-retrieval`` runs it on the four development corpora.
 """
 
-import argparse
 from collections.abc import Iterator
 from pathlib import Path
+
+from fitting import arguments
 
 from ingestion.embeddings import Embedder, build_embedder
 from service.chat.answerer import SCOPE_FIRST, TIMELINE_DEPTH
@@ -34,12 +35,7 @@ HEADER = """| corpus | questions | today: hit@4 / MRR | fitted on all | fitted o
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", action="append", default=[], type=Corpus.parse)
-    parser.add_argument("--cache", type=Path, default=Path("test-output/corpora"))
-    parser.add_argument("--rows", type=Path, default=Path("eval_sets/training/retrieval.csv.gz"))
-    parser.add_argument("--report-only", action="store_true", help="fit the rows already written")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0], "eval_sets/training/retrieval.csv.gz")
     if not args.report_only:
         embedder = build_embedder(Settings())
         cases = [c for corpus in args.corpus for c in _collect(corpus, args.cache, embedder)]
