@@ -16,8 +16,14 @@ def test_widget_script_is_small_cacheable_javascript(site: str) -> None:
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.headers["cache-control"] == "public, max-age=3600"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.content == WIDGET_SOURCE.read_bytes()
-    assert len(response.content) < 30_000
+    assert response.content == WIDGET_SOURCE.read_bytes()  # httpx asks for gzip, and unzips
+    assert response.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in response.headers["vary"]
+    assert response.num_bytes_downloaded < 12_000  # what a page downloads
+    plain = httpx.get(f"{site}/widget.js", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == response.content
+    assert plain.headers["etag"] != response.headers["etag"]
 
     etag = response.headers["etag"]
     unchanged = httpx.get(f"{site}/widget.js", headers={"If-None-Match": etag})
