@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 from llama_index.core.node_parser import SentenceSplitter
 
-from ingestion.chunking import build_splitter, split_document
+from ingestion.chunking import split_document
 from ingestion.embeddings import Embedder, build_embedder
 from ingestion.loaders import FileLimits, discover, load_document
 from ingestion.pipeline import ingest
@@ -161,7 +161,7 @@ def bench_settings(data_dir: Path) -> Settings:
 
 
 def bench_splitter(settings: Settings) -> SentenceSplitter:
-    return build_splitter(settings.chunk_size, settings.chunk_overlap)
+    return settings.splitter()
 
 
 def load_raw_encoder() -> Any:

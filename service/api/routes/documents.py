@@ -13,7 +13,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from ingestion.chunking import build_splitter
 from ingestion.collections import DEFAULT
 from ingestion.fetch import FetchError, Refused
 from ingestion.loaders import (
@@ -257,7 +256,7 @@ def _write(
     replace: bool,
 ) -> UploadResponse:
     """Store ``doc``: a new document, the same content again, or (``replace``) a replacement."""
-    splitter = build_splitter(settings.chunk_size, settings.chunk_overlap)
+    splitter = settings.splitter()
     retriever = components.retriever
     with components.writes, components.store.connected() as store:
         old = store.document(doc.document_id)
