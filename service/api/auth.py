@@ -63,6 +63,11 @@ def require_admin(
 
 ReaderDep = Depends(require_reader)
 AdminDep = Depends(require_admin)
+# The OpenAPI responses of a route that depends on AdminDep.
+ADMIN_ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "No API key, or an unknown one"},
+    403: {"description": "A read-only key, or no admin keys are configured"},
+}
 
 
 def _token(credentials: Credentials) -> str:

@@ -5,7 +5,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from ingestion.collections import check_name
 from service.api.access import AccessDep
-from service.api.auth import AdminDep, ReaderDep
+from service.api.auth import ADMIN_ERRORS, AdminDep, ReaderDep
 from service.api.deps import CollectionsDep
 from service.api.schemas import CollectionsResponse
 
@@ -30,8 +30,7 @@ async def list_collections(collections: CollectionsDep, access: AccessDep) -> Co
     description="Admin keys only. `default` may be deleted too: it is then empty.",
     dependencies=[AdminDep],
     responses={
-        401: {"description": "No API key, or an unknown one"},
-        403: {"description": "A read-only key, or no admin keys are configured"},
+        **ADMIN_ERRORS,
         404: {"description": "No such collection"},
         422: {"description": "Not a collection name"},
     },

@@ -27,7 +27,7 @@ from ingestion.pipeline import delete, ingest_document
 from ingestion.store import FOLDER, SYNC, StoreConnection, StoredDocument
 from ingestion.sync import fetch_document, load_sources, source_hosts
 from service.api.access import AdminCollectionDep, ReadDep, WriteDep
-from service.api.auth import AdminDep, ReaderDep
+from service.api.auth import ADMIN_ERRORS, AdminDep, ReaderDep
 from service.api.deps import SettingsDep
 from service.api.forms import Utf8FormRoute
 from service.api.schemas import (
@@ -50,12 +50,8 @@ from service.settings import Settings
 from service.wiring import Components
 
 router = APIRouter(prefix="/api", tags=["documents"], route_class=Utf8FormRoute)
-AUTH_ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "No API key, or an unknown one"},
-    403: {"description": "A read-only key, or no admin keys are configured"},
-}
 UPLOAD_ERRORS: dict[int | str, dict[str, str]] = {
-    **AUTH_ERRORS,
+    **ADMIN_ERRORS,
     400: {"description": "A form field, field name or file name that is not UTF-8"},
     413: {"description": "The file is larger than CITECHAT_MAX_FILE_BYTES"},
     415: {"description": "Not a .md, .markdown, .txt, .html, .htm or .pdf file"},
@@ -144,7 +140,7 @@ async def upload_document(
     "scheme; it is stored as an upload, with the statuses of POST (or PUT with `replace`).",
     dependencies=[AdminDep],
     responses={
-        **AUTH_ERRORS,
+        **ADMIN_ERRORS,
         200: {"description": "Already stored, unchanged (or replaced)"},
         409: {"description": "Stored with other content, or by a folder or a sync source"},
         422: {"description": "A URL refused by the fetch policy, or a page not fetched or read"},
@@ -195,7 +191,7 @@ async def replace_document(
     status_code=204,
     summary="Delete a document",
     dependencies=[AdminDep],
-    responses={**AUTH_ERRORS, 404: {"description": "No such document"}},
+    responses={**ADMIN_ERRORS, 404: {"description": "No such document"}},
 )
 async def delete_document(document_id: str, components: AdminCollectionDep) -> Response:
     document_id = unicodedata.normalize("NFC", document_id)  # as ids are stored
