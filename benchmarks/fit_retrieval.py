@@ -18,13 +18,13 @@ from pathlib import Path
 from fitting import arguments
 
 from ingestion.embeddings import Embedder, build_embedder
-from service.chat.answerer import SCOPE_FIRST, TIMELINE_DEPTH
+from service.chat.answerer import SCOPE_FIRST
 from service.chat.condense import standalone
 from service.chat.types import Message
 from service.evaluate.cases import EvalCase, load_eval_set
 from service.evaluate.corpora import Corpus
 from service.evaluate.fusion import Fusion, Hit, RankedCase, leave_one_out, read_rows, write_rows
-from service.retrieval import LEXICAL_WEIGHT, MIN_CANDIDATES, RRF_K
+from service.retrieval import LEXICAL_WEIGHT, MIN_CANDIDATES, RRF_K, candidates
 from service.settings import Settings
 from service.wiring import Components, build_components
 
@@ -80,10 +80,9 @@ def _ranked(
     """The rankings the answerer's retrieval computes for ``case``'s standalone question."""
     answerer, retriever = components.answerer, components.retriever
     _, scope, searched = answerer.scoped(standalone([Message("user", t) for t in case.turns]))
-    top_k = components.settings.top_k
-    k = top_k * TIMELINE_DEPTH if scope.temporal else top_k
+    k = answerer.depth(scope)
     sources = {numbers.setdefault(s, len(numbers)) for s in case.sources}
-    ranked = RankedCase(name, index, k, max(4 * k, MIN_CANDIDATES), sources)
+    ranked = RankedCase(name, index, k, candidates(k), sources)
     vector = retriever.embedder.embed_query(searched)
     lexical = retriever.lexical
     with retriever.store.connected() as store:
@@ -91,13 +90,14 @@ def _ranked(
         sparse = lexical.search(searched, CANDIDATES) if lexical is not None else []
         ids = list(dict.fromkeys(chunk for chunk, _ in dense + sparse))
         chunks = {c.chunk_id: c for c in store.get_chunks(ids)}
+    chunk_numbers = {chunk_id: i for i, chunk_id in enumerate(ids)}
     for ranking, hits in ((dense, ranked.dense), (sparse, ranked.sparse)):
         for chunk_id, _ in ranking:
             if (chunk := chunks.get(chunk_id)) is not None:
                 document = str(chunk.metadata["document_id"])
                 in_scope = scope.contains(str(chunk.metadata["published"]), chunk.text)
                 number = numbers.setdefault(document, len(numbers))
-                hits.append(Hit(ids.index(chunk_id), number, in_scope))
+                hits.append(Hit(chunk_numbers[chunk_id], number, in_scope))
     return ranked
 
 

@@ -146,7 +146,7 @@ class Retriever:
         """The ``k`` best passages for ``query`` (embedded unless ``embedding`` is), best first;
         with ``filters``, the ``k`` best of the passages they admit."""
         embedding = embedding or self.embedder.embed_query(query)
-        n = max(k * 4, MIN_CANDIDATES)
+        n = candidates(k)
         if self._poller is None:
             self._refresh_if_due()
         if filters is not None and not filters.active:
@@ -268,6 +268,11 @@ class Retriever:
                 logger.exception("index refresh failed")
             self._first_round.set()
             self._stopped.wait(max(self._refresh_seconds, POLL_FLOOR_SECONDS))
+
+
+def candidates(k: int) -> int:
+    """How many chunks each side of retrieval ranks to find the ``k`` best."""
+    return max(k * 4, MIN_CANDIDATES)
 
 
 def _can_follow(state: StoreState, generation: int, revision: str) -> bool:

@@ -118,14 +118,17 @@ class Answerer:
                 query = asked = condensed or ruled
                 if condensed:
                     searched = without_dates(query, today)  # as the LLM condensed it
-        depth = self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
         vector = self._retriever.embedder.embed_query(searched)
-        passages = self._retriever.search(searched, depth, vector, filters)
+        passages = self._retriever.search(searched, self.depth(scope), vector, filters)
         if SCOPE_FIRST:
             passages.sort(key=lambda p: not scope.contains(p.published, p.text))
         return Turn(
             tuple(messages), question, query, passages, deadline, scope, vector, asked, llm_error
         )
+
+    def depth(self, scope: TimeScope) -> int:
+        """How many passages are read for a question of ``scope``."""
+        return self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
 
     def scoped(self, question: Standalone) -> tuple[Standalone, TimeScope, str]:
         """``question`` with earlier turns undated, its time scope, and what retrieval
