@@ -226,6 +226,15 @@ def _check_model(model: bm25s.BM25, rows: int) -> None:
         raise ValueError("the vocabulary does not match the score matrix's columns")
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What ``filters`` admit of an index, worked out once for a search: ``rows``, the mask of
+    its base's rows (None without a base)."""
+
+    filters: Filters
+    rows: np.ndarray | None
+
+
 class LexicalIndex:
     """BM25 over a fixed set of chunks; never changed once built (see :meth:`updated`)."""
 
@@ -277,20 +286,26 @@ class LexicalIndex:
             new._base = base
         return new
 
-    def admitted_ids(self, filters: Filters, limit: int) -> list[str] | None:
-        """The ids of the chunks ``filters`` admit, or None when there are more than ``limit``
-        (or a snapshot's rows have no fields yet)."""
+    def admission(self, filters: Filters) -> Admission:
+        """What ``filters`` admit of this index, for :meth:`admitted_ids` and :meth:`search`."""
+        base = self._base
+        return Admission(filters, base.admitted(filters) if base is not None else None)
+
+    def admitted_ids(self, admission: Admission, limit: int) -> list[str] | None:
+        """The ids of the chunks ``admission`` admits, or None when there are more than
+        ``limit`` (or a snapshot's rows have no fields yet)."""
         ids: list[str] = []
         base = self._base
-        if base is not None:
+        if base is not None and admission.rows is not None:
             if base.fields is None:
                 return None
-            rows = np.flatnonzero(base.admitted(filters) & ~self._hidden)
+            rows = np.flatnonzero(admission.rows & ~self._hidden)
             if len(rows) > limit:
                 return None
             ids = [base.ids[row] for row in rows]
+        admits = admission.filters.admits
         for chunks in self._delta.values():
-            ids += [c.chunk_id for c in chunks if filters.admits(c.day, c.host, c.document_id)]
+            ids += [c.chunk_id for c in chunks if admits(c.day, c.host, c.document_id)]
         return ids if len(ids) <= limit else None
 
     def check_rows(self, chunks: list[LexicalChunk]) -> None:
@@ -342,16 +357,19 @@ class LexicalIndex:
             new._delta.setdefault(chunk.document_id, []).append(delta)
         return new
 
-    def search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+    def search(
+        self, query: str, n: int, admission: Admission | None = None
+    ) -> list[tuple[str, float]]:
         """The ids of the ``n`` best chunks for ``query`` with their BM25 scores, best first;
-        with ``filters``, the ``n`` best of the chunks they admit."""
+        with an ``admission``, the ``n`` best of the chunks it admits."""
         terms = tokenize([query])[0]
-        hits = self._search_base(terms, n, filters) + self._search_delta(terms, filters)
+        filters = admission.filters if admission is not None else None
+        hits = self._search_base(terms, n, admission) + self._search_delta(terms, filters)
         hits.sort(key=lambda hit: -hit[1])
         return hits[:n]
 
     def _search_base(
-        self, terms: list[str], n: int, filters: Filters | None
+        self, terms: list[str], n: int, admission: Admission | None
     ) -> list[tuple[str, float]]:
         if self._base is None:
             return []
@@ -360,8 +378,8 @@ class LexicalIndex:
             return []
         scores = self._base.model.get_scores(known)
         scores[self._hidden] = 0.0
-        if filters is not None:
-            scores[~self._base.admitted(filters)] = 0.0  # before the best are taken
+        if admission is not None and admission.rows is not None:
+            scores[~admission.rows] = 0.0  # before the best are taken
         top = np.argpartition(-scores, n)[:n] if len(scores) > n else np.arange(len(scores))
         best = top[np.argsort(-scores[top], kind="stable")]  # only the n best are sorted
         return [(self._base.ids[i], float(scores[i])) for i in best if scores[i] > 0]

@@ -155,15 +155,16 @@ class Retriever:
             self._make_filterable()
         where = filters.where() if filters is not None else None
         lexical = self._lexical  # one snapshot, even if swapped meanwhile
-        among = None
+        among = admission = None
         if filters is not None and lexical is not None:
-            among = lexical.admitted_ids(filters, MAX_LISTED)
+            admission = lexical.admission(filters)
+            among = lexical.admitted_ids(admission, MAX_LISTED)
         with self.store.connected() as store:
             dense = store.query(embedding, n, where, among)
             if self.mode == "dense" or lexical is None:
                 ranked = dense
             else:
-                ranked = fuse(dense, lexical.search(query, n, filters))
+                ranked = fuse(dense, lexical.search(query, n, admission))
             # Texts and metadata of the best only (reading them for every candidate costs more
             # than the vector search): a chunk deleted meanwhile is left out, the next one used.
             best = ranked[: 2 * k]

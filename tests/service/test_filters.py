@@ -147,17 +147,23 @@ def test_bm25_scores_only_the_rows_and_changed_chunks_a_filter_admits() -> None:
     index = LexicalIndex(chunks)
 
     assert [c for c, _ in index.search("lighthouse", 1)] == ["d0.md::0"]
-    assert [c for c, _ in index.search("lighthouse", 1, Filters(source_hosts=["b.com"]))] == [
-        "d2.md::0"
-    ]
+    assert [
+        c
+        for c, _ in index.search("lighthouse", 1, index.admission(Filters(source_hosts=["b.com"])))
+    ] == ["d2.md::0"]
     before = Filters(published_before="2023-12-31")
-    assert [c for c, _ in index.search("lighthouse", 5, before)] == ["d2.md::0"]
+    assert [c for c, _ in index.search("lighthouse", 5, index.admission(before))] == ["d2.md::0"]
     changed = index.updated(
         {"d2.md"}, [LexicalChunk("d2.md::1", "d2.md", "lighthouse", 20240105, "b.com")]
     )
-    assert changed.search("lighthouse", 5, before) == []  # the new version is not from 2023
+    assert (
+        changed.search("lighthouse", 5, changed.admission(before)) == []
+    )  # the new version is not from 2023
     assert [
-        c for c, _ in changed.search("lighthouse", 5, Filters(published_after="2024-01-04"))
+        c
+        for c, _ in changed.search(
+            "lighthouse", 5, changed.admission(Filters(published_after="2024-01-04"))
+        )
     ] == ["d2.md::1"]
 
 
