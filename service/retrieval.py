@@ -11,7 +11,8 @@ from ingestion.collections import CollectionNotFound
 from ingestion.embeddings import Embedder
 from ingestion.filter_fields import day_number, source_host
 from ingestion.sentences import METADATA_KEY
-from ingestion.store import ChunkStore, StoreConnection, StoredChunk, StoreState, StoreUnavailable
+from ingestion.store import ChunkStore, StoredChunk, StoreState, StoreUnavailable
+from ingestion.store_client import StoreConnection
 from service.filters import Filters
 from service.lexical import LexicalChunk, LexicalIndex, tokenize
 from service.lexical_snapshots import Snapshot, SnapshotStore

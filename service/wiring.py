@@ -16,14 +16,13 @@ from ingestion.settings import IndexSettings
 from ingestion.store import (
     STORE_ERRORS,
     ChunkStore,
-    StoreClient,
-    StoreConnection,
     describe,
     disk_space,
     identity,
     open_client,
     store_failure,
 )
+from ingestion.store_client import StoreClient, StoreConnection
 from service.chat.answerer import Answerer, LanguageModel
 from service.chat.llm import ChatModel
 from service.chat.prompts import Prompts

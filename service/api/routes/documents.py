@@ -24,7 +24,8 @@ from ingestion.loaders import (
     read_document,
 )
 from ingestion.pipeline import delete, ingest_document
-from ingestion.store import FOLDER, SYNC, StoreConnection, StoredDocument
+from ingestion.store import FOLDER, SYNC, StoredDocument
+from ingestion.store_client import StoreConnection
 from ingestion.sync import fetch_document, load_sources, source_hosts
 from service.api.access import AdminCollectionDep, ReadDep, WriteDep
 from service.api.auth import ADMIN_ERRORS, AdminDep, ReaderDep
