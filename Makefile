@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install serve ingest test test-llm llm-server lint typecheck fmt bench bench-load bench-sync bench-scale eval \
-	eval-corpora fit-retrieval fit-abstention clean browser docs docs-ref docs-check docs-screenshots
+	eval-corpora fit-retrieval fit-abstention fit-constants clean browser docs docs-ref docs-check docs-screenshots
 
 install: $(VENV_STAMP)
 
@@ -153,6 +153,11 @@ fit-retrieval: install
 # abstention.csv.gz and service/chat/abstention.json: the fit or the rules, whichever holds out).
 fit-abstention: install
 	.venv/bin/python benchmarks/fit_abstention.py $(foreach c,$(FIT_CORPORA),--corpus $(c))
+
+# The answerer's weights and ratios, one change at a time (writes eval_sets/training/
+# constants.csv.gz; prints the change that holds out, to make in service/chat/extractive.py).
+fit-constants: install
+	.venv/bin/python benchmarks/fit_constants.py $(foreach c,$(FIT_CORPORA),--corpus $(c))
 
 clean:
 	rm -rf .venv $(LLM_VENV) node_modules data test-output
