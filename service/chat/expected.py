@@ -121,7 +121,7 @@ def holds_answer(kind: Kind, sentence: str, question: str) -> bool:
     return _has_figure(sentence, asked)
 
 
-def _name_runs(sentence: str) -> list[list[str]]:
+def name_runs(sentence: str) -> list[list[str]]:
     """The runs of adjacent capitalised words of ``sentence``, dates left out: "US District
     Judge Adrienne Nelson", "Erik ten Hag" (as "Erik", "Hag")."""
     runs: list[list[str]] = []
@@ -152,7 +152,7 @@ def person_named(sentence: str, question: str, written: set[str]) -> bool:
     Trade Commission" when they say "FTC", nor "Bank Rate" when they say "the rate")."""
     asked = _words(question)
     common = written | asked
-    for run in _name_runs(sentence):
+    for run in name_runs(sentence):
         words = [re.sub(r"[’']s$", "", word) for word in run if content_terms(word)]
         initials = "".join(w[0] for w in words)
         if initials in written or initials.lower() in asked:

@@ -17,7 +17,8 @@ a name ("Who is ...?") is led by the newest source that addresses it too; any ot
 present-tense question by the newest source that answers it nearly as well as the best. A
 question for a name is answered with a person's name where a source's sentence close to its
 best names one, or the next sentence names the person its best introduces ("A federal judge
-...").
+..."). A "which" question names what it asks for ("which country"): of the sentences that
+answer nearly as well as the best, the one naming something closest in meaning to it leads.
 """
 
 import math
@@ -50,6 +51,7 @@ from service.chat.expected import (
     counted,
     expected_kind,
     holds_answer,
+    name_runs,
     person_named,
 )
 from service.chat.names import Embed, Names, question_names, similarities
@@ -139,6 +141,9 @@ def answer(
     answering = answering or ranked  # the best evidence, though of another kind than asked
     if kind is Kind.NAME:
         answering = _persons_first(answering, asked, passages)
+    noun = asked_noun(asked)
+    if kind in (Kind.NAME, Kind.PLACE) and noun and embed is not None:  # "which country"
+        answering = _typed_first(answering, noun, asked, embed)
     # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
     newest_first = scope.temporal or (scope.present_tense and kind is Kind.NAME)
     if scope.present_tense and not newest_first:  # "What is the minimum wage?": its latest
@@ -403,6 +408,29 @@ def _persons_first(
         if not any(s is t for t in first):
             queues[s.document_id].append(s)
     return [queues[s.document_id].pop(0) for s in marked]
+
+
+def _typed_first(ranked: Sequence[Scored], noun: str, asked: str, embed: Embed) -> list[Scored]:
+    """``ranked`` led by the sentence, among those scoring :data:`KIND_RATIO` of the best,
+    that names something closest in meaning (by ``embed``) to the ``noun`` a "which" question
+    asks for: "Which country ..." by the sentence naming Iran, not the one naming "the James W.
+    Foley Legacy Foundation"; a sentence introducing someone counts the names of the next."""
+    if not ranked:
+        return []
+    asked_terms = set(content_terms(asked))
+    text = {(id(s.sentence.passage), s.sentence.position): s.sentence.text for s in ranked}
+    top = [s for s in ranked if s.evidence >= KIND_RATIO * ranked[0].evidence]
+    names: dict[int, list[str]] = {}
+    for s in top:
+        said = s.sentence.text + (" " + text.get(_next_place(s), "") if s.introduces else "")
+        runs = (" ".join(run) for run in name_runs(said))
+        names[id(s)] = [r for r in runs if (t := set(content_terms(r))) and not t <= asked_terms]
+    candidates = sorted({n for found in names.values() for n in found})
+    if not candidates:
+        return list(ranked)
+    closeness = dict(zip(candidates, similarities(embed, [noun], candidates)[0], strict=True))
+    first = max(top, key=lambda s: max((closeness[n] for n in names[id(s)]), default=-1.0))
+    return [first, *(s for s in ranked if s is not first)]
 
 
 def _next_place(scored: Scored) -> tuple[int, int]:

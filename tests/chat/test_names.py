@@ -222,3 +222,28 @@ def test_a_person_introduced_by_the_best_sentence_is_named_beside_it() -> None:
 
     assert reply.startswith("23 May 2025: A federal judge in Oregon")
     assert "Adrienne Nelson" in reply
+
+
+def test_a_which_question_is_led_by_the_sentence_naming_a_thing_of_the_kind_asked(
+    embedder: Embedder,
+) -> None:
+    deal = (
+        "The deal to free five detained Americans was welcomed by the James W. Foley Legacy "
+        "Foundation. The agreement with Iran freed five Americans held in Tehran."
+    )
+    embed = embedder.embed_documents
+
+    reply = _ask("The US made a deal with which country to free five detained Americans?", deal)
+    assert reply == ""  # without the embedder "US" is a name the passage does not mention
+    reply = _ask(
+        "The US made a deal with which country to free five detained Americans?", deal, embed=embed
+    )
+    assert reply.startswith("23 May 2025: The agreement with Iran")
+    reply = _ask("Which foundation welcomed the deal to free five Americans?", deal, embed=embed)
+    assert reply.startswith("23 May 2025: The deal to free five detained Americans")
+    collapse = (
+        "The bridge collapse rocked officials, Governor Wes Moore said on Tuesday. "
+        "The Francis Scott Key Bridge in Baltimore collapsed after a ship struck it."
+    )
+    reply = _ask("Which city was rocked by a bridge collapse?", collapse, embed=embed)
+    assert reply.startswith("23 May 2025: The Francis Scott Key Bridge in Baltimore")
