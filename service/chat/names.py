@@ -3,7 +3,9 @@
 A name may be mentioned as written, by its initials or spelled out ("US", "United States";
 "MPC", "Monetary Policy Committee"), or be another name for what a retrieved document is about
 ("Britain's" for the Bank of England: its vector is close to the title). A name none of these
-reach is unknown, and the answer abstains (:mod:`service.chat.extractive`).
+reach is unknown, and the answer abstains (:mod:`service.chat.extractive`). A language or
+nationality word ("the American planemaker", "a French stadium") only describes what the
+question asks about: it is no name a passage has to mention.
 """
 
 import re
@@ -13,6 +15,7 @@ from functools import cache
 
 import numpy as np
 from babel import Locale
+from babel.languages import get_official_languages
 
 from service.chat.condense import Standalone
 from service.chat.dates import is_year
@@ -57,12 +60,42 @@ def question_names(
     absent = [n for n in names if not any(n.mentioned_in(c) for c in contexts)]
     acronyms = abbreviated(asked, names, passages)
     spelled = [word for words, _ in acronyms for word in words]
-    unknown = unrecognised(asked, [n for n in absent if n not in spelled], passages, embed)
+    # "the American planemaker": a passage about it need not write the nationality
+    descriptive = descriptions(asked)
+    described = [n for n in names if n.text in descriptive]
+    unknown = unrecognised(
+        asked, [n for n in absent if n not in spelled + described], passages, embed
+    )
     # a year is a period a passage may write in other words ("by the end of the century"):
     # only a passage without the question's other names is weaker evidence
-    known = [n for n in names if n not in absent + spelled and not is_year(n.text)]
+    known = [n for n in names if n not in absent + spelled + described and not is_year(n.text)]
     known += [name for _, name in acronyms] + _referred(question)
     return Names(absent, unknown, known)
+
+
+def descriptions(question: str) -> set[str]:
+    """The words of ``question`` naming a language or a nationality ("French", "Norwegian",
+    "American"): they describe what it asks about, and a passage about that need not write
+    them."""
+    return {word for word in re.findall(r"[\w-]+", question) if word in nationalities()}
+
+
+@cache
+def nationalities() -> frozenset[str]:
+    """Words naming a language or a nationality, from CLDR (through Babel): the English names of
+    the languages some country speaks officially ("French", "Norwegian", "Japanese") and the
+    word a regional variant puts before its language ("American" English, "European" Spanish),
+    less the names of countries and regions ("Nauru", "Congo" Swahili, "Simplified" Chinese
+    is a script's)."""
+    names, regions = Locale("en").languages, Locale("en").territories
+    official = {code for place in regions for code in get_official_languages(str(place))}
+    words = {names[code] for code in official if code in names and " " not in names[code]}
+    for code, name in names.items():
+        base, _, region = code.partition("_")
+        first, _, rest = name.partition(" ")
+        if rest == names.get(base) and not regions.get(region, first).startswith(first):
+            words.add(first)
+    return frozenset(w for w in words if w.lower() not in places())
 
 
 def unrecognised(

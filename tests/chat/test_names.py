@@ -247,3 +247,21 @@ def test_a_which_question_is_led_by_the_sentence_naming_a_thing_of_the_kind_aske
     )
     reply = _ask("Which city was rocked by a bridge collapse?", collapse, embed=embed)
     assert reply.startswith("23 May 2025: The Francis Scott Key Bridge in Baltimore")
+
+
+def test_a_nationality_describes_what_is_asked_about_and_need_not_be_mentioned(
+    embedder: Embedder,
+) -> None:
+    embed = embedder.embed_documents
+    stadium = "The final will be played at the Stade de France in Saint-Denis, north of Paris."
+
+    reply = _ask("Which French stadium will host the final?", stadium, embed=embed)
+    assert reply.startswith("23 May 2025: The final will be played at the Stade de France")
+    # a name that is no nationality or group still has to be mentioned
+    assert _ask("Which Lyon stadium will host the final?", stadium, embed=embed) == ""
+    closing = "The American chain TGI Fridays closed dozens of restaurants in 12 states."
+    filing = "Red Lobster, the seafood restaurant chain, filed for bankruptcy on Sunday."
+    reply = _ask(
+        "Which American restaurant chain filed for bankruptcy?", closing, filing, embed=embed
+    )
+    assert "Red Lobster" in reply.split("[1]")[0]  # not led by the passage saying "American"
