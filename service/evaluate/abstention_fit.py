@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from service.chat.abstention import Abstention, Signals
+from service.evaluate.held_out import folds
 
 # Every signal but the rules' verdict: the model learns from the evidence, not from the
 # hand-set thresholds (the verdict is kept in the rows, to compare).
@@ -158,19 +159,16 @@ def _share(o: Outcome) -> float:
 
 def leave_one_out(corpora: Mapping[str, Sequence[Row]]) -> list[HeldOut]:
     """Each corpus decided by the rules, by the fit of all corpora and by the fit of the others."""
-    everywhere = fit(corpora)
-    table = []
-    for name, rows in corpora.items():
-        others = fit({n: r for n, r in corpora.items() if n != name})
-        table.append(
-            HeldOut(
-                name,
-                outcome(rows, by_rules(rows)),
-                outcome(rows, decisions(rows, everywhere)),
-                outcome(rows, decisions(rows, others)),
-            )
+    everywhere, held_out = folds(corpora, fit)
+    return [
+        HeldOut(
+            name,
+            outcome(rows, by_rules(rows)),
+            outcome(rows, decisions(rows, everywhere)),
+            outcome(rows, decisions(rows, others)),
         )
-    return table
+        for name, rows, others in held_out
+    ]
 
 
 FIELDS = ["corpus", "question", "answerable", "passed", "decided", *Signals.names()]

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.evaluate.held_out import folds
+
 # The values tried: weights from off to that of the sentence's own coverage (1), ratios across
 # (0, 1), the lead's bonus from none to twice the shipped one, the evidence below which the
 # rules abstain from 0.5 to 1, word similarities either side of the shipped one. Each grid
@@ -106,21 +108,11 @@ class HeldOut:
 
 def leave_one_out(corpora: Table) -> list[HeldOut]:
     """Each corpus as shipped, under the fit of all corpora and under the fit of the others."""
-    everywhere = fit(corpora)
-    out = []
-    for name, by in corpora.items():
-        others = fit({n: b for n, b in corpora.items() if n != name})
-        out.append(
-            HeldOut(
-                name,
-                len(by[None]),
-                sum(by[None]),
-                sum(by[everywhere]),
-                sum(by[others]),
-                others,
-            )
-        )
-    return out
+    everywhere, held_out = folds(corpora, fit)
+    return [
+        HeldOut(name, len(by[None]), sum(by[None]), sum(by[everywhere]), sum(by[others]), others)
+        for name, by, others in held_out
+    ]
 
 
 def select(corpora: Table) -> Setting:

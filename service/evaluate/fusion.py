@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.evaluate.held_out import folds
 from service.evaluate.metrics import hit_at_k, mean, reciprocal_rank
 from service.retrieval import fuse
 
@@ -114,16 +115,11 @@ class HeldOut:
 def leave_one_out(corpora: Mapping[str, Sequence[RankedCase]], fixed: Fusion) -> list[HeldOut]:
     """Each corpus scored with ``fixed``, with the fit of all corpora and with the fit of
     the others."""
-    everywhere = fit(corpora)
-    rows = []
-    for name, cases in corpora.items():
-        others = fit({other: c for other, c in corpora.items() if other != name})
-        rows.append(
-            HeldOut(
-                name, others, score(cases, fixed), score(cases, everywhere), score(cases, others)
-            )
-        )
-    return rows
+    everywhere, held_out = folds(corpora, fit)
+    return [
+        HeldOut(name, others, score(cases, fixed), score(cases, everywhere), score(cases, others))
+        for name, cases, others in held_out
+    ]
 
 
 def write_rows(path: Path, cases: Iterable[RankedCase]) -> None:
