@@ -84,6 +84,14 @@ class LLMStub:
     def wait(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 
+    def received(self, count: int, within: float = 10.0) -> int:
+        """How many requests arrived, waiting up to ``within`` seconds for ``count`` of them:
+        the handler's thread can read a request after the client has given up on it."""
+        deadline = time.monotonic() + within
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return len(self.requests)
+
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()

@@ -163,7 +163,7 @@ def test_llm_failures_fall_back_to_the_extractive_answer_with_a_notice(
     assert answer.notice is not None and reason in answer.notice
     assert answer.answer.startswith("As of 23 May 2025:")
     assert_citations_valid(answer, chunk_texts)
-    assert len(llm_stub.requests) == 1
+    assert llm_stub.received(1) == 1
 
 
 def test_a_follow_up_is_condensed_by_the_model_before_retrieval(
