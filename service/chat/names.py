@@ -61,8 +61,7 @@ def question_names(
     acronyms = abbreviated(asked, names, passages)
     spelled = [word for words, _ in acronyms for word in words]
     # "the American planemaker": a passage about it need not write the nationality
-    descriptive = descriptions(asked)
-    described = [n for n in names if n.text in descriptive]
+    described = [n for n in names if n.text in nationalities()]
     unknown = unrecognised(
         asked, [n for n in absent if n not in spelled + described], passages, embed
     )
@@ -73,18 +72,12 @@ def question_names(
     return Names(absent, unknown, known)
 
 
-def descriptions(question: str) -> set[str]:
-    """The words of ``question`` naming a language or a nationality ("French", "Norwegian",
-    "American"): they describe what it asks about, and a passage about that need not write
-    them."""
-    return {word for word in re.findall(r"[\w-]+", question) if word in nationalities()}
-
-
 @cache
 def nationalities() -> frozenset[str]:
-    """Words naming a language or a nationality, from CLDR (through Babel): the English names of
-    the languages some country speaks officially ("French", "Norwegian", "Japanese") and the
-    word a regional variant puts before its language ("American" English, "European" Spanish),
+    """Words naming a language or a nationality, which describe what a question asks about
+    rather than name it, from CLDR (through Babel): the English names of the languages some
+    country speaks officially ("French", "Norwegian", "Japanese") and the word a regional
+    variant puts before its language ("American" English, "European" Spanish),
     less the names of countries and regions ("Nauru", "Congo" Swahili, "Simplified" Chinese
     is a script's)."""
     names, regions = Locale("en").languages, Locale("en").territories
