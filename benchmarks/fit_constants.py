@@ -17,9 +17,11 @@ corpora, both cores answering at once.
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
+from unittest.mock import patch
 
 from fitting import arguments
 
@@ -47,7 +49,7 @@ from service.wiring import build_components
 SHIPPED = {name: float(getattr(extractive, name)) for name in GRID}
 
 
-class Remembered:
+class SearchedOnce:
     """A retriever that searches each query once: retrieval does not depend on the constants,
     and it is most of an answer's time."""
 
@@ -111,31 +113,16 @@ def _collect(corpus: Corpus, chosen: Sequence[Setting], cache_dir: Path) -> list
     settings_ = Settings(data_dir=cache_dir / corpus.name)
     components = build_components(settings_, build_embedder(settings_))
     components.retriever.refresh()
-    answerer = Answerer(cast(Retriever, Remembered(components.retriever)), settings_.top_k)
+    answerer = Answerer(cast(Retriever, SearchedOnce(components.retriever)), settings_.top_k)
     cases = load_eval_set(corpus.questions)
     with components.store.connected() as store:
         documents = store.document_texts()
     rows: list[Row] = []
     for setting in chosen:
-        with _set(setting):
+        with patch.object(extractive, *setting) if setting else nullcontext():
             results = run_eval(InProcessTarget(answerer), cases, documents)
         rows += [Row(corpus.name, setting, i, r.passed) for i, r in enumerate(results)]
     return rows
-
-
-class _set:
-    """``setting``'s constant at its value in service/chat/extractive.py, while inside."""
-
-    def __init__(self, setting: Setting) -> None:
-        self._setting = setting
-
-    def __enter__(self) -> None:
-        if self._setting is not None:
-            setattr(extractive, self._setting[0], self._setting[1])
-
-    def __exit__(self, *_: object) -> None:
-        if self._setting is not None:
-            setattr(extractive, self._setting[0], SHIPPED[self._setting[0]])
 
 
 if __name__ == "__main__":

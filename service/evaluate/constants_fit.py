@@ -55,6 +55,10 @@ class Row:
     passed: bool
 
 
+def _order(row: Row) -> tuple[str, str, int]:
+    return row.corpus, str(row.setting), row.question
+
+
 Table = Mapping[str, Mapping[Setting, Sequence[bool]]]  # corpus -> setting -> passed, by question
 
 
@@ -69,7 +73,7 @@ def settings(shipped: Mapping[str, float]) -> list[Setting]:
 def table(rows: Sequence[Row]) -> dict[str, dict[Setting, list[bool]]]:
     """``rows`` by corpus and setting, each a list of passes in question order."""
     out: dict[str, dict[Setting, list[bool]]] = defaultdict(lambda: defaultdict(list))
-    for row in sorted(rows, key=lambda r: (r.corpus, str(r.setting), r.question)):
+    for row in sorted(rows, key=_order):
         out[row.corpus][row.setting].append(row.passed)
     return {corpus: dict(by) for corpus, by in out.items()}
 
@@ -129,7 +133,7 @@ def write_rows(path: Path, rows: Sequence[Row]) -> None:
     with gzip.open(path, "wt", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(FIELDS)
-        for r in sorted(rows, key=lambda r: (r.corpus, str(r.setting), r.question)):
+        for r in sorted(rows, key=_order):
             name, value = r.setting if r.setting else ("", "")
             writer.writerow([r.corpus, name, value, r.question, int(r.passed)])
 
