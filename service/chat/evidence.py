@@ -154,7 +154,8 @@ def read(passages: Sequence[Passage]) -> Reading:
             reading.sentences.append(Sentence(passage, start, end, position))
             reading.terms.append(terms[text])
             reading.vectors.append(vectors.get((start, end)))
-        figures = set(figures_of(f"{header}\n{passage.text}"))
+        # of its date, only the year: the day of the month is no figure the passage gives
+        figures = set(figures_of(f"{passage.title}\n{passage.published[:4]}\n{passage.text}"))
         reading.contexts[passage.chunk_id] = Context(mentioned, figures)
     return reading
 

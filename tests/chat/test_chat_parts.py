@@ -564,6 +564,17 @@ def test_a_passage_that_writes_a_year_in_other_words_is_not_weaker_evidence() ->
     assert reply.citations[0].document_id == "old.md"  # the one published by then
 
 
+def test_the_day_a_passage_was_published_is_no_figure_it_gives() -> None:
+    dated = dataclasses.replace(
+        passage("Delaware became the 22nd state to do so."), published="2023-04-24"
+    )
+
+    (context,) = read([dated]).contexts.values()
+
+    assert {"22", "2023"} <= context.figures
+    assert "24" not in context.figures  # "the 24th state" is not what it mentions
+
+
 def test_a_source_stating_the_value_asked_for_in_other_words_addresses_the_question() -> None:
     def stating(published: str, text: str, evidence: float, meaning: float) -> Scored:
         (sentence,) = scored(f"{published}.md", published, text, evidence)
