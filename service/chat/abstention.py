@@ -1,9 +1,12 @@
 """When an extractive answer abstains: a logistic model over signals of the question's evidence.
 
-The signals are what the answerer computes anyway (names the passages never mention, how well
-the best sentence and the best sentence holding the kind of answer asked cover the question,
-the passages' similarity, the rules' own verdict). The model's weights and the probability
-below which the answer abstains are fitted on the development corpora (``make fit-abstention``,
+A question naming something no passage mentions (a name, a figure) is about what the documents
+do not cover: the answer abstains, unless the question presupposes it ("why ...?", answered with
+a correction). Otherwise the evidence decides. Its signals are what the answerer computes anyway
+(how well the best sentence and the best sentence holding the kind of answer asked cover the
+question, whether a "when" question's sentences date what it asks, the passages' similarity, the
+hand-set rules' own verdict). The model's weights and the probability below which the answer
+abstains are fitted on the development corpora (``make fit-abstention``,
 :mod:`service.evaluate.abstention_fit`), each corpus counting the same, and shipped as
 ``abstention.json`` next to this module; a test checks the file is the fit of the committed
 rows.
@@ -63,7 +66,7 @@ class Abstention:
 
     def answers(self, signals: Signals) -> bool:
         """True when the answer quotes its evidence; False when it abstains."""
-        return self.probability(signals) >= self.threshold
+        return covered(signals) and self.probability(signals) >= self.threshold
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=1) + "\n"
@@ -71,6 +74,13 @@ class Abstention:
     @classmethod
     def from_json(cls, text: str) -> "Abstention":
         return cls(**json.loads(text))
+
+
+def covered(signals: Signals) -> bool:
+    """True when the passages mention every name and figure of the question, or when it
+    presupposes them: only then does the evidence decide."""
+    mentioned = signals.unknown_names == 0 and signals.unknown_figures == 0
+    return mentioned or signals.presupposes > 0
 
 
 @cache

@@ -8,9 +8,11 @@ from service.chat.condense import Standalone
 from service.chat.extractive import NOT_IN_DOCUMENTS, answer
 from service.evaluate.abstention_fit import (
     RULES,
+    RULES_WRITTEN_ON,
     Row,
     decisions,
     fit,
+    leave_one_out,
     outcome,
     read_rows,
     select,
@@ -22,14 +24,28 @@ ROWS = Path(__file__).parents[2] / "eval_sets" / "training" / "abstention.csv.gz
 TEXT = "The council met on Monday. It approved the new bridge after a long debate."
 
 
-def _signals(unknown_names: float = 0.0, evidence: float = 1.0, rules: float = 1.0) -> Signals:
-    return Signals(unknown_names, 0.0, 0.0, evidence, evidence, 1.0, 1.0, 0.5, rules)
+def _signals(
+    unknown_names: float = 0.0,
+    evidence: float = 1.0,
+    rules: float = 1.0,
+    presupposes: float = 0.0,
+) -> Signals:
+    return Signals(unknown_names, 0.0, presupposes, evidence, evidence, 1.0, 1.0, 0.5, rules)
 
 
 def test_the_rules_model_answers_exactly_when_the_rules_would() -> None:
     assert RULES.answers(_signals(rules=1.0))
     assert not RULES.answers(_signals(rules=0.0))
     assert Abstention.from_json(RULES.to_json()) == RULES
+
+
+def test_a_name_no_passage_mentions_is_refused_whatever_the_evidence() -> None:
+    model = Abstention(["evidence"], [1.0], [1.0], [5.0], intercept=0.0, threshold=0.5)
+    assert model.answers(_signals(evidence=1.5))
+    assert not model.answers(_signals(unknown_names=1.0, evidence=1.5))
+    # "Why did the US pledge $500 million ...?": the premise is corrected, the evidence decides
+    assert model.answers(_signals(unknown_names=1.0, evidence=1.5, presupposes=1.0))
+    assert not model.answers(_signals(unknown_names=1.0, evidence=0.5, presupposes=1.0))
 
 
 def test_the_decision_is_taken_on_the_answerers_signals() -> None:
@@ -52,11 +68,12 @@ def test_the_decision_is_taken_on_the_answerers_signals() -> None:
 
 
 def _rows(corpus: str) -> list[Row]:
-    """Answerable questions whose answers pass, and unanswerable ones naming unknown names."""
+    """Answerable questions whose answers pass, on strong evidence, and unanswerable ones with
+    weak evidence, all of which the rules answer."""
     rows = []
     for i in range(20):
         answerable = i % 2 == 0
-        signals = _signals(unknown_names=0.0 if answerable else 1.0, rules=1.0)
+        signals = _signals(evidence=1.5 if answerable else 0.5, rules=1.0)
         rows.append(Row(corpus, i, answerable, answerable, True, tuple(signals.values())))
     return rows
 
@@ -70,6 +87,25 @@ def test_a_fit_learns_to_abstain_where_answers_fail(tmp_path: Path) -> None:
     path = tmp_path / "rows.csv.gz"
     write_rows(path, corpora["a"] + corpora["b"])
     assert read_rows(path) == corpora
+
+
+def _written_against(corpus: str) -> list[Row]:
+    """Questions the rules decide rightly (they were written against them) and no signal tells."""
+    rows = []
+    for i in range(20):
+        answerable = i % 2 == 0
+        signals = _signals(rules=float(answerable))
+        rows.append(Row(corpus, i, answerable, answerable, True, tuple(signals.values())))
+    return rows
+
+
+def test_the_rules_are_judged_only_where_they_were_not_written() -> None:
+    corpora = {"a": _rows("a"), "b": _rows("b")}
+    corpora |= {name: _written_against(name) for name in RULES_WRITTEN_ON}
+    table = leave_one_out(corpora)
+    in_sample = sum(row.rules.passed for row in table)
+    assert in_sample > sum(row.held_out.passed for row in table)  # the rules, counted everywhere
+    assert select(corpora) != RULES  # held out on "a" and "b", the fit passes more
 
 
 def test_the_shipped_model_is_what_the_development_corpora_select() -> None:

@@ -18,6 +18,7 @@ from service.chat.injection import instructs_assistant, without_instructions
 from service.chat.llm import format_passages
 from service.chat.prompts import PROMPTS, PromptError, Prompts
 from service.chat.types import Message
+from service.evaluate.abstention_fit import RULES
 from service.retrieval import Passage
 from service.settings import PROMPTS_DIR
 
@@ -255,8 +256,8 @@ def test_the_quote_a_follow_up_was_given_does_not_set_the_bar_for_its_answer() -
     given = launch.text[: launch.text.index(" At the launch")]  # it holds no price
     asked = ("What starting price did it promise?", ("When did the carmaker unveil the truck?",))
 
-    first = answer(Standalone(*asked), [launch])
-    follow_up = answer(Standalone(*asked, answered=given), [launch])
+    first = answer(Standalone(*asked), [launch], decide=RULES.answers)
+    follow_up = answer(Standalone(*asked, answered=given), [launch], decide=RULES.answers)
 
     assert not first.answered  # the best sentence is no price and the price sentence far below
     assert follow_up.answer.startswith("23 May 2025: At the launch its starting price was put")

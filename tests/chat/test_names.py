@@ -16,12 +16,16 @@ from service.chat.expected import (
 from service.chat.extractive import answer, evidence_for, paraphrased, rank
 from service.chat.names import Embed, Names, abbreviated
 from service.chat.types import Message
+from service.evaluate.abstention_fit import RULES
 from tests.chat.test_chat_parts import passage
 
 
 def _ask(question: str, *texts: str, embed: Embed | None = None, title: str = "A title") -> str:
+    """The answer, decided by the hand-set rules, for which a name no passage mentions is
+    reason enough to abstain ("" when it does): what a name counts as shows plainly."""
     passages = [replace(passage(text, f"doc{i}.md"), title=title) for i, text in enumerate(texts)]
-    reply = answer(standalone([Message(role="user", content=question)]), passages, embed=embed)
+    asked = standalone([Message(role="user", content=question)])
+    reply = answer(asked, passages, embed=embed, decide=RULES.answers)
     return reply.answer if reply.answered else ""
 
 
