@@ -70,7 +70,7 @@ LEAD_BONUS = 0.15  # the first sentences of an article state its news
 MIN_EVIDENCE = 0.75  # below this the best sentence does not answer: abstain
 ADDRESS_RATIO = 0.6  # a source addresses a question about time when its best scores this share
 # ... or, on a question asking for a value, when a sentence holding one is this close in meaning
-VALUE_RATIO = 0.65  # "its final bill is expected to be about £19bn" is 0.69 of the closest
+VALUE_RATIO = 0.65  # (a value is often stated in other words: "its final bill" for a cost)
 KIND_RATIO = 0.8  # the best sentence holding the kind of answer asked, against the best of all
 KEEP_RATIO = 0.65  # a further sentence is kept when it scores this share of the best
 TIMELINE_RATIO = 0.5  # the best sentence of another document, on a question about time
