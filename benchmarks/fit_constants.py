@@ -9,9 +9,9 @@ questions are answered and graded once as shipped and once for each other value 
 constant of service/evaluate/constants_fit.py's grid, the other constants as shipped; the
 passes (numbers only) go to ROWS. Then a table is printed: questions passed per corpus as
 shipped, by the fit of all corpora and by the fit of the other corpora (held out), with the
-change each held-out fit makes, and the change to ship (service/chat/extractive.py is then
-edited and the rows collected again). ``make fit-constants`` runs it on the four development
-corpora, both cores answering at once.
+change each held-out fit makes, and the change to ship (service/chat/extractive.py or
+names.py is then edited and the rows collected again). ``make fit-constants`` runs it on the
+four development corpora, both cores answering at once.
 """
 
 import os
@@ -26,17 +26,17 @@ from unittest.mock import patch
 from fitting import arguments
 
 from ingestion.embeddings import build_embedder
-from service.chat import extractive
 from service.chat.answerer import Answerer
 from service.evaluate.cases import load_eval_set
 from service.evaluate.constants_fit import (
-    GRID,
+    HOMES,
     Row,
     Setting,
     leave_one_out,
     read_rows,
     select,
     settings,
+    shipped,
     write_rows,
 )
 from service.evaluate.constants_fit import table as by_setting
@@ -46,7 +46,7 @@ from service.retrieval import Retriever
 from service.settings import Settings
 from service.wiring import build_components
 
-SHIPPED = {name: float(getattr(extractive, name)) for name in GRID}
+SHIPPED = shipped()
 
 
 class SearchedOnce:
@@ -119,7 +119,7 @@ def _collect(corpus: Corpus, chosen: Sequence[Setting], cache_dir: Path) -> list
         documents = store.document_texts()
     rows: list[Row] = []
     for setting in chosen:
-        with patch.object(extractive, *setting) if setting else nullcontext():
+        with patch.object(HOMES[setting[0]], *setting) if setting else nullcontext():
             results = run_eval(InProcessTarget(answerer), cases, documents)
         rows += [Row(corpus.name, setting, i, r.passed) for i, r in enumerate(results)]
     return rows

@@ -19,13 +19,15 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
+from service.chat import extractive, names
 from service.evaluate.held_out import folds
 
 # The values tried: weights from off to that of the sentence's own coverage (1), ratios across
 # (0, 1), the lead's bonus from none to twice the shipped one, the evidence below which the
-# rules abstain from 0.5 to 1, word similarities either side of the shipped one. Each grid
-# holds the value service/chat/extractive.py ships.
+# rules abstain from 0.5 to 1, word and title similarities either side of the shipped one. Each
+# grid holds the value shipped (in service/chat/extractive.py; TITLE_SIMILARITY in names.py).
 GRID: dict[str, tuple[float, ...]] = {
     "CONTEXT_WEIGHT": (0.0, 0.25, 0.5, 1.0),
     "SIMILARITY_WEIGHT": (0.0, 0.25, 0.5, 1.0),
@@ -41,7 +43,10 @@ GRID: dict[str, tuple[float, ...]] = {
     "VALUE_RATIO": (0.5, 0.65, 0.8),
     "TIMELINE_RATIO": (0.3, 0.5, 0.7),
     "WORD_SIMILARITY": (0.4, 0.5, 0.6),
+    "TITLE_SIMILARITY": (0.1, 0.15, 0.2, 0.25, 0.3),
 }
+# The module each constant is read from and set in.
+HOMES: dict[str, ModuleType] = dict.fromkeys(GRID, extractive) | {"TITLE_SIMILARITY": names}
 FIELDS = ["corpus", "constant", "value", "question", "passed"]
 
 Setting = tuple[str, float] | None  # one constant at one value; None: all as shipped
@@ -60,6 +65,11 @@ def _order(row: Row) -> tuple[str, str, int]:
 
 
 Table = Mapping[str, Mapping[Setting, Sequence[bool]]]  # corpus -> setting -> passed, by question
+
+
+def shipped() -> dict[str, float]:
+    """The value each constant of :data:`GRID` has today."""
+    return {name: float(getattr(HOMES[name], name)) for name in GRID}
 
 
 def settings(shipped: Mapping[str, float]) -> list[Setting]:

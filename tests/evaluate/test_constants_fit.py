@@ -4,7 +4,6 @@ held out, and the shipped ones justified by the committed rows of the developmen
 
 from pathlib import Path
 
-from service.chat import extractive
 from service.evaluate.constants_fit import (
     GRID,
     Row,
@@ -14,12 +13,13 @@ from service.evaluate.constants_fit import (
     read_rows,
     select,
     settings,
+    shipped,
     table,
     write_rows,
 )
 
 ROWS = Path(__file__).parents[2] / "eval_sets" / "training" / "constants.csv.gz"
-SHIPPED = {name: float(getattr(extractive, name)) for name in GRID}
+SHIPPED = shipped()
 UP: Setting = ("KEEP_RATIO", 0.8)
 DOWN: Setting = ("KEEP_RATIO", 0.5)
 
