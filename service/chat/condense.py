@@ -18,7 +18,9 @@ from service.chat.injection import without_instructions
 from service.chat.types import Message
 
 MAX_CONTEXT_TURNS = 3
-MIN_MENTIONS = 2  # a reply about someone names them more than once; else "he" is not resolved
+# A reply about someone names them more than once; else "he" is not resolved (checked held out
+# with the answerer's other constants, service/evaluate/constants_fit.py)
+MIN_MENTIONS = 2
 _SHORT = 2  # a question with this many content terms or fewer leans on the conversation
 _ANAPHORA = re.compile(
     r"\b(it|its|he|him|his|she|her|hers|they|them|their|this|that|these|those|there|then)\b",

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from service.chat import extractive, names
+from service.chat import condense, extractive, names
 from service.evaluate.held_out import folds
 
 # The values tried: weights from off to that of the sentence's own coverage (1), ratios across
 # (0, 1), the lead's bonus from none to twice the shipped one, the evidence below which the
-# rules abstain from 0.5 to 1, word and title similarities either side of the shipped one. Each
-# grid holds the value shipped (in service/chat/extractive.py; TITLE_SIMILARITY in names.py).
+# rules abstain from 0.5 to 1, word and title similarities either side of the shipped one, the
+# mentions that make a name what "he" of a follow-up refers to from 1 to 3. Each grid holds the
+# value shipped (in service/chat/extractive.py; TITLE_SIMILARITY in names.py, MIN_MENTIONS in
+# condense.py).
 GRID: dict[str, tuple[float, ...]] = {
     "CONTEXT_WEIGHT": (0.0, 0.25, 0.5, 1.0),
     "SIMILARITY_WEIGHT": (0.0, 0.25, 0.5, 1.0),
@@ -44,9 +46,13 @@ GRID: dict[str, tuple[float, ...]] = {
     "TIMELINE_RATIO": (0.3, 0.5, 0.7),
     "WORD_SIMILARITY": (0.4, 0.5, 0.6),
     "TITLE_SIMILARITY": (0.1, 0.15, 0.2, 0.25, 0.3),
+    "MIN_MENTIONS": (1, 2, 3),
 }
 # The module each constant is read from and set in.
-HOMES: dict[str, ModuleType] = dict.fromkeys(GRID, extractive) | {"TITLE_SIMILARITY": names}
+HOMES: dict[str, ModuleType] = dict.fromkeys(GRID, extractive) | {
+    "TITLE_SIMILARITY": names,
+    "MIN_MENTIONS": condense,
+}
 FIELDS = ["corpus", "constant", "value", "question", "passed"]
 
 Setting = tuple[str, float] | None  # one constant at one value; None: all as shipped
