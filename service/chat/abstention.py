@@ -4,12 +4,12 @@ A question naming something no passage mentions (a name, a figure) is about what
 do not cover: the answer abstains, unless the question presupposes it ("why ...?", answered with
 a correction). Otherwise the evidence decides. Its signals are what the answerer computes anyway
 (how well the best sentence and the best sentence holding the kind of answer asked cover the
-question, whether a "when" question's sentences date what it asks, the passages' similarity, the
-hand-set rules' own verdict). The model's weights and the probability below which the answer
-abstains are fitted on the development corpora (``make fit-abstention``,
-:mod:`service.evaluate.abstention_fit`), each corpus counting the same, and shipped as
-``abstention.json`` next to this module; a test checks the file is the fit of the committed
-rows.
+question, whether a "when" question's sentences date what it asks, the passages' similarity; the
+hand-set rules' own verdict is kept beside them, to compare). The model's weights and the
+probability below which the answer abstains are fitted on the development corpora
+(``make fit-abstention``, :mod:`service.evaluate.abstention_fit`), each corpus counting the
+same, and shipped as ``abstention.json`` next to this module; a test checks the file is the fit
+of the committed rows.
 """
 
 import json
