@@ -2,7 +2,8 @@
 
 A question's dates ("as of January 2022", "in mid-2022", "at Christmas 2024", "since 2018",
 "last year") are found by ``dateparser`` against an injectable today's date and turned into
-a period; the words of those dates are then left out of the question's content terms.
+a period; the words of those dates are then left out of the question's content terms. A date
+describing the word after it ("the 2024 election") names what is asked about: no period.
 """
 
 import calendar
@@ -87,6 +88,14 @@ _WITHIN = re.compile(r"\b(during|throughout|over)\s+(the\s+)?$", re.IGNORECASE) 
 _AS_OF_BEFORE = re.compile(r"\bas of\s+(the\s+)?$", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[:;?!]\s")
 _YEAR_AFTER = re.compile(r",?\s+(1[89]|2\d)\d\d\b")
+# A date before a word it describes ("the 2024 election", "its December 2018 launch") names the
+# event asked about, not the period of the sources: no scope. One after a preposition ("in 2024
+# when ...") is a period.
+_DESCRIBES = re.compile(r"(1[89]|2\d)\d\d\s+[^\W\d_]")
+_PREPOSITION = re.compile(
+    r"\b(in|of|at|on|from|during|after|before|since|until|till|by|and|to|between|as of)\s+$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,9 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
         if first > today:
             continue
         before = question[: span[0]]
+        if _describes(question, span):
+            spans.append(span)
+            continue
         if part := _PART.search(before):
             first, last = _part_of(part.group(1), first.year)
             span = (part.start(1), span[1])
@@ -190,6 +202,13 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
         tuple(spans),
         undated_present and start is None and end is None,
         year if start is None else None,
+    )
+
+
+def _describes(question: str, span: tuple[int, int]) -> bool:
+    """True when the date at ``span`` describes the word after it ("the 2024 election")."""
+    return _DESCRIBES.match(question, span[1] - 4) is not None and not _PREPOSITION.search(
+        question, 0, span[0]
     )
 
 

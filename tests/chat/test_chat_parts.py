@@ -140,6 +140,26 @@ def test_a_date_after_today_is_a_fact_asked_about_not_a_scope() -> None:
     assert "2027" in scope.without_dates("What will the minimum wage be in 2027?")
 
 
+@pytest.mark.parametrize(
+    ("question", "end"),
+    [
+        ("Which 2024 Republican candidate was asked to stop using the song?", None),
+        ("Who dissented at the Fed's September 2024 rate decision?", None),
+        ("Why did the rail link miss its December 2018 launch?", None),
+        # "as of" stays the scope: the prize's year does not stretch it past that day
+        ("As of December 1, 2023: Which author won the 2023 Booker Prize?", dt.date(2023, 12, 1)),
+        ("In 2024 what did the Fed do?", dt.date(2024, 12, 31)),  # after "in": a period
+    ],
+)
+def test_a_date_describing_what_is_asked_about_is_no_scope(
+    question: str, end: dt.date | None
+) -> None:
+    scope = time_scope(question, TODAY)
+
+    assert (scope.start, scope.end, scope.year) == (None, end, None)
+    assert not re.search(r"20\d\d|September|December", scope.without_dates(question))
+
+
 def test_present_and_undated_questions() -> None:
     assert time_scope("Is Bank Rate still at 5.25%?", TODAY).present  # "25%" is not a date
     assert not time_scope("Who may lead the mission?", TODAY).temporal  # "may" is not the month
