@@ -24,7 +24,7 @@ from service.api.routes import (
     sources,
     widget,
 )
-from service.chat.injection import grammar
+from service.chat.grammar import grammar
 from service.settings import Settings
 from service.sync import SyncSchedule
 from service.wiring import Collections
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, object]]:
         served = Collections(settings, embedder)
-        grammar()  # the parser that finds orders in documents, before the first answer
+        grammar()  # the parser (orders in documents, bounds in questions), before the first answer
         served.start()
         schedule = None
         if settings.sync_sources is not None and settings.sync_interval_minutes > 0:

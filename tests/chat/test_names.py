@@ -269,3 +269,13 @@ def test_a_nationality_describes_what_is_asked_about_and_need_not_be_mentioned(
         "Which American restaurant chain filed for bankruptcy?", closing, filing, embed=embed
     )
     assert "Red Lobster" in reply.split("[1]")[0]  # not led by the passage saying "American"
+
+
+def test_a_figure_a_word_bounds_need_not_be_written_as_the_question_does() -> None:
+    spying = "Manuel Rocha is accused of serving as a covert agent for Cuba for four decades."
+
+    for bounded in ("more than 40 years", "over 40 years"):
+        reply = _ask(f"Rocha was an agent for {bounded} for which country?", spying)
+        assert "for Cuba for four decades" in reply
+    # a figure the question states outright is one the passages have to mention
+    assert _ask("Rocha was an agent for 40 years for which country?", spying) == ""
