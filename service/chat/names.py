@@ -85,7 +85,9 @@ def question_names(
 
 def bounded(question: str) -> set[str]:
     """The figures of ``question`` that a word bounds or approximates, by spaCy's parse: "more
-    than 200", "nearly 40", "over 40 years"."""
+    than 200", "nearly 40", "over 40 years". A question without a figure is not parsed."""
+    if not any(c.isdigit() for c in question):
+        return set()
     (doc,) = parse([question])
     bound = [t for t in doc if t.like_num and any(_bounds(w) for w in t.children)]
     return {w.text for t in bound for w in t.subtree if w.like_num}
