@@ -18,7 +18,9 @@ present-tense question by the newest source that answers it nearly as well as th
 question for a name is answered with a person's name where a source's sentence close to its
 best names one, or the next sentence names the person its best introduces ("A federal judge
 ..."). A "which" question names what it asks for ("which country"): of the sentences that
-answer nearly as well as the best, the one naming something closest in meaning to it leads.
+answer nearly as well as the best, the one naming something closest in meaning to it leads. A
+question asking what did not happen ("Which of them has not sent officers?", by spaCy's parse)
+is led by the best of those that negates what it says.
 """
 
 import math
@@ -54,6 +56,7 @@ from service.chat.expected import (
     name_runs,
     person_named,
 )
+from service.chat.grammar import negated
 from service.chat.names import Embed, Names, question_names, similarities
 from service.chat.types import ChatAnswer, Mode
 from service.retrieval import Passage
@@ -93,6 +96,9 @@ NOT_IN_DOCUMENTS = "The documents do not answer this question."
 # Questions that take something for granted; a premise the documents lack gets corrected.
 _WORD = re.compile(r"[^\W\d_][\w’'-]*")  # a word, not a figure
 _PRESUPPOSES = re.compile(r"^\W*(why|how come|since|given that|now that)\b", re.IGNORECASE)
+# The words that can negate a question (spaCy's parse decides whether they do): only a question
+# holding one is parsed.
+_NEGATION = re.compile(r"\b(?:not|never|no|nor|neither|cannot)\b|n[’']t\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,8 @@ def answer(
     noun = asked_noun(asked)
     if kind in (Kind.NAME, Kind.PLACE) and noun and embed is not None:  # "which country"
         answering = _typed_first(answering, noun, asked, embed)
+    if _NEGATION.search(asked) and negated([asked])[0]:  # "Which of them has not deployed?"
+        answering = _negated_first(answering)
     # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
     newest_first = scope.temporal or (scope.present_tense and kind is Kind.NAME)
     if scope.present_tense and not newest_first:  # "What is the minimum wage?": its latest
@@ -431,6 +439,17 @@ def _typed_first(ranked: Sequence[Scored], noun: str, asked: str, embed: Embed) 
     closeness = dict(zip(candidates, similarities(embed, [noun], candidates)[0], strict=True))
     first = max(top, key=lambda s: max((closeness[n] for n in names[id(s)]), default=-1.0))
     return [first, *(s for s in ranked if s is not first)]
+
+
+def _negated_first(ranked: Sequence[Scored]) -> list[Scored]:
+    """``ranked`` led by the best sentence that negates what it says ("The Bahamas has not sent
+    any officers"), among those scoring :data:`KIND_RATIO` of the best: a question asking what
+    did not happen is not answered by what did ("Kenya and Belize have deployed theirs")."""
+    top = [s for s in ranked if s.evidence >= KIND_RATIO * ranked[0].evidence] if ranked else []
+    saying = [s for s, no in zip(top, negated([s.sentence.text for s in top]), strict=True) if no]
+    if not saying:
+        return list(ranked)
+    return [saying[0], *(s for s in ranked if s is not saying[0])]
 
 
 def _next_place(scored: Scored) -> tuple[int, int]:

@@ -36,3 +36,8 @@ def parse(texts: Sequence[str]) -> list["Doc"]:
     """``texts`` tagged and parsed."""
     with _parsing:
         return list(grammar().pipe(texts))
+
+
+def negated(texts: Sequence[str]) -> list[bool]:
+    """Whether each of ``texts`` negates what it says ("has not sent", "never signed")."""
+    return [any(token.dep_ == "neg" for token in doc) for doc in parse(texts)]

@@ -279,3 +279,17 @@ def test_a_figure_a_word_bounds_need_not_be_written_as_the_question_does() -> No
         assert "for Cuba for four decades" in reply
     # a figure the question states outright is one the passages have to mention
     assert _ask("Rocha was an agent for 40 years for which country?", spying) == ""
+
+
+def test_a_question_for_what_did_not_happen_is_led_by_a_sentence_saying_so(
+    embedder: Embedder,
+) -> None:
+    embed = embedder.embed_documents
+    offered = "Kenya, Jamaica, the Bahamas and Belize offered police officers for the mission."
+    missing = "The Bahamas has not sent any officers yet, citing a lack of funding."
+
+    reply = _ask("Which country has not sent its officers?", offered, missing, embed=embed)
+    assert reply.split("[1]")[0].endswith("The Bahamas has not sent any officers yet… ")
+    # a question negating nothing is led as before: by the sentence naming the most countries
+    reply = _ask("Which country has sent its officers?", offered, missing, embed=embed)
+    assert reply.split("[1]")[0].endswith("offered police officers for the mission. ")
