@@ -70,11 +70,11 @@ _PART = re.compile(
 _OPENS = re.compile(r"\bsince\b[^,;:?!]*$|\b(between|from)\s+(the\s+)?$", re.IGNORECASE)
 _AFTER = re.compile(r"\bafter\s+(the\s+)?$", re.IGNORECASE)  # "after 2018": from 2019 on
 _RANGE_END = re.compile(r"\b(and|to)\s+(the\s+)?$", re.IGNORECASE)  # "between 2022 and 2024"
+_PREPOSITIONS = "in|of|at|on|from|during|after|before|since|until|till|by|and|to|between"
 # dateparser's match can open with words of the sentence ("after 2018", "in Q3 2023", "the
 # 2021-22"): they tell what the date means, so they belong before it.
 _LEADING = re.compile(
-    rf"^(?:(?:the|in|of|at|on|from|during|after|before|since|until|till|by|and|to|between|"
-    rf"{'|'.join(p for p in _PARTS if ' ' not in p)})\s+)+",
+    rf"^(?:(?:the|{_PREPOSITIONS}|{'|'.join(p for p in _PARTS if ' ' not in p)})\s+)+",
     re.IGNORECASE,
 )
 _MONTH_BEFORE = re.compile(  # "March" of "before March 2020", which dateparser finds apart
@@ -92,10 +92,7 @@ _YEAR_AFTER = re.compile(r",?\s+(1[89]|2\d)\d\d\b")
 # event asked about, not the period of the sources: no scope. One after a preposition ("in 2024
 # when ...") is a period.
 _DESCRIBES = re.compile(r"(1[89]|2\d)\d\d\s+[^\W\d_]")
-_PREPOSITION = re.compile(
-    r"\b(in|of|at|on|from|during|after|before|since|until|till|by|and|to|between|as of)\s+$",
-    re.IGNORECASE,
-)
+_PREPOSITION = re.compile(rf"\b({_PREPOSITIONS}|as of)\s+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

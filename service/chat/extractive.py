@@ -423,11 +423,9 @@ def _typed_first(ranked: Sequence[Scored], noun: str, asked: str, embed: Embed) 
     that names something closest in meaning (by ``embed``) to the ``noun`` a "which" question
     asks for: "Which country ..." by the sentence naming Iran, not the one naming "the James W.
     Foley Legacy Foundation"; a sentence introducing someone counts the names of the next."""
-    if not ranked:
-        return []
     asked_terms = set(content_terms(asked))
     text = {(id(s.sentence.passage), s.sentence.position): s.sentence.text for s in ranked}
-    top = [s for s in ranked if s.evidence >= KIND_RATIO * ranked[0].evidence]
+    top = _near_best(ranked)
     names: dict[int, list[str]] = {}
     for s in top:
         said = s.sentence.text + (" " + text.get(_next_place(s), "") if s.introduces else "")
@@ -438,18 +436,26 @@ def _typed_first(ranked: Sequence[Scored], noun: str, asked: str, embed: Embed) 
         return list(ranked)
     closeness = dict(zip(candidates, similarities(embed, [noun], candidates)[0], strict=True))
     first = max(top, key=lambda s: max((closeness[n] for n in names[id(s)]), default=-1.0))
-    return [first, *(s for s in ranked if s is not first)]
+    return _led_by(first, ranked)
 
 
 def _negated_first(ranked: Sequence[Scored]) -> list[Scored]:
     """``ranked`` led by the best sentence that negates what it says ("The Bahamas has not sent
     any officers"), among those scoring :data:`KIND_RATIO` of the best: a question asking what
     did not happen is not answered by what did ("Kenya and Belize have deployed theirs")."""
-    top = [s for s in ranked if s.evidence >= KIND_RATIO * ranked[0].evidence] if ranked else []
+    top = _near_best(ranked)
     saying = [s for s, no in zip(top, negated([s.sentence.text for s in top]), strict=True) if no]
-    if not saying:
-        return list(ranked)
-    return [saying[0], *(s for s in ranked if s is not saying[0])]
+    return _led_by(saying[0], ranked) if saying else list(ranked)
+
+
+def _near_best(ranked: Sequence[Scored]) -> list[Scored]:
+    """The sentences of ``ranked`` scoring :data:`KIND_RATIO` of the best's evidence."""
+    return [s for s in ranked if s.evidence >= KIND_RATIO * ranked[0].evidence] if ranked else []
+
+
+def _led_by(lead: Scored, ranked: Sequence[Scored]) -> list[Scored]:
+    """``ranked`` with ``lead`` moved first."""
+    return [lead, *(s for s in ranked if s is not lead)]
 
 
 def _next_place(scored: Scored) -> tuple[int, int]:
@@ -480,7 +486,7 @@ def _newest_first(ranked: Sequence[Scored], kind: Kind, ratio: float | None = No
         return list(ranked)
     newest = min(addressing, key=lambda s: recency_key(s.sentence.passage.published))
     lead = next(s for s in ranked if s.document_id == newest.document_id)
-    return [lead, *(s for s in ranked if s is not lead)]
+    return _led_by(lead, ranked)
 
 
 def select(ranked: Sequence[Scored], temporal: bool, kind: Kind = Kind.ANY) -> list[Sentence]:
