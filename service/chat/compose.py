@@ -227,7 +227,7 @@ def _write(quotes: list[Quote], temporal: bool) -> tuple[str, list[Source]]:
             label = f"{date[:1].upper()}{date[1:]}:"
         parts = [label]
         for quote in group:
-            sources.append(Source(first, quote.passage_text))
+            sources.append(Source(quote.sentences[0].passage, quote.passage_text))
             parts.append(f"{_text(quote)} [{len(sources)}]")
         paragraphs.append(" ".join(parts))
     return "\n\n".join(paragraphs), sources

@@ -1,6 +1,7 @@
 """How an extractive answer is written: the answering quote first, cut to its clauses, short."""
 
 import datetime as dt
+from dataclasses import replace
 
 from service.chat.compose import MAX_CITATIONS, MAX_WORDS, compose
 from service.chat.dates import time_scope
@@ -122,3 +123,16 @@ def test_on_a_question_for_a_kind_of_answer_the_lead_sources_next_quote_precedes
 
     assert documents[:2] == ["2022-07.md", "2022-07.md"]
     assert "second Lagrange point" in quotes[1]
+
+
+def test_each_quote_is_cited_from_the_chunk_it_comes_from() -> None:
+    first = passage("The mission's crew launched on Tuesday.", "crew.md", "2024-06-05")
+    second = replace(first, chunk_id="crew.md::h::1", text="The crew will stay a month.")
+    chosen = [*firsts([first]), *firsts([second])]
+
+    scope = time_scope("How long will the crew stay?", TODAY)
+
+    _, sources = compose(chosen, "How long will the crew stay?", {"crew", "stay"}, scope)
+
+    assert [s.passage.chunk_id for s in sources] == ["crew.md::h::0", "crew.md::h::1"]
+    assert all(s.quote and s.quote in s.passage.text for s in sources)
