@@ -48,6 +48,12 @@ SYNC = "sync"  # ...or by `citechat sync` from a source (its name is the "folder
 # The change log kept in the collection's metadata lists at most this many document ids;
 # a reader that fell further behind reads the whole collection again.
 CHANGE_LOG_LIMIT = 500
+# Chroma logs the vectors added since it last saved its HNSW index and adds them again when a
+# process opens the collection: those beyond its brute-force batch go into the graph anew, each
+# time differently, and a query can then miss its nearest chunks (results that change between
+# restarts: chroma-core/chroma#3638). Saving the index at every batch keeps what is replayed
+# within one batch, which is searched exactly: the same chunks come back after every restart.
+HNSW_BATCH = 100  # Chroma's default batch_size
 
 # What a failing store raises: Chroma's own errors, the HTTP client's (timeouts, refused
 # connections), the OS's and SQLite's (on disk). Anything else is a bug, not an outage.
@@ -272,13 +278,24 @@ class ChunkStore:
         if create:
             self.collection: Collection = client.get_or_create_collection(
                 name,
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={
+                    "hnsw": {
+                        "space": "cosine",
+                        "batch_size": HNSW_BATCH,
+                        "sync_threshold": HNSW_BATCH,
+                    }
+                },
                 # a new collection's chunks all get the filter fields: nothing to backfill
                 metadata={"embed_model": embed_model, filter_fields.FLAG: filter_fields.VERSION},
                 embedding_function=None,
             )
         else:
             self.collection = client.get_collection(name, embedding_function=None)
+        hnsw = self.collection.configuration_json.get("hnsw") or {}
+        if hnsw.get("sync_threshold", HNSW_BATCH) > HNSW_BATCH:  # made before this setting
+            self.collection.modify(
+                configuration={"hnsw": {"batch_size": HNSW_BATCH, "sync_threshold": HNSW_BATCH}}
+            )
         stored_model = (self.collection.metadata or {}).get("embed_model")
         if stored_model and stored_model != embed_model:
             raise EmbeddingModelMismatch(
