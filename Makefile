@@ -130,7 +130,7 @@ eval: install
 
 # Every question set on its own corpus, in one table per corpus and category: the two sample
 # sets here and two development sets kept outside this repository (DEVSETS; realtimeqa may not
-# be redistributed). Indexes are kept in test-output/corpora (realtimeqa: about 45 minutes on
+# be redistributed). Indexes are kept in test-output/corpora (realtimeqa: about 5 minutes on
 # 2 cores the first time, seconds after).
 DEVSETS ?= ../shared/devsets
 CORPORA := \

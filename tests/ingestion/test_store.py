@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from ingestion.embeddings import LocalEmbedder
 from ingestion.errors import AppError
 from ingestion.store import (
-    HNSW_BATCH,
+    HNSW,
     ChunkStore,
     EmbeddingModelMismatch,
     StoreUnavailable,
@@ -86,14 +86,14 @@ def test_a_store_finds_the_same_chunks_after_every_restart(tmp_path: Path) -> No
     assert json.loads(runs[0]) and runs[1:] == runs[:1] * 2
 
 
-def test_a_store_made_with_chromas_default_saves_its_index_at_every_batch_once_opened(
+def test_a_store_made_with_chromas_defaults_is_given_its_index_settings_once_opened(
     tmp_path: Path,
 ) -> None:
     client = open_client(make_settings(tmp_path))
     made = client.create_collection("docs", configuration={"hnsw": {"space": "cosine"}})
-    assert made.configuration_json["hnsw"]["sync_threshold"] > HNSW_BATCH
+    assert made.configuration_json["hnsw"]["sync_threshold"] > HNSW["sync_threshold"]
 
-    store = ChunkStore(client, "docs", "model")
+    ChunkStore(client, "docs", "model")
 
-    assert store.collection.configuration_json["hnsw"]["sync_threshold"] == HNSW_BATCH
-    assert client.get_collection("docs").configuration_json["hnsw"]["sync_threshold"] == HNSW_BATCH
+    hnsw = client.get_collection("docs").configuration_json["hnsw"]
+    assert {key: hnsw[key] for key in HNSW} == HNSW
