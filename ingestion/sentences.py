@@ -10,6 +10,7 @@ from the tokens of the chunk's own forward pass, so they cost next to nothing at
 import base64
 import json
 import re
+from functools import cache
 
 import numpy as np
 
@@ -17,7 +18,10 @@ from ingestion.embeddings import Embedder
 
 METADATA_KEY = "sentences"
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n+")
-_ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|Gen|Gov|Sen|Rep)\.$")
+# A period that ends an abbreviation ends no sentence: initials ("U.S."), the abbreviations of
+# NLTK's English Punkt model ("Sept.", "Gen.", "p.m.", "vs."), and two titles it lacks.
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:No|Gov)\.$")
+_LAST_WORD = re.compile(r"[\w.'-]+(?=\.$)")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -27,12 +31,32 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for match in _SENTENCE_END.finditer(text):
         end = match.end() if match.group().strip() else match.start()
         before = text[max(start, match.start() - 16) : match.start() + 1]
-        if match.group()[0] == "." and _ABBREVIATION.search(before):
+        if match.group()[0] == "." and _abbreviated(before):
             continue
         spans.append((start, end))
         start = match.end()
     spans.append((start, len(text)))
     return [_strip(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _abbreviated(text: str) -> bool:
+    """True when ``text`` ends with an abbreviation and its period."""
+    word = _LAST_WORD.search(text)
+    return _ABBREVIATION.search(text) is not None or (
+        word is not None and word.group().lower() in _abbreviations()
+    )
+
+
+@cache
+def _abbreviations() -> frozenset[str]:
+    """The abbreviations NLTK's English Punkt model learned ("sept", "gen", "p.m"), from the
+    NLTK data llama-index ships."""
+    from llama_index.core.utils import globals_helper
+    from nltk.data import find
+    from nltk.tokenize.punkt import load_punkt_params
+
+    globals_helper.wait_for_nltk_check()  # puts llama-index's bundled NLTK data on the path
+    return frozenset(load_punkt_params(find("tokenizers/punkt_tab/english/")).abbrev_types)
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

@@ -4,7 +4,7 @@ Hypothesis draws small corpora (dated and undated documents, duplicates, one-sen
 empty ones, documents sharing every word) and questions (question words, follow-ups, time
 cues), uploads the corpus through the documents API of one real server, and asks over
 ``/api/chat`` and ``/v1/chat/completions``: every call answers 200 with a well-formed reply
-whose quotes are verbatim text of the documents.
+whose quotes are verbatim text of the documents, each shown in the answer.
 """
 
 import datetime as dt
@@ -83,6 +83,11 @@ def verbatim(quote: str, texts: dict[str, str], document_id: str) -> bool:
     return bool(quote.strip()) and quote.strip().rstrip("…").strip() in texts[document_id]
 
 
+def shown(quote: str, answer: str) -> bool:
+    """True when the answer shows ``quote`` (the generated texts have no connective to drop)."""
+    return " ".join(quote.rstrip("…").split()) in " ".join(answer.split())
+
+
 @settings(
     max_examples=20,
     deadline=None,
@@ -110,6 +115,7 @@ def test_every_question_gets_a_well_formed_answer_with_verbatim_quotes(
         assert isinstance(body["answered"], bool) and body["answer"].strip()
         for citation in body["citations"]:
             assert verbatim(citation["quote"], texts, citation["document_id"]), citation
+            assert shown(citation["quote"], body["answer"]), citation
         assert body["answered"] or not body["citations"]
         messages.append({"role": "assistant", "content": body["answer"]})
 

@@ -89,6 +89,21 @@ def test_sentences_keep_abbreviations_and_quotes_together() -> None:
     ]
 
 
+def test_sentences_go_on_after_the_abbreviations_of_news_style() -> None:
+    text = (
+        "The debate is on Wednesday, Sept. 27 at 9 p.m. ET in Simi Valley. Former South Carolina "
+        "Gov. Nikki Haley and Gen. Mark Milley spoke. Texas vs. Georgia is the No. 1 game."
+    )
+
+    sentences = [text[start:end] for start, end in split_sentences(text)]
+
+    assert sentences == [
+        "The debate is on Wednesday, Sept. 27 at 9 p.m. ET in Simi Valley.",
+        "Former South Carolina Gov. Nikki Haley and Gen. Mark Milley spoke.",
+        "Texas vs. Georgia is the No. 1 game.",
+    ]
+
+
 TODAY = dt.date(2026, 11, 23)
 
 
