@@ -74,34 +74,33 @@ def test_each_citation_quotes_the_sentence_supporting_its_claim() -> None:
     assert citations[1].quote == "The US withheld further funding in May."
 
 
-def test_sentences_keep_abbreviations_and_quotes_together() -> None:
-    text = (
-        "The U.S. has cut aid. ‘We cannot,’ she said.\nMr. Moise agreed. U.N.-backed forces stay."
-    )
-
-    sentences = [text[start:end] for start, end in split_sentences(text)]
-
-    assert sentences == [
-        "The U.S. has cut aid.",
-        "‘We cannot,’ she said.",
-        "Mr. Moise agreed.",
-        "U.N.-backed forces stay.",
-    ]
-
-
-def test_sentences_go_on_after_the_abbreviations_of_news_style() -> None:
-    text = (
-        "The debate is on Wednesday, Sept. 27 at 9 p.m. ET in Simi Valley. Former South Carolina "
-        "Gov. Nikki Haley and Gen. Mark Milley spoke. Texas vs. Georgia is the No. 1 game."
-    )
-
-    sentences = [text[start:end] for start, end in split_sentences(text)]
-
-    assert sentences == [
-        "The debate is on Wednesday, Sept. 27 at 9 p.m. ET in Simi Valley.",
-        "Former South Carolina Gov. Nikki Haley and Gen. Mark Milley spoke.",
-        "Texas vs. Georgia is the No. 1 game.",
-    ]
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "The U.S. has cut aid. ‘We cannot,’ she said.\nMr. Moise agreed. "
+            "U.N.-backed forces stay.",
+            [
+                "The U.S. has cut aid.",
+                "‘We cannot,’ she said.",
+                "Mr. Moise agreed.",
+                "U.N.-backed forces stay.",
+            ],
+        ),
+        (  # the abbreviations of news style
+            "The debate is on Wednesday, Sept. 27 at 9 p.m. ET in Simi Valley. Former South "
+            "Carolina Gov. Nikki Haley and Gen. Mark Milley spoke. Texas vs. Georgia is the No. 1 "
+            "game.",
+            [
+                "The debate is on Wednesday, Sept. 27 at 9 p.m. ET in Simi Valley.",
+                "Former South Carolina Gov. Nikki Haley and Gen. Mark Milley spoke.",
+                "Texas vs. Georgia is the No. 1 game.",
+            ],
+        ),
+    ],
+)
+def test_sentences_keep_abbreviations_and_quotes_together(text: str, expected: list[str]) -> None:
+    assert [text[start:end] for start, end in split_sentences(text)] == expected
 
 
 TODAY = dt.date(2026, 11, 23)
