@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from service.chat.citations import Source
 from service.chat.dates import TimeScope, format_date, parse_date, recency_key
-from service.chat.evidence import Sentence, terms_of, without_connective
+from service.chat.evidence import Sentence, sentence_spans, terms_of, without_connective
 from service.chat.expected import Kind, expected_kind, holds_answer
 
 MAX_WORDS = 80  # further quotes are added while the answer stays this short
@@ -39,14 +39,20 @@ _CONTINUES = re.compile(
 # Where a clause ends: a comma, semicolon or colon, or a dash, before a space.
 _CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—-](?=\s)")
 _FIGURE = re.compile(r"\d")
+_ENDED = re.compile(r"[.!?][\"'”’)]*$")  # how a sentence ends
 # The date label _write puts before a paragraph's quotes ("As of 7 August 2025: ", "Undated: "),
 # as a reader of an earlier reply finds it (service.chat.condense).
 LABEL = re.compile(r"^(?:As of |Earlier, on )?(?:\d{1,2} \w+ \d{4}|[Uu]ndated):\s+")
 
 
 def opens_article(sentence: Sentence) -> bool:
-    """True for the first sentences of an article, which state its news."""
-    return sentence.passage.start == 0 and sentence.position < LEAD_SENTENCES
+    """True for the first sentences of an article, which state its news: a line without a
+    sentence's end (a heading, a byline, "Reuters") is not one of them."""
+    passage = sentence.passage
+    if passage.start != 0 or not _ENDED.search(sentence.text):
+        return False
+    before = sentence_spans(passage.text)[: sentence.position]
+    return sum(bool(_ENDED.search(passage.text[s:e])) for s, e in before) < LEAD_SENTENCES
 
 
 def continues(text: str) -> bool:

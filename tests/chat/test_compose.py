@@ -3,7 +3,7 @@
 import datetime as dt
 from dataclasses import replace
 
-from service.chat.compose import MAX_CITATIONS, MAX_WORDS, compose
+from service.chat.compose import MAX_CITATIONS, MAX_WORDS, compose, opens_article
 from service.chat.dates import time_scope
 from service.chat.evidence import Sentence, content_terms, read
 from service.retrieval import Passage
@@ -136,3 +136,16 @@ def test_each_quote_is_cited_from_the_chunk_it_comes_from() -> None:
 
     assert [s.passage.chunk_id for s in sources] == ["crew.md::h::0", "crew.md::h::1"]
     assert all(s.quote and s.quote in s.passage.text for s in sources)
+
+
+def test_an_articles_news_is_its_first_sentences_not_its_byline() -> None:
+    text = (
+        "Guy Faulconbridge\n\nReuters\n\nMOSCOW (Reuters) - Putin named Andrei Belousov "
+        "defence minister. Sergei Shoigu moves to the Security Council. He had led it since 2012."
+    )
+    sentences = read([passage(text, "moscow.md", "2024-05-12")]).sentences
+
+    assert [s.text for s in sentences if opens_article(s)] == [
+        "MOSCOW (Reuters) - Putin named Andrei Belousov defence minister.",
+        "Sergei Shoigu moves to the Security Council.",
+    ]
