@@ -8,9 +8,11 @@ from the tokens of the chunk's own forward pass, so they cost next to nothing at
 """
 
 import base64
+import importlib.util
 import json
 import re
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +24,7 @@ _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|
 # NLTK's English Punkt model ("Sept.", "Gen.", "p.m.", "vs."), and two titles it lacks.
 _ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:No|Gov)\.$")
 _LAST_WORD = re.compile(r"[\w.'-]+(?=\.$)")
+_PUNKT_ABBREVIATIONS = "_static/nltk_cache/tokenizers/punkt_tab/english/abbrev_types.txt"
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -49,14 +52,14 @@ def _abbreviated(text: str) -> bool:
 
 @cache
 def _abbreviations() -> frozenset[str]:
-    """The abbreviations NLTK's English Punkt model learned ("sept", "gen", "p.m"), from the
-    NLTK data llama-index ships."""
-    from llama_index.core.utils import globals_helper
-    from nltk.data import find
-    from nltk.tokenize.punkt import load_punkt_params
-
-    globals_helper.wait_for_nltk_check()  # puts llama-index's bundled NLTK data on the path
-    return frozenset(load_punkt_params(find("tokenizers/punkt_tab/english/")).abbrev_types)
+    """The abbreviations NLTK's English Punkt model learned ("sept", "gen", "p.m"), read from its
+    data file as llama-index-core ships it (importing NLTK and llama-index to load it cost the
+    first question after a start 2.5 s)."""
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("llama-index-core, which ships the Punkt model's data, is missing")
+    path = Path(spec.submodule_search_locations[0], _PUNKT_ABBREVIATIONS)
+    return frozenset(path.read_text(encoding="utf-8").splitlines())
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
