@@ -56,7 +56,7 @@ from service.chat.expected import (
     name_runs,
     person_named,
 )
-from service.chat.grammar import negated
+from service.chat.grammar import negated, negates, parsed
 from service.chat.names import Embed, Names, question_names, similarities
 from service.chat.types import ChatAnswer, Mode
 from service.retrieval import Passage
@@ -150,7 +150,7 @@ def answer(
     noun = asked_noun(asked)
     if kind in (Kind.NAME, Kind.PLACE) and noun and embed is not None:  # "which country"
         answering = _typed_first(answering, noun, asked, embed)
-    if _NEGATION.search(asked) and negated([asked])[0]:  # "Which of them has not deployed?"
+    if _NEGATION.search(asked) and negates(parsed(asked)):  # "Which of them has not deployed?"
         answering = _negated_first(answering)
     # "Who is ...?" asks who holds a role now: the newest source that addresses it leads
     newest_first = scope.temporal or (scope.present_tense and kind is Kind.NAME)

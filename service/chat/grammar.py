@@ -6,7 +6,7 @@ is not thread-safe.
 
 import threading
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,6 +38,18 @@ def parse(texts: Sequence[str]) -> list["Doc"]:
         return list(grammar().pipe(texts))
 
 
+@lru_cache(maxsize=64)
+def parsed(question: str) -> "Doc":
+    """``question`` parsed, remembered: more than one part of the answer reads its grammar."""
+    (doc,) = parse([question])
+    return doc
+
+
+def negates(doc: "Doc") -> bool:
+    """Whether ``doc`` negates what it says ("has not sent", "never signed")."""
+    return any(token.dep_ == "neg" for token in doc)
+
+
 def negated(texts: Sequence[str]) -> list[bool]:
-    """Whether each of ``texts`` negates what it says ("has not sent", "never signed")."""
-    return [any(token.dep_ == "neg" for token in doc) for doc in parse(texts)]
+    """Whether each of ``texts`` negates what it says."""
+    return [negates(doc) for doc in parse(texts)]

@@ -22,7 +22,7 @@ from babel.languages import get_official_languages
 from service.chat.condense import Standalone
 from service.chat.dates import is_year
 from service.chat.evidence import Name, Reading, names_in
-from service.chat.grammar import parse
+from service.chat.grammar import parsed
 from service.retrieval import Passage
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def bounded(question: str) -> set[str]:
     than 200", "nearly 40", "over 40 years". A question without a figure is not parsed."""
     if not any(c.isdigit() for c in question):
         return set()
-    (doc,) = parse([question])
+    doc = parsed(question)
     bound = [t for t in doc if t.like_num and any(_bounds(w) for w in t.children)]
     return {w.text for t in bound for w in t.subtree if w.like_num}
 
