@@ -357,6 +357,16 @@ class LexicalIndex:
             new._delta.setdefault(chunk.document_id, []).append(delta)
         return new
 
+    def mentions(self, text: str, admission: Admission | None = None) -> bool | None:
+        """True when a chunk (of those ``admission`` admits) holds a term of ``text``; None
+        when ``text`` has no term the index keeps (a stop word, a one-digit figure) or the
+        admitted rows are not known yet."""
+        terms = tokenize([text])[0]
+        if not terms or (admission is not None and not self.filterable):
+            return None
+        filters = admission.filters if admission is not None else None
+        return bool(self._search_base(terms, 1, admission) or self._search_delta(terms, filters))
+
     def search(
         self, query: str, n: int, admission: Admission | None = None
     ) -> list[tuple[str, float]]:

@@ -176,6 +176,17 @@ class Retriever:
             for c in chunks[:k]
         ]
 
+    def mentions(self, text: str, filters: Filters | None = None) -> bool | None:
+        """Whether a document (of those ``filters`` admit) has a word of ``text``, by the BM25
+        index; None when it cannot tell (dense mode, an index not built yet, a stop word)."""
+        lexical = self._lexical
+        if lexical is None or self.mode == "dense":
+            return None
+        if filters is None or not filters.active:
+            return lexical.mentions(text)
+        self._make_filterable()
+        return lexical.mentions(text, lexical.admission(filters))
+
     def start(self, wait_seconds: float = START_WAIT_SECONDS) -> None:
         """Follow the store from a thread, which builds BM25 first and then checks for changes
         every ``refresh_seconds``. Waits up to ``wait_seconds`` for that first build; past

@@ -60,6 +60,7 @@ class Turn:
     query_vector: list[float] | None = None
     asked: str = ""  # the question put to the LLM
     llm_error: str | None = None  # the LLM already failed while condensing
+    filters: Filters | None = None  # what the passages were retrieved among
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,16 @@ class Answerer:
         if SCOPE_FIRST:
             passages.sort(key=lambda p: not scope.contains(p.published, p.text))
         return Turn(
-            tuple(messages), question, query, passages, deadline, scope, vector, asked, llm_error
+            tuple(messages),
+            question,
+            query,
+            passages,
+            deadline,
+            scope,
+            vector,
+            asked,
+            llm_error,
+            filters,
         )
 
     def depth(self, scope: TimeScope) -> int:
@@ -266,6 +276,7 @@ class Answerer:
             turn.query_vector,
             self._embed_short,
             self._decide,
+            lambda text: self._retriever.mentions(text, turn.filters),
         )
 
     def _fallback(self, turn: Turn, reason: str, llm_support: float | None = None) -> ChatAnswer:

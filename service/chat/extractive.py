@@ -122,6 +122,7 @@ def answer(
     query_vector: Sequence[float] | None = None,
     embed: Embed | None = None,
     decide: Callable[[Signals], bool] | None = None,
+    mentions: Callable[[str], bool | None] | None = None,
 ) -> ChatAnswer:
     """Answer ``question`` from ``passages`` by quoting them, or abstain.
 
@@ -130,7 +131,9 @@ def answer(
     index's embedder) tells whether a name the passages do not use refers to one of their
     documents (see :func:`service.chat.names.unrecognised`); without it such a name is unknown.
     ``decide`` tells from the evidence's signals whether to answer (by default the fitted model,
-    :mod:`service.chat.abstention`).
+    :mod:`service.chat.abstention`). ``mentions`` tells whether any document has a word of
+    a name (None: it cannot tell), so that a name the passages lack is said to be missing from
+    the documents only when it is (see :func:`unmentioned`).
     """
     scope = scope or TimeScope()
     asked = scope.without_dates(question.question)
@@ -143,7 +146,7 @@ def answer(
         ranked = in_scope
     answering, signals = answers(ranked, kind, query, asked, embed, names, passages)
     if not ranked or not (decide or shipped().answers)(signals):
-        return abstain(question, passages, names.unknown)
+        return abstain(question, passages, unmentioned(names.unknown, mentions, "They"))
     answering = answering or ranked  # the best evidence, though of another kind than asked
     if kind is Kind.NAME:
         answering = _persons_first(answering, asked, passages)
@@ -159,8 +162,7 @@ def answer(
     chosen = select(answering, newest_first, kind)
     draft, sources = compose(chosen, asked, set(query.weights), scope)
     if names.unknown:
-        listed = _listed(names.unknown)
-        draft = f"The documents do not mention {listed}; this is what they say.\n\n{draft}"
+        draft = f"{unmentioned(names.unknown, mentions)}; this is what they say.\n\n{draft}"
     rewriter = MarkerRewriter(len(sources))
     text = rewriter.rewrite(draft)
     return ChatAnswer(
@@ -307,15 +309,13 @@ def dating(scored: Sequence[Scored], kind: Kind, query: Query, question: str) ->
 
 
 def abstain(
-    question: Standalone,
-    passages: Sequence[Passage],
-    unknown: Sequence[Name] = (),
-    mode: Mode = "extractive",
+    question: Standalone, passages: Sequence[Passage], why: str = "", mode: Mode = "extractive"
 ) -> ChatAnswer:
-    """The "not in the documents" answer, naming the closest sources without claims."""
+    """The "not in the documents" answer, with ``why`` (a sentence, see :func:`unmentioned`),
+    naming the closest sources without claims."""
     text = NOT_IN_DOCUMENTS
-    if unknown:
-        text += f" They do not mention {_listed(unknown)}."
+    if why:
+        text += f" {why}."
     closest: dict[str, Passage] = {}
     for passage in passages:
         closest.setdefault(passage.document_id, passage)
@@ -330,6 +330,23 @@ def abstain(
         question=question.text,
         retrieved=list(passages),
     )
+
+
+def unmentioned(
+    names: Sequence[Name],
+    mentions: Callable[[str], bool | None] | None,
+    documents: str = "The documents",
+) -> str:
+    """What the answer says of ``names``, which no retrieved passage mentions: that the
+    ``documents`` do not mention those no document has a word of (by ``mentions``), and that
+    the passages found do not mention the others ("" for no names)."""
+    missing = [n for n in names if mentions is not None and mentions(n.text) is False]
+    unfound = [n for n in names if n not in missing]
+    found = f"passages found for it do not mention {_listed(unfound)}" if unfound else ""
+    if not missing:
+        return f"The {found}" if found else ""
+    said = f"{documents} do not mention {_listed(missing)}"
+    return f"{said}, and the {found}" if found else said
 
 
 def _listed(names: Sequence[Name]) -> str:

@@ -3,6 +3,7 @@
 import pytest
 
 from ingestion.embeddings import ChunkVectors, Embedder, Span
+from service.chat.answerer import Answerer
 from service.chat.compose import MAX_WORDS, SAME_SOURCE_WORDS
 from service.chat.types import Message
 from service.filters import Filters
@@ -106,6 +107,21 @@ def test_it_abstains_on_a_name_no_document_mentions(chat_components: Components)
     assert "They do not mention “Canada”." in answer.answer
 
 
+def test_a_name_only_other_documents_mention_is_not_said_to_be_missing(
+    chat_components: Components,
+) -> None:
+    # Jamaica is in September 2023's article, which one passage for this question misses.
+    question = "How much money has Jamaica given to the Haiti mission?"
+    answerer = Answerer(chat_components.retriever, top_k=1)
+
+    answer = ask(answerer, question)
+    among_others = answerer.answer([Message("user", question)], Filters(document_ids=[MAY]))
+
+    assert not answer.answered
+    assert "The passages found for it do not mention “Jamaica”." in answer.answer
+    assert "They do not mention “Jamaica”." in among_others.answer  # in no document admitted
+
+
 def test_a_name_in_other_words_than_the_documents_is_recognised_by_their_titles(
     chat_components: Components, chunk_texts: dict[str, str]
 ) -> None:
@@ -120,15 +136,23 @@ def test_a_name_in_other_words_than_the_documents_is_recognised_by_their_titles(
 
 
 @pytest.mark.parametrize(
-    ("question", "correction", "unsupported"),
+    ("question", "correction", "opening"),
     [
         (
             "Why did the US pledge $500 million to the Kenya-led mission in 2023?",
             "100 million",
-            "$500",
+            "The documents do not mention “$500”",
         ),
-        ("Why did Kenya send 5,000 police officers to Haiti?", "1000 police officers", "5,000"),
-        ("Why is Nigeria leading the security mission in Haiti?", "Kenya", "Nigeria"),
+        (  # BM25 keeps "000" of "5,000", which "12,000" has too: the documents may have it
+            "Why did Kenya send 5,000 police officers to Haiti?",
+            "1000 police officers",
+            "The passages found for it do not mention “5,000”",
+        ),
+        (
+            "Why is Nigeria leading the security mission in Haiti?",
+            "Kenya",
+            "The documents do not mention “Nigeria”",
+        ),
     ],
 )
 def test_a_false_premise_is_corrected_not_accepted(
@@ -136,12 +160,12 @@ def test_a_false_premise_is_corrected_not_accepted(
     chunk_texts: dict[str, str],
     question: str,
     correction: str,
-    unsupported: str,
+    opening: str,
 ) -> None:
     answer = ask(chat_components.answerer, question)
 
     assert answer.answered
-    assert answer.answer.startswith(f"The documents do not mention “{unsupported}”")
+    assert answer.answer.startswith(opening)
     assert correction in answer.answer
     assert_citations_valid(answer, chunk_texts)
 

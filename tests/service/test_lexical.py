@@ -2,6 +2,7 @@
 
 import pytest
 
+from service.filters import Filters
 from service.lexical import LexicalChunk, LexicalIndex
 
 DOCS = {
@@ -50,3 +51,15 @@ def test_an_empty_index_finds_nothing_until_updated() -> None:
     assert index.search("haiti", 5) == []
     updated = index.updated({"a.md"}, chunks_of({"a.md": DOCS["a.md"]}))
     assert [cid for cid, _ in updated.search("haiti", 5)] == ["a.md::0"]
+
+
+def test_mentions_tells_whether_a_current_chunk_has_a_word() -> None:
+    index = LexicalIndex(chunks_of(DOCS)).updated({"c.md"}, [])  # c deleted
+    only_b = index.admission(Filters(document_ids=["b.md"]))
+
+    assert index.mentions("Kenya's") is True
+    assert index.mentions("Nigeria") is False
+    assert index.mentions("Fishermen") is False  # only in a deleted document
+    assert index.mentions("Kenya", only_b) is False  # not in the documents admitted
+    assert index.mentions("waiver", only_b) is True
+    assert index.mentions("4") is None  # no term BM25 keeps: cannot tell
