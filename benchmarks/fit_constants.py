@@ -9,7 +9,7 @@ questions are answered and graded once as shipped and once for each other value 
 constant of service/evaluate/constants_fit.py's grid, the other constants as shipped; the
 passes (numbers only) go to ROWS. Then a table is printed: questions passed per corpus as
 shipped, by the fit of all corpora and by the fit of the other corpora (held out), with the
-change each held-out fit makes, and the change to ship (service/chat/extractive.py or
+change each held-out fit makes, and the change to ship (service/chat/weights.py or
 names.py is then edited and the rows collected again). ``make fit-constants`` runs it on the
 four development corpora, both cores answering at once.
 """

@@ -35,6 +35,7 @@ _FRAME_WORDS = (
     "mean means meant thing things way kind kinds sort type back"
 )
 MIN_STEM = 4  # shorter terms only match exactly
+WORD = re.compile(r"[^\W\d_][\w’'-]*")  # a word, not a figure
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")  # U.S., U.N.
 _NAME = re.compile(r"[$€£]?\d[\d,.]*\d|\d|[A-Z][\w’'-]*")
 _FIGURE = re.compile(r"\d[\d,]*\d|\d")

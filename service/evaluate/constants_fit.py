@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from service.chat import condense, extractive, names
+from service.chat import condense, names, weights
 from service.evaluate.held_out import folds
 
 # The values tried: weights from off to that of the sentence's own coverage (1), ratios across
 # (0, 1), the lead's bonus from none to twice the shipped one, the evidence below which the
 # rules abstain from 0.5 to 1, word and title similarities either side of the shipped one, the
 # mentions that make a name what "he" of a follow-up refers to from 1 to 3. Each grid holds the
-# value shipped (in service/chat/extractive.py; TITLE_SIMILARITY in names.py, MIN_MENTIONS in
+# value shipped (in service/chat/weights.py; TITLE_SIMILARITY in names.py, MIN_MENTIONS in
 # condense.py).
 GRID: dict[str, tuple[float, ...]] = {
     "CONTEXT_WEIGHT": (0.0, 0.25, 0.5, 1.0),
@@ -49,7 +49,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "MIN_MENTIONS": (1, 2, 3),
 }
 # The module each constant is read from and set in.
-HOMES: dict[str, ModuleType] = dict.fromkeys(GRID, extractive) | {
+HOMES: dict[str, ModuleType] = dict.fromkeys(GRID, weights) | {
     "TITLE_SIMILARITY": names,
     "MIN_MENTIONS": condense,
 }

@@ -13,10 +13,12 @@ from service.chat.condense import Standalone, standalone
 from service.chat.dates import format_date, time_scope
 from service.chat.evidence import Query, read
 from service.chat.expected import Kind, expected_kind, holds_answer
-from service.chat.extractive import Scored, answer, rank, select
+from service.chat.extractive import answer
 from service.chat.injection import instructs_assistant, without_instructions
+from service.chat.leads import select
 from service.chat.llm import format_passages
 from service.chat.prompts import PROMPTS, PromptError, Prompts
+from service.chat.ranking import Scored, rank
 from service.chat.types import Message
 from service.evaluate.abstention_fit import RULES
 from service.retrieval import Passage

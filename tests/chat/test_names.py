@@ -13,8 +13,9 @@ from service.chat.expected import (
     holds_answer,
     person_named,
 )
-from service.chat.extractive import answer, evidence_for, paraphrased, rank
+from service.chat.extractive import answer
 from service.chat.names import Embed, Names, abbreviated
+from service.chat.ranking import evidence_for, paraphrased, rank
 from service.chat.types import Message
 from service.evaluate.abstention_fit import RULES
 from tests.chat.test_chat_parts import passage
