@@ -99,8 +99,12 @@ class _Base:
         }
 
     @classmethod
-    def build(cls, chunks: list[LexicalChunk]) -> "_Base":
+    def build(cls, chunks: list[LexicalChunk]) -> "_Base | None":
+        """bm25s over ``chunks``; None when none has a term (only stop words): bm25s cannot
+        index that, and such chunks match no query."""
         tokens = tokenize([c.text for c in chunks])
+        if not any(tokens):
+            return None
         model = bm25s.BM25(k1=K1, b=B)
         model.index(tokens, show_progress=False)
         avg_length = sum(map(len, tokens)) / max(len(tokens), 1)
@@ -240,7 +244,8 @@ class LexicalIndex:
 
     def __init__(self, chunks: list[LexicalChunk]) -> None:
         self._base = _Base.build(chunks) if chunks else None
-        self._hidden = np.zeros(len(chunks), dtype=bool)  # base rows of changed documents
+        rows = len(self._base.ids) if self._base is not None else 0
+        self._hidden = np.zeros(rows, dtype=bool)  # base rows of changed documents
         self._delta: dict[str, list[_DeltaChunk]] = {}  # document id -> its current chunks
 
     def save(self, directory: Path) -> None:
@@ -405,7 +410,7 @@ class LexicalIndex:
         lengths = sum(c.length for c in chunks) + (
             base.avg_length * len(self._hidden) if base else 0
         )
-        avg_length = lengths / total
+        avg_length = lengths / total if lengths else 1.0  # no chunk has a term: none scores
         idf = {}
         for term in set(terms):
             df = sum(1 for c in chunks if term in c.terms)

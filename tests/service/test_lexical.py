@@ -53,6 +53,18 @@ def test_an_empty_index_finds_nothing_until_updated() -> None:
     assert [cid for cid, _ in updated.search("haiti", 5)] == ["a.md::0"]
 
 
+def test_chunks_without_a_term_score_nothing_and_break_nothing() -> None:
+    # found by the property test: only stop words in the delta made its average length 0
+    empty = chunks_of({"a.md": ["The and of it."]})
+
+    assert LexicalIndex([]).updated({"a.md"}, empty).search("kenya", 5) == []
+    built = LexicalIndex(empty)  # a full build of such chunks only: bm25s refuses it
+    assert built.search("kenya", 5) == [] and len(built) == 0
+    assert [c for c, _ in built.updated(set(DOCS), chunks_of(DOCS)).search("kenya", 5)] == [
+        "a.md::0"
+    ]
+
+
 def test_mentions_tells_whether_a_current_chunk_has_a_word() -> None:
     index = LexicalIndex(chunks_of(DOCS)).updated({"c.md"}, [])  # c deleted
     only_b = index.admission(Filters(document_ids=["b.md"]))
