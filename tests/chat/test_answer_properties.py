@@ -1,10 +1,10 @@
 """No question crashes the answerer: generated corpora and questions, over a real server.
 
 Hypothesis draws small corpora (dated and undated documents, duplicates, one-sentence and
-empty ones, documents sharing every word) and questions (question words, follow-ups, time
-cues), uploads the corpus through the documents API of one real server, and asks over
-``/api/chat`` and ``/v1/chat/completions``: every call answers 200 with a well-formed reply
-whose quotes are verbatim text of the documents, each shown in the answer.
+empty ones, documents sharing every word, or of stop words only) and questions (question
+words, follow-ups, time cues), uploads the corpus through the documents API of one real
+server, and asks over ``/api/chat`` and ``/v1/chat/completions``: every call answers 200 with
+a well-formed reply whose quotes are verbatim text of the documents, each shown in the answer.
 """
 
 import datetime as dt
@@ -27,6 +27,7 @@ WORDS = (
     "Kenya Haiti mission police Boeing chief executive funding budget rose fell "
     "million 100 2,500 cost launch telescope mirror March 2024 the a of in was is"
 ).split()
+STOP = {"the", "a", "of", "in", "was", "is"}  # the stop words of WORDS: no BM25 term
 TIME_CUES = ("", " now", " still", " as of March 2024", " in 2022", " since 2019", " today")
 ASKING = (
     *("Who is", "What is", "When was", "Where is", "Which", "How many", "How much is", "Why did"),
@@ -102,6 +103,9 @@ def shown(quote: str, answer: str) -> bool:
     ],
     turns=["What is Germany's minimum wage?"],
 )
+@example(  # stop words only: no BM25 term (a 500 in its delta before)
+    documents=[("The", "", "The a of in.")], turns=["Who is Kenya?"]
+)
 def test_every_question_gets_a_well_formed_answer_with_verbatim_quotes(
     api: httpx.Client, documents: list[tuple[str, str, str]], turns: list[str]
 ) -> None:
@@ -138,6 +142,9 @@ def test_every_question_gets_a_well_formed_answer_with_verbatim_quotes(
             len({frozenset(body.split()) for _, _, body in docs if body}) == 1
             and sum(bool(body) for _, _, body in docs) > 1
         ),  # sharing every word
+        lambda docs: any(
+            body and set(body.lower().replace(".", " ").split()) <= STOP for _, _, body in docs
+        ),  # of stop words only
     ],
 )
 def test_the_generated_corpora_include_the_hard_shapes(shape: Any) -> None:
