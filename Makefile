@@ -155,7 +155,7 @@ fit-abstention: install
 	.venv/bin/python benchmarks/fit_abstention.py $(foreach c,$(FIT_CORPORA),--corpus $(c))
 
 # The answerer's weights and ratios, one change at a time (writes eval_sets/training/
-# constants.csv.gz; prints the change that holds out, to make in service/chat/extractive.py).
+# constants.csv.gz; prints the change that holds out, to make in service/chat/weights.py).
 fit-constants: install
 	.venv/bin/python benchmarks/fit_constants.py $(foreach c,$(FIT_CORPORA),--corpus $(c))
 

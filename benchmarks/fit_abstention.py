@@ -8,8 +8,8 @@ Each corpus is read from its index in CACHE/NAME (``make eval-corpora`` builds t
 questions are answered with abstention switched off, and each answer graded: the rows (numbers
 only) go to ROWS. Then the model is fitted (service/evaluate/abstention_fit.py) and a table
 printed: questions passed per corpus by the hand-set rules, by the fit of all corpora and by the
-fit of the other corpora (held out). Whichever of the rules and the fit does better held out is
-written to service/chat/abstention.json.
+fit of the other corpora (held out), then the held-out passes by question category. Whichever
+of the rules and the fit does better held out is written to service/chat/abstention.json.
 ``make fit-abstention`` runs it on the four development corpora.
 """
 
@@ -23,6 +23,7 @@ from service.chat.answerer import Answerer
 from service.evaluate.abstention_fit import (
     Outcome,
     Row,
+    by_category,
     leave_one_out,
     read_rows,
     select,
@@ -68,6 +69,13 @@ def main() -> None:
     means = [_mean([r.rules for r in table]), _mean([r.in_sample for r in table])]
     means.append(_mean([r.held_out for r in table]))
     print(f"| **mean** | | {' | '.join(means)} |")  # noqa: T201
+    print("\nHeld out, by category:")  # noqa: T201
+    questions = {corpus.name: corpus.questions for corpus in args.corpus}
+    for r in table:
+        categories = [case.category for case in load_eval_set(questions[r.corpus])]
+        split = by_category(corpora[r.corpus], r.answers, categories)
+        shown = ", ".join(f"{c} {o.passed}/{o.questions}" for c, o in split.items())
+        print(f"- {r.corpus}: {shown}")  # noqa: T201
 
 
 def _show(o: Outcome) -> str:

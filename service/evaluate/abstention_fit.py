@@ -146,12 +146,14 @@ def by_rules(rows: Sequence[Row]) -> dict[int, bool]:
 
 @dataclass(frozen=True)
 class HeldOut:
-    """One corpus decided by the rules, by the fit of all corpora and by the fit of the others."""
+    """One corpus decided by the rules, by the fit of all corpora and by the fit of the others
+    (``answers``: whether that fit answers each of its questions)."""
 
     corpus: str
     rules: Outcome
     in_sample: Outcome
     held_out: Outcome
+    answers: Mapping[int, bool]
 
 
 def select(corpora: Mapping[str, Sequence[Row]]) -> Abstention:
@@ -173,15 +175,25 @@ def _share(o: Outcome) -> float:
 def leave_one_out(corpora: Mapping[str, Sequence[Row]]) -> list[HeldOut]:
     """Each corpus decided by the rules, by the fit of all corpora and by the fit of the others."""
     everywhere, held_out = folds(corpora, fit)
-    return [
-        HeldOut(
-            name,
-            outcome(rows, by_rules(rows)),
-            outcome(rows, decisions(rows, everywhere)),
-            outcome(rows, decisions(rows, others)),
+    table = []
+    for name, rows, others in held_out:
+        answers = decisions(rows, others)
+        in_sample = outcome(rows, decisions(rows, everywhere))
+        table.append(
+            HeldOut(name, outcome(rows, by_rules(rows)), in_sample, outcome(rows, answers), answers)
         )
-        for name, rows, others in held_out
-    ]
+    return table
+
+
+def by_category(
+    rows: Sequence[Row], answers: Mapping[int, bool], categories: Sequence[str]
+) -> dict[str, Outcome]:
+    """The :func:`outcome` of each category's questions of ``rows`` (question ``i`` is of
+    ``categories[i]``), by category name."""
+    grouped: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        grouped[categories[row.question]].append(row)
+    return {category: outcome(grouped[category], answers) for category in sorted(grouped)}
 
 
 FIELDS = ["corpus", "question", "answerable", "passed", "decided", *Signals.names()]

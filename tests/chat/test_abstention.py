@@ -10,6 +10,7 @@ from service.evaluate.abstention_fit import (
     RULES,
     RULES_WRITTEN_ON,
     Row,
+    by_category,
     decisions,
     fit,
     leave_one_out,
@@ -106,6 +107,19 @@ def test_the_rules_are_judged_only_where_they_were_not_written() -> None:
     in_sample = sum(row.rules.passed for row in table)
     assert in_sample > sum(row.held_out.passed for row in table)  # the rules, counted everywhere
     assert select(corpora) != RULES  # held out on "a" and "b", the fit passes more
+
+
+def test_held_out_passes_split_by_category_add_up_to_the_corpus() -> None:
+    corpora = {"a": _rows("a"), "b": _rows("b")}
+    categories = ["answerable", "unanswerable"] * 10  # as _rows makes question i
+
+    for row in leave_one_out(corpora):
+        split = by_category(corpora[row.corpus], row.answers, categories)
+
+        assert list(split) == ["answerable", "unanswerable"]
+        assert all(o.questions == 10 for o in split.values())
+        assert sum(o.passed for o in split.values()) == row.held_out.passed
+        assert outcome(corpora[row.corpus], row.answers) == row.held_out
 
 
 def test_the_shipped_model_is_what_the_development_corpora_select() -> None:
