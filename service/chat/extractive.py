@@ -30,7 +30,14 @@ from service.chat.expected import (
     holds_answer,
 )
 from service.chat.grammar import negates, parsed
-from service.chat.leads import negated_first, newest_first, persons_first, select, typed_first
+from service.chat.leads import (
+    mark_persons,
+    negated_first,
+    newest_first,
+    persons_first,
+    select,
+    typed_first,
+)
 from service.chat.names import Embed, Names, question_names, similarities
 from service.chat.ranking import Scored, evidence_for
 from service.chat.types import ChatAnswer, Mode
@@ -78,10 +85,12 @@ def answer(
         return abstain(question, passages, unmentioned(names.unknown, mentions, "They"))
     answering = answering or ranked  # the best evidence, though of another kind than asked
     if kind is Kind.NAME:
-        answering = persons_first(answering, asked, passages)
+        answering = mark_persons(answering, asked, passages)
     noun = asked_noun(asked)
     if kind in (Kind.NAME, Kind.PLACE) and noun and embed is not None:  # "which country"
-        answering = typed_first(answering, noun, asked, embed)
+        answering = typed_first(answering, noun, asked, embed)  # names what it asks for
+    elif kind is Kind.NAME:  # "who": a person
+        answering = persons_first(answering)
     if _NEGATION.search(asked) and negates(parsed(asked)):  # "Which of them has not deployed?"
         answering = negated_first(answering)
     # "Who is ...?" asks who holds a role now: the newest source that addresses it leads

@@ -4,10 +4,11 @@ Sources with different dates, and questions about the present or about change, a
 newest first: "As of 23 May 2025: ... Earlier, on 7 February 2025: ...". A present-tense
 question for a name ("Who is ...?") is led by the newest source that addresses it too; any
 other present-tense question by the newest source that answers it nearly as well as the best.
-A question for a name is answered with a person's name where a source's sentence close to its
-best names one, or the next sentence names the person its best introduces ("A federal judge
-..."). A "which" question names what it asks for ("which country"): of the sentences that
-answer nearly as well as the best, the one naming something closest in meaning to it leads. A
+A "who" question is answered with a person's name where a source's sentence close to its best
+names one, or the next sentence names the person its best introduces ("A federal judge ...").
+A "which" question names what it asks for ("which country"): of the sentences that answer
+nearly as well as the best, the one naming something closest in meaning to it leads, not one
+naming a person (a spokesperson quoted does not answer "which state"). A
 question asking what did not happen ("Which of them has not sent officers?", by spaCy's parse)
 is led by the best of those that negates what it says.
 """
@@ -33,16 +34,14 @@ MAX_PER_DOCUMENT = 2
 _VALUES = (Kind.FIGURE, Kind.MONEY, Kind.DATE)
 
 
-def persons_first(
+def mark_persons(
     ranked: Sequence[Scored], question: str, passages: Sequence[Passage]
 ) -> list[Scored]:
     """``ranked``, marking the sentences that name a person ``question`` does not
     (:func:`person_named`) and those introducing one that the next sentence names (with a
-    word of what the question asks about, when it says: "which federal judge"); in each
-    document's places those scoring :data:`weights.KIND_RATIO` of its best come first. A name
-    is most often asked of a person ("Silvana Tenreyro was the only member who ..." before "The Bank
-    of England raised rates ..."), and news introduces someone before naming them ("A federal
-    judge blocked ...", then "US District Judge Adrienne Nelson granted ...")."""
+    word of what the question asks about, when it says: "which federal judge"): news
+    introduces someone before naming them ("A federal judge blocked ...", then "US District
+    Judge Adrienne Nelson granted ...")."""
     written = {w for p in passages for w in re.findall(r"[\w-]+", f"{p.title} {p.text}")}
     noun = set(content_terms(asked_noun(question)))
     marked = [replace(s, person=person_named(s.sentence.text, question, written)) for s in ranked]
@@ -51,7 +50,14 @@ def persons_first(
         for s in marked
         if s.person and (not noun or noun & set(content_terms(s.sentence.text)))
     }
-    marked = [s if s.person else replace(s, introduces=_next_place(s) in naming) for s in marked]
+    return [s if s.person else replace(s, introduces=_next_place(s) in naming) for s in marked]
+
+
+def persons_first(marked: Sequence[Scored]) -> list[Scored]:
+    """``marked`` (:func:`mark_persons`) with, in each document's places, the sentences naming
+    or introducing a person that score :data:`weights.KIND_RATIO` of its best first: "who"
+    is most often asked of a person ("Silvana Tenreyro was the only member who ..." before
+    "The Bank of England raised rates ...")."""
     best: dict[str, float] = {}
     for s in marked:
         best[s.document_id] = max(best.get(s.document_id, 0.0), s.evidence)

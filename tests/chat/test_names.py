@@ -1,9 +1,11 @@
 """What a question names or asks about, written in other words by the documents, or absent."""
 
+import datetime as dt
 from dataclasses import replace
 
 from ingestion.embeddings import Embedder
 from service.chat.condense import Standalone, standalone
+from service.chat.dates import time_scope
 from service.chat.evidence import Query, names_in, read
 from service.chat.expected import (
     Kind,
@@ -294,3 +296,37 @@ def test_a_question_for_what_did_not_happen_is_led_by_a_sentence_saying_so(
     # a question negating nothing is led as before: by the sentence naming the most countries
     reply = _ask("Which country has sent its officers?", offered, missing, embed=embed)
     assert reply.split("[1]")[0].endswith("offered police officers for the mission. ")
+
+
+def test_a_which_question_is_led_by_the_kind_it_names_before_any_person(
+    embedder: Embedder,
+) -> None:
+    # The newest source leads; its sentence naming a person scores close to its best, which
+    # names the state: "who" would be led by the person, "which state" is not.
+    older = replace(
+        passage(
+            "The Supreme Court said the State can enforce its ban on the treatment for minors in "
+            "Idaho.",
+            "a.md",
+        ),
+        published="2024-04-15",
+    )
+    newer = passage(
+        "Families had waited for months. The Supreme Court agreed to hear the challenge to "
+        "Tennessee's ban on the treatment for minors. The ban on treatment for minors is a "
+        "challenge the court will hear, said Tara Borelli.",
+        "b.md",
+    )
+    question = "As of June 2025, the Supreme Court will hear a challenge to a ban on the treatment"
+    question += " for minors in which state?"
+
+    reply = answer(
+        standalone([Message(role="user", content=question)]),
+        [older, newer],
+        time_scope(question, dt.date(2026, 1, 1)),
+        embed=embedder.embed_documents,
+        decide=RULES.answers,
+    )
+
+    lead = reply.answer.split("[1]")[0]
+    assert "Tennessee" in lead and "Borelli" not in lead
