@@ -107,7 +107,7 @@ class _Base:
             return None
         model = bm25s.BM25(k1=K1, b=B)
         model.index(tokens, show_progress=False)
-        avg_length = sum(map(len, tokens)) / max(len(tokens), 1)
+        avg_length = sum(map(len, tokens)) / len(tokens)
         ids, documents = [c.chunk_id for c in chunks], [c.document_id for c in chunks]
         fields = RowFields([c.day for c in chunks], [c.host for c in chunks])
         return cls(model, ids, documents, avg_length, fields)
@@ -243,7 +243,7 @@ class LexicalIndex:
     """BM25 over a fixed set of chunks; never changed once built (see :meth:`updated`)."""
 
     def __init__(self, chunks: list[LexicalChunk]) -> None:
-        self._base = _Base.build(chunks) if chunks else None
+        self._base = _Base.build(chunks)
         rows = len(self._base.ids) if self._base is not None else 0
         self._hidden = np.zeros(rows, dtype=bool)  # base rows of changed documents
         self._delta: dict[str, list[_DeltaChunk]] = {}  # document id -> its current chunks

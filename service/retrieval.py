@@ -150,10 +150,7 @@ class Retriever:
         n = candidates(k)
         if self._poller is None:
             self._refresh_if_due()
-        if filters is not None and not filters.active:
-            filters = None
-        if filters is not None:
-            self._make_filterable()
+        filters = self._active(filters)
         where = filters.where() if filters is not None else None
         lexical = self._lexical  # one snapshot, even if swapped meanwhile
         among = admission = None
@@ -182,10 +179,8 @@ class Retriever:
         lexical = self._lexical
         if lexical is None or self.mode == "dense":
             return None
-        if filters is None or not filters.active:
-            return lexical.mentions(text)
-        self._make_filterable()
-        return lexical.mentions(text, lexical.admission(filters))
+        filters = self._active(filters)
+        return lexical.mentions(text, lexical.admission(filters) if filters is not None else None)
 
     def start(self, wait_seconds: float = START_WAIT_SECONDS) -> None:
         """Follow the store from a thread, which builds BM25 first and then checks for changes
@@ -226,6 +221,14 @@ class Retriever:
             self._generation = state.generation
             if self._snapshots is not None and lexical is not None and lexical.savable:
                 self._snapshots.save(collection, state.generation, state.revision, lexical)
+
+    def _active(self, filters: Filters | None) -> Filters | None:
+        """``filters`` when they select anything (the store's filter fields backfilled first),
+        else None."""
+        if filters is None or not filters.active:
+            return None
+        self._make_filterable()
+        return filters
 
     def _make_filterable(self) -> None:
         """Backfill the store's filter fields unless this retriever knows they are there."""
