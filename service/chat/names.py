@@ -5,8 +5,9 @@ A name may be mentioned as written, by its initials or spelled out ("US", "Unite
 ("Britain's" for the Bank of England: its vector is close to the title). A name none of these
 reach is unknown, and the answer abstains (:mod:`service.chat.extractive`). A language or
 nationality word ("the American planemaker", "a French stadium") only describes what the
-question asks about: it is no name a passage has to mention, nor is a figure that a word bounds
-("more than 40 years", which a passage may write as "four decades").
+question asks about: it is no name a passage has to mention, nor is a country modifying a noun
+("the US House"), nor a figure that a word bounds ("more than 40 years", which a passage may
+write as "four decades").
 """
 
 import re
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from babel import Locale
+from babel.core import get_global
 from babel.languages import get_official_languages
 
 from service.chat.condense import Standalone
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 TITLE_SIMILARITY = 0.2
 
 _BOUNDING = {"advmod", "amod", "quantmod"}  # "nearly" 40, "more" (than) 200, "over" 40
+_MODIFIER = {"compound", "amod", "nmod"}  # "US" House, "UK" island
 Embed = Callable[[list[str]], list[list[float]]]  # texts to unit vectors: an embedder's method
 
 
@@ -73,8 +76,12 @@ def question_names(
     # write them
     bounds = bounded(asked)
     described = [n for n in names if n.text in nationalities() or n.text in bounds]
+    modifiers = place_modifiers(asked) if absent else set()
     unknown = unrecognised(
-        asked, [n for n in absent if n not in spelled + described], passages, embed
+        asked,
+        [n for n in absent if n not in spelled + described and n.text not in modifiers],
+        passages,
+        embed,
     )
     # a year is a period a passage may write in other words ("by the end of the century"):
     # only a passage without the question's other names is weaker evidence
@@ -91,6 +98,43 @@ def bounded(question: str) -> set[str]:
     doc = parsed(question)
     bound = [t for t in doc if t.like_num and any(_bounds(w) for w in t.children)]
     return {w.text for t in bound for w in t.subtree if w.like_num}
+
+
+def place_modifiers(question: str) -> set[str]:
+    """The words of ``question`` naming a country or region, or its code, that modify a noun,
+    by spaCy's parse: "the US House", "which United States agency" describe what is asked
+    about as "American" would."""
+    doc = parsed(question)
+    words: set[str] = set()
+    for end, token in enumerate(doc):
+        if token.dep_ not in _MODIFIER:
+            continue
+        start = end
+        while start > 0 and doc[start - 1].dep_ == "compound":  # "United" States
+            start -= 1
+        place = next(
+            (
+                doc[s : end + 1]
+                for s in range(start, end + 1)
+                if _names_place(doc[s : end + 1].text)
+            ),
+            None,
+        )
+        if place is not None:
+            words.update(t.text for t in place)
+    return words
+
+
+def _names_place(word: str) -> bool:
+    return word.lower() in places() or word in _place_codes()
+
+
+@cache
+def _place_codes() -> frozenset[str]:
+    """The codes of countries and regions (CLDR's, through Babel): "US", "EU", "UN", and the
+    aliases in use ("UK")."""
+    codes = [*Locale("en").territories, *get_global("territory_aliases")]
+    return frozenset(c for c in codes if re.fullmatch(r"[A-Z]{2}", c))
 
 
 def _bounds(word: "Token") -> bool:

@@ -274,6 +274,17 @@ def test_a_nationality_describes_what_is_asked_about_and_need_not_be_mentioned(
     assert "Red Lobster" in reply.split("[1]")[0]  # not led by the passage saying "American"
 
 
+def test_a_country_modifying_a_noun_describes_it_and_need_not_be_mentioned() -> None:
+    ousted = "Kevin McCarthy was ousted as speaker of the House of Representatives on Tuesday."
+
+    for country in ("US", "United States"):
+        reply = _ask(f"Which lawmaker was ousted as speaker of the {country} House?", ousted)
+        assert "Kevin McCarthy was ousted" in reply
+    # a country the question speaks of, not one describing a thing, has to be mentioned
+    assert _ask("Which speaker has the US ousted?", ousted) == ""
+    assert _ask("Which speaker was ousted in the UK?", ousted) == ""
+
+
 def test_a_figure_a_word_bounds_need_not_be_written_as_the_question_does() -> None:
     spying = "Manuel Rocha is accused of serving as a covert agent for Cuba for four decades."
 
