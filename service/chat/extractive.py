@@ -80,6 +80,8 @@ def answer(
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published, s.sentence.text)]
     if in_scope and in_scope[0].score >= weights.SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
+    if ranked:  # a place that describes what is asked, where the evidence names another
+        names = names.contested(ranked[0].sentence.text)
     answering, signals = answers(ranked, kind, query, asked, embed, names, passages)
     if not ranked or not (decide or shipped().answers)(signals):
         return abstain(question, passages, unmentioned(names.unknown, mentions, "They"))

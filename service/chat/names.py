@@ -12,7 +12,7 @@ write as "four decades").
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -55,6 +55,18 @@ class Names:
     absent: list[Name]
     unknown: list[Name]
     known: list[Name]
+    places: list[Name] = field(default_factory=list)  # absent, as describing places
+
+    def contested(self, text: str) -> "Names":
+        """These names, counting the places that describe what is asked (:func:`place_modifiers`)
+        as unknown when ``text`` (the best evidence) names another country: "Germany's minimum
+        wage" does not answer for "the Canada minimum wage"."""
+        written = (f"{n.text} {_country_names().get(n.text, '')}" for n in self.places)
+        meant = {w for text in written for w in text.lower().split()}
+        named = (m.group().lower().split() for m in _country_pattern().finditer(text))
+        if all(set(words) <= meant for words in named):
+            return self
+        return replace(self, unknown=[*self.unknown, *self.places])
 
 
 def question_names(
@@ -77,17 +89,15 @@ def question_names(
     bounds = bounded(asked)
     described = [n for n in names if n.text in nationalities() or n.text in bounds]
     modifiers = place_modifiers(asked) if absent else set()
+    places = [n for n in absent if n.text in modifiers and n not in spelled + described]
     unknown = unrecognised(
-        asked,
-        [n for n in absent if n not in spelled + described and n.text not in modifiers],
-        passages,
-        embed,
+        asked, [n for n in absent if n not in spelled + described + places], passages, embed
     )
     # a year is a period a passage may write in other words ("by the end of the century"):
     # only a passage without the question's other names is weaker evidence
     known = [n for n in names if n not in absent + spelled + described and not is_year(n.text)]
     known += [name for _, name in acronyms] + _referred(question)
-    return Names(absent, unknown, known)
+    return Names(absent, unknown, known, places)
 
 
 def bounded(question: str) -> set[str]:
@@ -103,7 +113,8 @@ def bounded(question: str) -> set[str]:
 def place_modifiers(question: str) -> set[str]:
     """The words of ``question`` naming a country or region, or its code, that modify a noun,
     by spaCy's parse: "the US House", "which United States agency" describe what is asked
-    about as "American" would."""
+    about as "American" would. A code counts when it is the country's initials
+    (:func:`_country_initials`)."""
     doc = parsed(question)
     words: set[str] = set()
     for end, token in enumerate(doc):
@@ -126,15 +137,36 @@ def place_modifiers(question: str) -> set[str]:
 
 
 def _names_place(word: str) -> bool:
-    return word.lower() in places() or word in _place_codes()
+    return word.lower() in places() or word in _country_initials()
 
 
 @cache
-def _place_codes() -> frozenset[str]:
-    """The codes of countries and regions (CLDR's, through Babel): "US", "EU", "UN", and the
-    aliases in use ("UK")."""
-    codes = [*Locale("en").territories, *get_global("territory_aliases")]
-    return frozenset(c for c in codes if re.fullmatch(r"[A-Z]{2}", c))
+def _country_initials() -> frozenset[str]:
+    """The codes of countries (and groups of them) that are the initials of their names, as
+    texts abbreviate them: "US", "UK", "EU", "UN", "NZ"; not "AI" (Anguilla) nor "IT" (Italy),
+    which stand for other things."""
+    return frozenset(
+        code
+        for code, name in _country_names().items()
+        if code == "".join(w[0] for w in re.findall(r"[A-Z][a-z]+", name))
+    )
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    """The English names of countries and groups of them by their codes and the codes' aliases
+    in use (CLDR's, through Babel): "US": "United States", "UK": "United Kingdom", "EU":
+    "European Union"."""
+    names = Locale("en").territories
+    aliases = {a: names[c[0]] for a, c in get_global("territory_aliases").items() if c[0] in names}
+    return {c: n for c, n in {**aliases, **names}.items() if re.fullmatch(r"[A-Z]{2}", c)}
+
+
+@cache
+def _country_pattern() -> re.Pattern[str]:
+    """Any country's name as texts write it ("Germany", "South Korea")."""
+    names = sorted(set(_country_names().values()), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
 
 
 def _bounds(word: "Token") -> bool:

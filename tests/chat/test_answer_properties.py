@@ -24,7 +24,7 @@ from tests.helpers import make_settings, serve_app
 ADMIN_KEY = "admin-key-0123456789abcdef"
 # A small vocabulary, so that documents share words, names, figures and dates.
 WORDS = (
-    "Kenya Haiti mission police Boeing chief executive funding budget rose fell "
+    "Kenya Haiti US mission police Boeing chief executive funding budget rose fell "
     "million 100 2,500 cost launch telescope mirror March 2024 the a of in was is"
 ).split()
 STOP = {"the", "a", "of", "in", "was", "is"}  # the stop words of WORDS: no BM25 term

@@ -280,9 +280,15 @@ def test_a_country_modifying_a_noun_describes_it_and_need_not_be_mentioned() -> 
     for country in ("US", "United States"):
         reply = _ask(f"Which lawmaker was ousted as speaker of the {country} House?", ousted)
         assert "Kevin McCarthy was ousted" in reply
+    # a code that is not the country's initials stands for other things ("AI": Anguilla)
+    assert _ask("Which lawmaker was ousted as speaker of the AI House?", ousted) == ""
     # a country the question speaks of, not one describing a thing, has to be mentioned
     assert _ask("Which speaker has the US ousted?", ousted) == ""
     assert _ask("Which speaker was ousted in the UK?", ousted) == ""
+    # nor does one that the evidence contradicts by naming another country
+    wage = "Germany's minimum wage will rise to €13.90 an hour in 2026."
+    assert _ask("What is the Canada minimum wage?", wage) == ""
+    assert "Germany's minimum wage" in _ask("What is the Germany minimum wage?", wage)
 
 
 def test_a_figure_a_word_bounds_need_not_be_written_as_the_question_does() -> None:
