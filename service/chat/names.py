@@ -58,10 +58,22 @@ class Names:
     places: list[Name] = field(default_factory=list)  # absent, as describing places
 
     def contested(self, text: str) -> "Names":
-        """These names, counting the places that describe what is asked (:func:`place_modifiers`)
-        as unknown when ``text`` (the best evidence) names another country: "Germany's minimum
-        wage" does not answer for "the Canada minimum wage"."""
-        written = (f"{n.text} {_country_names().get(n.text, '')}" for n in self.places)
+        """These names, counting the places that describe what is asked (:func:`place_modifiers`,
+        :func:`nationalities`) as unknown when ``text`` (the best evidence) names another
+        country: "Germany's minimum wage" does not answer for "the Canada minimum wage" nor
+        for "the French minimum wage". A word of a wider region ("European") contests none."""
+        if any(_nationality_countries().get(n.text) == frozenset() for n in self.places):
+            return self
+        written = (
+            " ".join(
+                [
+                    n.text,
+                    _country_names().get(n.text, ""),
+                    *_nationality_countries().get(n.text, ()),
+                ]
+            )
+            for n in self.places
+        )
         meant = {w for text in written for w in text.lower().split()}
         named = (m.group().lower().split() for m in _country_pattern().finditer(text))
         if all(set(words) <= meant for words in named):
@@ -89,7 +101,9 @@ def question_names(
     bounds = bounded(asked)
     described = [n for n in names if n.text in nationalities() or n.text in bounds]
     modifiers = place_modifiers(asked) if absent else set()
-    places = [n for n in absent if n.text in modifiers and n not in spelled + described]
+    places = [
+        n for n in absent if n not in spelled and (n.text in modifiers or n.text in nationalities())
+    ]
     unknown = unrecognised(
         asked, [n for n in absent if n not in spelled + described + places], passages, embed
     )
@@ -176,20 +190,33 @@ def _bounds(word: "Token") -> bool:
 @cache
 def nationalities() -> frozenset[str]:
     """Words naming a language or a nationality, which describe what a question asks about
-    rather than name it, from CLDR (through Babel): the English names of the languages some
-    country speaks officially ("French", "Norwegian", "Japanese") and the word a regional
-    variant puts before its language ("American" English, "European" Spanish),
-    less the names of countries and regions ("Nauru", "Congo" Swahili, "Simplified" Chinese
-    is a script's)."""
+    rather than name it (:func:`_nationality_countries`), less the names of countries and
+    regions ("Nauru", "Congo" Swahili, "Simplified" Chinese is a script's)."""
+    return frozenset(w for w in _nationality_countries() if w.lower() not in places())
+
+
+@cache
+def _nationality_countries() -> dict[str, frozenset[str]]:
+    """From CLDR (through Babel): the English names of the languages some country speaks
+    officially ("French", "Norwegian", "Japanese"), each with the countries that speak it,
+    and the word a regional variant puts before its language ("American" English), with the
+    variant's country; none for a word the variants of several countries share, which names a
+    wider region ("European" Spanish and Portuguese)."""
     names, regions = Locale("en").languages, Locale("en").territories
-    official = {code for place in regions for code in get_official_languages(str(place))}
-    words = {names[code] for code in official if code in names and " " not in names[code]}
+    countries: dict[str, set[str]] = {}
+    for place in regions:
+        for code in get_official_languages(str(place)):
+            if code in names and " " not in names[code]:
+                countries.setdefault(names[code], set()).add(regions[place])
+    variants: dict[str, set[str]] = {}
     for code, name in names.items():
         base, _, region = code.partition("_")
         first, _, rest = name.partition(" ")
         if rest == names.get(base) and not regions.get(region, first).startswith(first):
-            words.add(first)
-    return frozenset(w for w in words if w.lower() not in places())
+            variants.setdefault(first, set()).add(regions.get(region, ""))
+    for word, found in variants.items():
+        countries[word] = countries.get(word, set()) | found if len(found) == 1 else set()
+    return {word: frozenset(c for c in found if c) for word, found in countries.items()}
 
 
 def unrecognised(

@@ -272,6 +272,11 @@ def test_a_nationality_describes_what_is_asked_about_and_need_not_be_mentioned(
         "Which American restaurant chain filed for bankruptcy?", closing, filing, embed=embed
     )
     assert "Red Lobster" in reply.split("[1]")[0]  # not led by the passage saying "American"
+    # unless the evidence names a country of another nationality
+    wage = "Germany's minimum wage will rise to €13.90 an hour in 2026."
+    assert _ask("What is the French minimum wage?", wage, embed=embed) == ""
+    assert "Germany's minimum wage" in _ask("What is the German minimum wage?", wage, embed=embed)
+    assert "Germany's minimum wage" in _ask("What is the European minimum wage?", wage, embed=embed)
 
 
 def test_a_country_modifying_a_noun_describes_it_and_need_not_be_mentioned() -> None:
