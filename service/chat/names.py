@@ -49,13 +49,15 @@ class Names:
 
     ``absent``: mentioned by no passage; ``unknown``: of those, the ones that refer to no
     retrieved document either (:func:`unrecognised`); ``known``: the names a passage should
-    mention to answer well (acronyms as the passages write them, and a follow-up's referent).
+    mention to answer well (acronyms as the passages write them, and a follow-up's referent);
+    ``places``: the absent countries and nationalities that only describe what is asked
+    (:func:`place_modifiers`, :func:`nationalities`), unless the evidence contests them.
     """
 
     absent: list[Name]
     unknown: list[Name]
     known: list[Name]
-    places: list[Name] = field(default_factory=list)  # absent, as describing places
+    places: list[Name] = field(default_factory=list)
 
     def contested(self, text: str) -> "Names":
         """These names, counting the places that describe what is asked (:func:`place_modifiers`,
@@ -64,17 +66,7 @@ class Names:
         for "the French minimum wage". A word of a wider region ("European") contests none."""
         if any(_nationality_countries().get(n.text) == frozenset() for n in self.places):
             return self
-        written = (
-            " ".join(
-                [
-                    n.text,
-                    _country_names().get(n.text, ""),
-                    *_nationality_countries().get(n.text, ()),
-                ]
-            )
-            for n in self.places
-        )
-        meant = {w for text in written for w in text.lower().split()}
+        meant = {w for n in self.places for w in _countries_meant(n.text)}
         named = (m.group().lower().split() for m in _country_pattern().finditer(text))
         if all(set(words) <= meant for words in named):
             return self
@@ -174,6 +166,13 @@ def _country_names() -> dict[str, str]:
     names = Locale("en").territories
     aliases = {a: names[c[0]] for a, c in get_global("territory_aliases").items() if c[0] in names}
     return {c: n for c, n in {**aliases, **names}.items() if re.fullmatch(r"[A-Z]{2}", c)}
+
+
+def _countries_meant(word: str) -> set[str]:
+    """The words, lower case, of the countries ``word`` stands for: itself, the country of its
+    code ("US"), or those of its nationality ("French")."""
+    meant = [word, _country_names().get(word, ""), *_nationality_countries().get(word, ())]
+    return {w for name in meant for w in name.lower().split()}
 
 
 @cache
