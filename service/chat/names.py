@@ -64,7 +64,9 @@ class Names:
         :func:`nationalities`) as unknown when ``text`` (the best evidence) names another
         country: "Germany's minimum wage" does not answer for "the Canada minimum wage" nor
         for "the French minimum wage". A word of a wider region ("European") contests none."""
-        if any(_nationality_countries().get(n.text) == frozenset() for n in self.places):
+        if not self.places or any(
+            _nationality_countries().get(n.text) == frozenset() for n in self.places
+        ):
             return self
         meant = {w for n in self.places for w in _countries_meant(n.text)}
         named = (m.group().lower().split() for m in _country_pattern().finditer(text))
