@@ -131,16 +131,10 @@ def place_modifiers(question: str) -> set[str]:
         start = end
         while start > 0 and doc[start - 1].dep_ == "compound":  # "United" States
             start -= 1
-        place = next(
-            (
-                doc[s : end + 1]
-                for s in range(start, end + 1)
-                if _names_place(doc[s : end + 1].text)
-            ),
-            None,
-        )
-        if place is not None:
-            words.update(t.text for t in place)
+        for first in range(start, end + 1):  # the longest run naming a place
+            if _names_place(doc[first : end + 1].text):
+                words.update(t.text for t in doc[first : end + 1])
+                break
     return words
 
 
