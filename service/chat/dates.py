@@ -83,6 +83,11 @@ _MONTH_BEFORE = re.compile(  # "March" of "before March 2020", which dateparser 
 _YEARS = re.compile(r"^((?:1[89]|2\d)\d\d)[-–/](\d\d)$")  # "2021-22": both years
 _CLOSES = re.compile(r"\b(before|until|till|by)\s+(the\s+)?$", re.IGNORECASE)  # "before 2025"
 _WITHIN = re.compile(r"\b(during|throughout|over)\s+(the\s+)?$", re.IGNORECASE)  # "during 2023"
+# A week counted from the day asked ("this week", "last week") is when the news asked about
+# broke: its evidence is published from the week before it on, which announces the week's
+# events, and may report them later.
+_WEEK = re.compile(r"\b(this|last|past|previous)\s+week\b", re.IGNORECASE)
+_WEEK_BEFORE = 7  # days of announcements before a week asked about
 # dateparser's match can run past the date into the question ("March 8, 2024: The"), or stop
 # before its year ("September 29" of "September 29, 2023").
 _AS_OF_BEFORE = re.compile(r"\bas of\s+(the\s+)?$", re.IGNORECASE)
@@ -104,7 +109,8 @@ class TimeScope:
     characters of the dates in the question, which are not content words. ``present_tense``:
     the question is in the present tense ("Who is ...?") and names no period. ``year``: the
     year an event is asked about ("did it fall in 2022?", not "In 2022, what ...?" nor "as of
-    2022"), whose news a source published later can report.
+    2022"), whose news a source published later can report. ``strict``: the question asks for
+    news of a week counted from the day asked, which older sources cannot report.
     """
 
     start: dt.date | None = None
@@ -114,6 +120,7 @@ class TimeScope:
     spans: tuple[tuple[int, int], ...] = ()
     present_tense: bool = False
     year: int | None = None  # the year an event is asked about ("did it fall in 2022?")
+    strict: bool = False  # only evidence within the scope answers ("this week")
 
     @property
     def temporal(self) -> bool:
@@ -146,6 +153,7 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
     October 2018?") is no scope either: the newest sources answer, whatever their words.
     """
     start = end = year = None
+    strict = False
     spans = []
     present = _PRESENT.search(question) is not None
     as_of = re.search(r"\bas of\b", question, re.IGNORECASE) is not None
@@ -166,6 +174,8 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
             span = (part.start(1), span[1])
         if _WITHIN.search(before):
             start, end = first, last
+        elif _WEEK.search(question, span[0], span[1]):
+            start, strict = first - dt.timedelta(days=_WEEK_BEFORE), True
         elif _CLOSES.search(before):
             end = first - dt.timedelta(days=1)
         elif _AFTER.search(before):
@@ -199,6 +209,7 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
         tuple(spans),
         undated_present and start is None and end is None,
         year if start is None else None,
+        strict,
     )
 
 
@@ -266,6 +277,8 @@ def _period(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
     if data.date_obj is None:
         return None
     day = data.date_obj.date()
+    if data.period == "week":  # the seven days to the day named
+        return day - dt.timedelta(days=6), day
     if data.period == "year":
         return dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
     if data.period == "month":

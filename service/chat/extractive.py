@@ -78,7 +78,7 @@ def answer(
     kind = expected_kind(asked)
     query, ranked = evidence_for(question, asked, kind, names, reading, query_vector, embed)
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published, s.sentence.text)]
-    if in_scope and in_scope[0].score >= weights.SCOPE_RATIO * ranked[0].score:
+    if scope.strict or in_scope and in_scope[0].score >= weights.SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
     if ranked:  # a place that describes what is asked, where the evidence names another
         names = names.contested(ranked[0].sentence.text)

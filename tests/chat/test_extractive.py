@@ -70,6 +70,19 @@ def test_a_question_as_of_a_date_is_answered_from_the_newest_source_by_then(
     assert "“2025”" not in answer.answer and "February" not in answer.answer.split(":")[0][:6]
 
 
+def test_a_question_about_this_week_is_answered_only_from_that_fortnight_s_sources(
+    chat_components: Components,
+) -> None:
+    asked = "what did the US decide on funding the mission this week?"
+    fresh = ask(chat_components.answerer, f"As of May 30, 2025: {asked}")
+    stale = ask(chat_components.answerer, f"As of June 30, 2025: {asked}")
+
+    assert fresh.answered  # 23 May 2025 is in the week before 30 May, or the week before it
+    assert {c.document_id for c in fresh.citations} == {MAY}
+    assert not stale.answered  # the newest source is five weeks older than that week
+    assert stale.citations == []
+
+
 def test_the_words_of_a_date_are_not_required_in_the_evidence(
     chat_components: Components,
 ) -> None:
