@@ -44,6 +44,7 @@ from service.chat.types import ChatAnswer, Mode
 from service.retrieval import Passage
 
 NOT_IN_DOCUMENTS = "The documents do not answer this question."
+STALE = "None of the passages found for it is from the week it asks about or the week before"
 # Questions that take something for granted; a premise the documents lack gets corrected.
 _PRESUPPOSES = re.compile(r"^\W*(why|how come|since|given that|now that)\b", re.IGNORECASE)
 # The words that can negate a question (spaCy's parse decides whether they do): only a question
@@ -78,6 +79,8 @@ def answer(
     kind = expected_kind(asked)
     query, ranked = evidence_for(question, asked, kind, names, reading, query_vector, embed)
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published, s.sentence.text)]
+    if scope.strict and not in_scope:  # "this week": older news cannot tell
+        return abstain(question, passages, STALE)
     if scope.strict or in_scope and in_scope[0].score >= weights.SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
     if ranked:  # a place that describes what is asked, where the evidence names another
