@@ -123,6 +123,8 @@ class Answerer:
         passages = self._retriever.search(searched, self.depth(scope), vector, filters)
         if SCOPE_FIRST:
             passages.sort(key=lambda p: not scope.contains(p.published, p.text))
+        if scope.strict:  # "this week": older news cannot tell, in either mode
+            passages = [p for p in passages if scope.contains(p.published, p.text)]
         return Turn(
             tuple(messages),
             question,
@@ -156,7 +158,7 @@ class Answerer:
     def answer(self, messages: Sequence[Message], filters: Filters | None = None) -> ChatAnswer:
         """The whole answer at once, from the passages ``filters`` admit."""
         turn = self.prepare(messages, filters)
-        if self._llm is None:
+        if self._llm is None or not turn.passages:  # no passage to show a model: it abstains
             return self._extractive(turn)
         if turn.llm_error:
             return self._fallback(turn, turn.llm_error)
@@ -176,7 +178,7 @@ class Answerer:
         answer with no supported claim can still be replaced by the extractive fallback. A
         failure after text was sent ends the stream with a :class:`Failure`.
         """
-        if self._llm is None:
+        if self._llm is None or not turn.passages:
             yield from _replay(self._extractive(turn))
             return
         if turn.llm_error:

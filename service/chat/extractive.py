@@ -73,15 +73,15 @@ def answer(
     the documents only when it is (see :func:`unmentioned`).
     """
     scope = scope or TimeScope()
+    if scope.strict and not passages:  # "this week": the answerer reads only that fortnight's
+        return abstain(question, passages, STALE)
     asked = scope.without_dates(question.question)
     reading = read(passages)
     names = question_names(question, asked, reading, passages, embed)
     kind = expected_kind(asked)
     query, ranked = evidence_for(question, asked, kind, names, reading, query_vector, embed)
     in_scope = [s for s in ranked if scope.contains(s.sentence.passage.published, s.sentence.text)]
-    if scope.strict and not in_scope:  # "this week": older news cannot tell
-        return abstain(question, passages, STALE)
-    if scope.strict or in_scope and in_scope[0].score >= weights.SCOPE_RATIO * ranked[0].score:
+    if in_scope and in_scope[0].score >= weights.SCOPE_RATIO * ranked[0].score:
         ranked = in_scope
     if ranked:  # a place that describes what is asked, where the evidence names another
         names = names.contested(ranked[0].sentence.text)
