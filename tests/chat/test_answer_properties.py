@@ -28,7 +28,10 @@ WORDS = (
     "million 100 2,500 cost launch telescope mirror March 2024 the a of in was is"
 ).split()
 STOP = {"the", "a", "of", "in", "was", "is"}  # the stop words of WORDS: no BM25 term
-TIME_CUES = ("", " now", " still", " as of March 2024", " in 2022", " since 2019", " today")
+TIME_CUES = (
+    *("", " now", " still", " today", " this week"),
+    *(" as of March 2024", " in 2022", " since 2019"),
+)
 ASKING = (
     *("Who is", "What is", "When was", "Where is", "Which", "How many", "How much is", "Why did"),
     *("Is", "How has", "What"),
