@@ -100,7 +100,7 @@ class Answerer:
 
     def prepare(self, messages: Sequence[Message], filters: Filters | None = None) -> Turn:
         """Make the question standalone and retrieve passages for it (among those ``filters``
-        admit).
+        admit; on a question about this week, only those of that week and the week before).
 
         Store failures propagate (the API answers 503); LLM failures are kept for later.
         """
