@@ -73,7 +73,7 @@ def answer(
     the documents only when it is (see :func:`unmentioned`).
     """
     scope = scope or TimeScope()
-    if scope.strict and not passages:  # "this week": the answerer reads only that fortnight's
+    if scope.strict and not passages:  # "this week": no passage of that fortnight was found
         return abstain(question, passages, STALE)
     asked = scope.without_dates(question.question)
     reading = read(passages)
