@@ -62,6 +62,14 @@ class Turn:
     llm_error: str | None = None  # the LLM already failed while condensing
     filters: Filters | None = None  # what the passages were retrieved among
 
+    @property
+    def quotable(self) -> list[Passage]:
+        """The passages an answer may draw on, in either mode: on a question about this week
+        (a strict time scope), only those of that week and the week before."""
+        if not self.scope.strict:
+            return self.passages
+        return [p for p in self.passages if self.scope.contains(p.published, p.text)]
+
 
 @dataclass(frozen=True)
 class LanguageModel:
@@ -100,7 +108,7 @@ class Answerer:
 
     def prepare(self, messages: Sequence[Message], filters: Filters | None = None) -> Turn:
         """Make the question standalone and retrieve passages for it (among those ``filters``
-        admit; on a question about this week, only those of that week and the week before).
+        admit).
 
         Store failures propagate (the API answers 503); LLM failures are kept for later.
         """
@@ -123,8 +131,6 @@ class Answerer:
         passages = self._retriever.search(searched, self.depth(scope), vector, filters)
         if SCOPE_FIRST:
             passages.sort(key=lambda p: not scope.contains(p.published, p.text))
-        if scope.strict:  # "this week": older news cannot tell, in either mode
-            passages = [p for p in passages if scope.contains(p.published, p.text)]
         return Turn(
             tuple(messages),
             question,
@@ -158,7 +164,7 @@ class Answerer:
     def answer(self, messages: Sequence[Message], filters: Filters | None = None) -> ChatAnswer:
         """The whole answer at once, from the passages ``filters`` admit."""
         turn = self.prepare(messages, filters)
-        if self._llm is None or not turn.passages:  # no passage to show a model: it abstains
+        if self._llm is None or not turn.quotable:  # no passage to show a model: it abstains
             return self._extractive(turn)
         if turn.llm_error:
             return self._fallback(turn, turn.llm_error)
@@ -178,7 +184,7 @@ class Answerer:
         answer with no supported claim can still be replaced by the extractive fallback. A
         failure after text was sent ends the stream with a :class:`Failure`.
         """
-        if self._llm is None or not turn.passages:
+        if self._llm is None or not turn.quotable:
             yield from _replay(self._extractive(turn))
             return
         if turn.llm_error:
@@ -237,7 +243,7 @@ class Answerer:
         return fitted_answer_messages(
             self._llm.prompts,
             turn.asked,
-            turn.passages,
+            turn.quotable,
             self._clock(),
             turn.scope,
             self._llm.prompt_tokens,
@@ -271,9 +277,14 @@ class Answerer:
         )
 
     def _extractive(self, turn: Turn) -> ChatAnswer:
+        """The answer quoted from the documents. On a question about this week for which no
+        passage of that fortnight was found, a refusal saying so, naming the closest (older)
+        sources."""
+        if turn.scope.strict and not turn.quotable:
+            return extractive.abstain(turn.question, turn.passages, extractive.STALE)
         return extractive.answer(
             turn.question,
-            turn.passages,
+            turn.quotable,
             turn.scope,
             turn.query_vector,
             self._embed_short,

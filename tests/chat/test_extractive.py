@@ -82,6 +82,7 @@ def test_a_question_about_this_week_is_answered_only_from_that_fortnight_s_sourc
     assert not stale.answered  # the newest source is five weeks older than that week
     assert stale.citations == []
     assert "is from the week it asks about or the week before." in stale.answer
+    assert "The closest sources are “" in stale.answer  # older: ask again without "this week"
 
 
 def test_the_words_of_a_date_are_not_required_in_the_evidence(
