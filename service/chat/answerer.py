@@ -280,11 +280,12 @@ class Answerer:
         """The answer quoted from the documents. On a question about this week for which no
         passage of that fortnight was found, a refusal saying so, naming the closest (older)
         sources."""
-        if turn.scope.strict and not turn.quotable:
+        quotable = turn.quotable
+        if turn.scope.strict and not quotable:
             return extractive.abstain(turn.question, turn.passages, extractive.STALE)
         return extractive.answer(
             turn.question,
-            turn.quotable,
+            quotable,
             turn.scope,
             turn.query_vector,
             self._embed_short,
