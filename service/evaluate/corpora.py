@@ -10,8 +10,9 @@ from ingestion.embeddings import Embedder
 from ingestion.pipeline import ingest
 from service.evaluate.cases import load_eval_set
 from service.evaluate.records import QuestionResult
+from service.evaluate.report import percent, words
 from service.evaluate.runner import InProcessTarget, run_eval
-from service.evaluate.scoring import summarize, summarize_by_category
+from service.evaluate.scoring import SHORT_ANSWER_WORDS, summarize, summarize_by_category
 from service.settings import Settings
 from service.wiring import build_components, open_store
 
@@ -51,15 +52,20 @@ def score(corpus: Corpus, settings: Settings, embedder: Embedder) -> list[Questi
 
 
 def table(results: Mapping[str, Sequence[QuestionResult]]) -> str:
-    """Questions passed per corpus, overall and per category, as a Markdown table, with
-    abstention pooled over the corpora."""
-    lines = ["| corpus | category | passed |", "|---|---|---|"]
+    """Questions passed per corpus, overall and per category, and the median length of the
+    answered replies and their share of short ones, as a Markdown table, with abstention pooled
+    over the corpora."""
+    lines = [
+        f"| corpus | category | passed | words | ≤ {SHORT_ANSWER_WORDS} words |",
+        "|---|---|---|---|---|",
+    ]
     for name, mine in results.items():
         by_category = sorted(summarize_by_category(mine).items(), key=lambda item: item[0])
         groups = [("**all**", summarize(mine)), *by_category]
         for label, m in groups:
             lines.append(
-                f"| {name} | {label} | {m.passed}/{m.questions} ({100 * m.pass_rate:.0f}%) |"
+                f"| {name} | {label} | {m.passed}/{m.questions} ({100 * m.pass_rate:.0f}%) "
+                f"| {words(m.answer_words_median)} | {percent(m.short_answers)} |"
             )
     pooled = [r for mine in results.values() for r in mine]
     unanswerable = [r for r in pooled if not r.answerable]

@@ -103,6 +103,7 @@ class Metrics(BaseModel):
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     answer_words_median: float | None = None  # of the answered replies (abstentions left out)
+    short_answers: float | None = None  # share of the answered replies of at most 80 words
 
 
 class Report(BaseModel):

@@ -8,9 +8,14 @@ answered one cites the required sources, and no quote is invalid.
 from collections.abc import Sequence
 from typing import Any
 
+from service.chat.compose import MAX_WORDS
 from service.evaluate import metrics
 from service.evaluate.cases import EvalCase, forbidden_found, missing_groups
 from service.evaluate.records import CitationRecord, Metrics, QuestionResult, Reply, Scores
+
+# A short answer: the answer first, within the words the extractive answer allows itself
+# before it adds further quotes (its history of older sources may run longer).
+SHORT_ANSWER_WORDS = MAX_WORDS
 
 
 def check_quotes(
@@ -115,6 +120,7 @@ def summarize(results: Sequence[QuestionResult]) -> Metrics:
     latencies = [ms for r in results for ms in r.latencies_ms]
     passed = sum(r.passed for r in results)
     scores = [r.scores for r in results]
+    lengths = [len(r.reply.answer.split()) for r in results if r.reply and r.reply.answered]
     return Metrics(
         questions=len(results),
         passed=passed,
@@ -131,9 +137,8 @@ def summarize(results: Sequence[QuestionResult]) -> Metrics:
         citation_support=metrics.mean(s.citation_support for s in scores),
         latency_p50_ms=metrics.percentile(latencies, 50),
         latency_p95_ms=metrics.percentile(latencies, 95),
-        answer_words_median=metrics.percentile(
-            [len(r.reply.answer.split()) for r in results if r.reply and r.reply.answered], 50
-        ),
+        answer_words_median=metrics.percentile(lengths, 50),
+        short_answers=metrics.mean(n <= SHORT_ANSWER_WORDS for n in lengths),
     )
 
 

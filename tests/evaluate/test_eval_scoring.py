@@ -1,7 +1,7 @@
 import pytest
 
 from ingestion.store import merge_chunks
-from service.evaluate.scoring import grade, summarize, summarize_by_category
+from service.evaluate.scoring import SHORT_ANSWER_WORDS, grade, summarize, summarize_by_category
 from tests.evaluate.builders import FEB, GOOD, MAY, SEP, case, cite, graded, reply
 
 
@@ -114,6 +114,7 @@ def test_summaries_pool_questions_and_citations() -> None:
     assert overall.quote_validity == 1.0
     assert overall.latency_p50_ms == 12.0 and overall.faithfulness is None
     assert overall.answer_words_median == 20.0  # the median length of the answered replies
+    assert overall.short_answers == 1.0
     by_category = summarize_by_category(results)
     assert list(by_category) == ["temporal", "factoid"]
     assert by_category["factoid"].questions == 2 and by_category["factoid"].passed == 0
@@ -124,3 +125,25 @@ def test_chunks_merge_back_into_the_document_by_offset() -> None:
     parts = [(14, text[14:33]), (0, text[0:20]), (30, text[30:])]
     assert merge_chunks(parts) == text
     assert merge_chunks([(0, "ab"), (4, "ef")]) == "ab  ef"
+
+
+def test_the_share_of_short_answers_counts_answered_replies_only() -> None:
+    def answered(words: int) -> str:
+        return " ".join(["withhold"] * (words - 1) + ["[1]."])
+
+    cited = [cite(1, MAY, "withhold")]
+    declined = reply("The documents do not say.", [], [SEP], answered=False)
+    results = [
+        graded(
+            case(id="short", all_sources=False), reply(answered(SHORT_ANSWER_WORDS), cited, [MAY])
+        ),
+        graded(
+            case(id="long", all_sources=False),
+            reply(answered(SHORT_ANSWER_WORDS + 1), cited, [MAY]),
+        ),
+        graded(case(id="declined"), declined),
+    ]
+
+    assert SHORT_ANSWER_WORDS == 80  # the bar: the answer first, in 80 words
+    assert summarize(results).short_answers == 0.5
+    assert summarize(results[2:]).short_answers is None  # no answered reply
