@@ -3,6 +3,8 @@ from them, and the model shipped being what the committed rows select."""
 
 from pathlib import Path
 
+import pytest
+
 from service.chat.abstention import Abstention, Signals, shipped
 from service.chat.condense import Standalone
 from service.chat.extractive import NOT_IN_DOCUMENTS, answer
@@ -123,5 +125,11 @@ def test_held_out_passes_split_by_category_add_up_to_the_corpus() -> None:
 
 
 def test_the_shipped_model_is_what_the_development_corpora_select() -> None:
-    """Regenerate with ``make fit-abstention`` when the answerer's signals change."""
-    assert shipped() == select(read_rows(ROWS))
+    """Regenerate with ``make fit-abstention`` when the answerer's signals change. The fit is
+    the same on every machine but for the last bits of its floats (another BLAS build)."""
+    ours, fitted = shipped(), select(read_rows(ROWS))
+    assert ours.signals == fitted.signals
+    for numbers in ("mean", "scale", "coef"):
+        assert getattr(ours, numbers) == pytest.approx(getattr(fitted, numbers), rel=1e-9)
+    assert ours.intercept == pytest.approx(fitted.intercept, rel=1e-9)
+    assert ours.threshold == pytest.approx(fitted.threshold, rel=1e-9)
