@@ -23,6 +23,11 @@ _TRAILING_MARKERS = re.compile(r"(?:\s*\[\d+\])+\s*$")
 _HELD_BACK = re.compile(r"(?:\s*\[[\d,;\s]{0,24}\]?)+$|\s+$")
 
 
+def first_claim(answer: str) -> str:
+    """What ``answer`` says before its first citation marker: the claim it leads with."""
+    return _MARKERS.split(answer, maxsplit=1)[0]
+
+
 @dataclass(frozen=True)
 class Source:
     """Something a draft may cite: a passage, with the quote that supports the claim if known."""

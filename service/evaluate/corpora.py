@@ -52,12 +52,13 @@ def score(corpus: Corpus, settings: Settings, embedder: Embedder) -> list[Questi
 
 
 def table(results: Mapping[str, Sequence[QuestionResult]]) -> str:
-    """Questions passed per corpus, overall and per category, and the median length of the
-    answered replies and their share of short ones, as a Markdown table, with abstention pooled
-    over the corpora."""
+    """Questions passed per corpus, overall and per category, with the share of right
+    answers that lead with the answer, the median length of the answered replies and their
+    share of short ones (:func:`service.evaluate.report.markdown_summary`), as a Markdown
+    table, with abstention pooled over the corpora."""
     lines = [
-        f"| corpus | category | passed | words | ≤ {SHORT_ANSWER_WORDS} words |",
-        "|---|---|---|---|---|",
+        f"| corpus | category | passed | answer first | words | ≤ {SHORT_ANSWER_WORDS} words |",
+        "|---|---|---|---|---|---|",
     ]
     for name, mine in results.items():
         by_category = sorted(summarize_by_category(mine).items(), key=lambda item: item[0])
@@ -65,7 +66,8 @@ def table(results: Mapping[str, Sequence[QuestionResult]]) -> str:
         for label, m in groups:
             lines.append(
                 f"| {name} | {label} | {m.passed}/{m.questions} ({100 * m.pass_rate:.0f}%) "
-                f"| {words(m.answer_words_median)} | {percent(m.short_answers)} |"
+                f"| {percent(m.answer_first)} | {words(m.answer_words_median)} "
+                f"| {percent(m.short_answers)} |"
             )
     pooled = [r for mine in results.values() for r in mine]
     unanswerable = [r for r in pooled if not r.answerable]

@@ -57,6 +57,8 @@ class Scores(BaseModel):
 
     correct: bool
     abstention_ok: bool | None = None
+    # a right answer's first claim (to its first marker) holds one of its expected answers
+    answer_first: bool | None = None
     hit: float | None = None
     reciprocal_rank: float | None = None
     citation_precision: float | None = None
@@ -104,6 +106,7 @@ class Metrics(BaseModel):
     latency_p95_ms: float | None = None
     answer_words_median: float | None = None  # of the answered replies (abstentions left out)
     short_answers: float | None = None  # share of the answered replies of at most 80 words
+    answer_first: float | None = None  # share of the right answers that lead with the answer
 
 
 class Report(BaseModel):

@@ -116,12 +116,13 @@ def words(value: float | None) -> str:
 def markdown_summary(report: Report) -> str:
     """Headline figures overall and per category as a Markdown table, then the failures.
 
-    "words" is the median length of the answered replies, "≤ 80 words" the share of them no
-    longer (:data:`SHORT_ANSWER_WORDS`).
+    "answer first" is the share of right answers whose first claim (up to its first citation
+    marker) holds the expected answer; "words" is the median length of the answered replies,
+    "≤ 80 words" the share of them no longer (:data:`SHORT_ANSWER_WORDS`).
     """
     shown = [(key, label) for key, label in COLUMNS if getattr(report.overall, key) is not None]
-    header = ["group", "passed", *(label for _, label in shown), "p50", "p95", "words"]
-    header.append(f"≤ {SHORT_ANSWER_WORDS} words")
+    header = ["group", "passed", *(label for _, label in shown), "p50", "p95", "answer first"]
+    header += ["words", f"≤ {SHORT_ANSWER_WORDS} words"]
     lines = [
         f"## Evaluation of {report.eval_set} ({report.settings.get('target', '?')})",
         "",
@@ -132,8 +133,8 @@ def markdown_summary(report: Report) -> str:
     for name, m in groups:
         cells = [name, f"{m.passed}/{m.questions}"]
         cells += [percent(getattr(m, key)) for key, _ in shown]
-        cells += [millis(m.latency_p50_ms), millis(m.latency_p95_ms), words(m.answer_words_median)]
-        cells.append(percent(m.short_answers))
+        cells += [millis(m.latency_p50_ms), millis(m.latency_p95_ms), percent(m.answer_first)]
+        cells += [words(m.answer_words_median), percent(m.short_answers)]
         lines.append("| " + " | ".join(cells) + " |")
     failed = [q for q in report.questions if not q.passed]
     if failed:

@@ -8,6 +8,7 @@ answered one cites the required sources, and no quote is invalid.
 from collections.abc import Sequence
 from typing import Any
 
+from service.chat.citations import first_claim
 from service.chat.compose import MAX_WORDS
 from service.evaluate import metrics
 from service.evaluate.cases import EvalCase, forbidden_found, missing_groups
@@ -75,15 +76,23 @@ def _scores(case: EvalCase, reply: Reply) -> Scores:
         and not missing_groups(reply.answer, case.expect_any)
         and not forbidden_found(reply.answer, case.must_not_contain)
     )
+    first = None
+    if correct and case.answerable and case.expect_any:
+        missing = missing_groups(first_claim(reply.answer), case.expect_any)
+        first = len(missing) < len(case.expect_any)  # one of the answers asked, at least
     if not (case.answerable and case.sources):
         return Scores(
-            correct=correct, abstention_ok=abstention_ok, citation_support=reply.llm_support
+            correct=correct,
+            abstention_ok=abstention_ok,
+            answer_first=first,
+            citation_support=reply.llm_support,
         )
     cited = [c.document_id for c in reply.citations]
     retrieved = [r.document_id for r in reply.retrieved]
     return Scores(
         correct=correct,
         abstention_ok=abstention_ok,
+        answer_first=first,
         hit=metrics.hit_at_k(retrieved, case.sources, len(retrieved)),
         reciprocal_rank=metrics.reciprocal_rank(retrieved, case.sources),
         citation_precision=metrics.citation_precision(cited, case.sources),
@@ -139,6 +148,7 @@ def summarize(results: Sequence[QuestionResult]) -> Metrics:
         latency_p95_ms=metrics.percentile(latencies, 95),
         answer_words_median=metrics.percentile(lengths, 50),
         short_answers=metrics.mean(n <= SHORT_ANSWER_WORDS for n in lengths),
+        answer_first=metrics.mean(s.answer_first for s in scores),
     )
 
 

@@ -26,8 +26,8 @@ def test_two_corpora_are_indexed_apart_and_scored_in_one_table(
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     assert "| haiti | **all** | " in result.stdout and "| webb | **all** | " in result.stdout
     assert any(row.startswith("| webb | unanswerable | ") for row in rows)
-    assert rows[0] == "| corpus | category | passed | words | ≤ 80 words |"
-    assert all(row.count(" | ") == 4 for row in rows)  # words and short answers on every row
+    assert rows[0] == "| corpus | category | passed | answer first | words | ≤ 80 words |"
+    assert all(row.count(" | ") == 5 for row in rows)  # every row has every column
     assert "unanswerable abstained" in result.stdout
     assert (tmp_path / "table.md").read_text() == result.stdout.rstrip("\n") + "\n"
     # apart: each index holds its own corpus only

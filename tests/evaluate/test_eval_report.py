@@ -59,7 +59,7 @@ def test_markdown_summary_has_overall_and_category_rows_and_failures() -> None:
     text = markdown_summary(sample_report())
     lines = text.splitlines()
     assert lines[2].startswith("| group | passed | pass rate | correct |")
-    assert lines[2].endswith("| p50 | p95 | words | ≤ 80 words |")
+    assert lines[2].endswith("| p50 | p95 | answer first | words | ≤ 80 words |")
     assert lines[4].startswith("| **overall** | 1/2 | 50.0% |")
     assert lines[5].startswith("| temporal | 1/1 | 100.0% |")
     assert lines[6].startswith("| factoid <b> | 0/1 | 0.0% |")

@@ -147,3 +147,18 @@ def test_the_share_of_short_answers_counts_answered_replies_only() -> None:
     assert SHORT_ANSWER_WORDS == 80  # the bar: the answer first, in 80 words
     assert summarize(results).short_answers == 0.5
     assert summarize(results[2:]).short_answers is None  # no answered reply
+
+
+def test_a_right_answer_leads_with_the_answer_when_its_first_claim_holds_one() -> None:
+    buried = reply(
+        "Funding is in the news [1]; the US will withhold it, having exempted the mission [2].",
+        [cite(1, MAY, "withhold further funding"), cite(2, FEB, "specifically exempted")],
+        [MAY, FEB],
+    )
+    declined = reply("The documents do not say.", [], [SEP], answered=False)
+
+    assert graded(case(), GOOD).scores.answer_first is True  # "withhold" before [1]
+    assert graded(case(), buried).passed
+    assert graded(case(), buried).scores.answer_first is False
+    assert graded(case(), declined).scores.answer_first is None  # wrong: not counted
+    assert summarize([graded(case(), GOOD), graded(case(), buried)]).answer_first == 0.5
