@@ -178,15 +178,14 @@ def _informative(clause: str, terms: set[str], kind: Kind, asked: str) -> bool:
 def _lead(quotes: list[Quote], kind: Kind, asked: str, scope: TimeScope) -> Quote:
     """The best quote holding an answer of ``kind`` (the best one when none does).
 
-    On a question about time the best dated one leads; on one about the present or a
-    change, its source's news (its first sentences) when that holds an answer too.
+    On a question about time (the present, a change, a date "as of" or a period) the best
+    dated one's source leads, with its news (its first sentences) when that holds an answer
+    too.
     """
     answering = [q for q in quotes if holds_answer(kind, q.passage_text, asked)] or quotes
     if not scope.temporal:
         return answering[0]
     best = next((q for q in answering if parse_date(q.published)), answering[0])
-    if not (scope.present or scope.change):
-        return best
     news = (q for q in answering if q.document_id == best.document_id and _is_news(q))
     return next(news, best)
 

@@ -149,3 +149,20 @@ def test_an_articles_news_is_its_first_sentences_not_its_byline() -> None:
         "MOSCOW (Reuters) - Putin named Andrei Belousov defence minister.",
         "Sergei Shoigu moves to the Security Council.",
     ]
+
+
+def test_on_a_question_as_of_a_date_the_lead_sources_news_comes_first() -> None:
+    report = passage(
+        "The Hebridean Princess ran aground off Skye on Sunday, leaving 12 passengers hurt. "
+        "Rescuers worked through the night. The ship had just left Portree harbour when its "
+        "hull struck rocks, the Coastguard Agency said in a statement.",
+        "skye.md",
+        "2025-06-22",
+    )
+    sentences = read([report]).sentences
+    chosen = [sentences[2], sentences[0]]  # the best evidence is not the news
+
+    draft, documents, _ = write("As of 30 June 2025, which ship ran aground near Skye?", chosen)
+
+    assert draft.startswith("As of 22 June 2025: The Hebridean Princess ran aground")
+    assert documents == ["skye.md", "skye.md"]
