@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from service import metrics
 from service.chat import extractive
@@ -62,10 +63,11 @@ class Turn:
     llm_error: str | None = None  # the LLM already failed while condensing
     filters: Filters | None = None  # what the passages were retrieved among
 
-    @property
+    @cached_property
     def quotable(self) -> list[Passage]:
         """The passages an answer may draw on, in either mode: on a question about this week
-        (a strict time scope), only those of that week and the week before."""
+        (a strict time scope), only those of that week and the week before. Worked out once
+        per turn: the mode's choice, the model's prompt and the extractive answer all read it."""
         if not self.scope.strict:
             return self.passages
         return [p for p in self.passages if self.scope.contains(p.published, p.text)]
