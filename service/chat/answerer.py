@@ -23,7 +23,7 @@ from service.chat import extractive
 from service.chat.abstention import Signals
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone, standalone
-from service.chat.dates import TimeScope, time_scope, without_dates
+from service.chat.dates import TimeScope, conversation_scope, without_dates
 from service.chat.llm import (
     NO_ANSWER,
     ChatMessages,
@@ -151,13 +151,14 @@ class Answerer:
         return self._top_k * TIMELINE_DEPTH if scope.temporal else self._top_k
 
     def scoped(self, question: Standalone) -> tuple[Standalone, TimeScope, str]:
-        """``question`` with earlier turns undated, its time scope, and what retrieval
-        searches: the question without the dates of its scope (they are the scope)."""
+        """``question`` with earlier turns undated, its time scope (a follow-up's may be the
+        conversation's, :func:`conversation_scope`), and what retrieval searches: the question
+        without the dates of its scope (they are the scope)."""
         today = self._clock()
+        scope = conversation_scope(question.question, question.context, today)
         # the dates of earlier turns are no words to match either
         undated = tuple(without_dates(turn, today) for turn in question.context)
         question = dataclasses.replace(question, context=undated)
-        scope = time_scope(question.question, today)
         searched = dataclasses.replace(
             question, question=scope.without_dates(question.question)
         ).text

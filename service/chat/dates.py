@@ -9,7 +9,8 @@ describing the word after it ("the 2024 election") names what is asked about: no
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 
 from dateparser.date import DateDataParser
@@ -211,6 +212,21 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
         year if start is None else None,
         strict,
     )
+
+
+def conversation_scope(question: str, earlier: Sequence[str], today: dt.date) -> TimeScope:
+    """The time scope of ``question``, a turn of a conversation whose ``earlier`` user turns
+    come first: a follow-up naming no time of its own ("How did the committee split?") is
+    about the period the latest earlier turn naming one set ("... in August 2025?"), not
+    about every date the documents have."""
+    scope = time_scope(question, today)
+    if scope.temporal or scope.spans:
+        return scope
+    for turn in reversed(earlier):
+        period = time_scope(turn, today)
+        if period.start is not None or period.end is not None:  # its dates are not this turn's
+            return replace(period, spans=(), present=False, change=False)
+    return scope
 
 
 def _describes(question: str, span: tuple[int, int]) -> bool:

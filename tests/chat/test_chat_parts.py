@@ -10,7 +10,7 @@ import pytest
 from ingestion.sentences import split_sentences
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone, standalone
-from service.chat.dates import format_date, time_scope
+from service.chat.dates import conversation_scope, format_date, time_scope
 from service.chat.evidence import Query, read
 from service.chat.expected import Kind, expected_kind, holds_answer
 from service.chat.extractive import answer
@@ -176,6 +176,18 @@ def test_a_date_describing_what_is_asked_about_is_no_scope(
 
     assert (scope.start, scope.end, scope.year) == (None, end, None)
     assert not re.search(r"20\d\d|September|December", scope.without_dates(question))
+
+
+def test_a_follow_up_naming_no_time_is_about_the_period_the_conversation_set() -> None:
+    earlier = ["What did the Bank decide in August 2025?", "Who voted for it?"]
+
+    inherited = conversation_scope("How did the committee split?", earlier, TODAY)
+    assert inherited.end == dt.date(2025, 8, 31) and inherited.spans == ()
+    own = conversation_scope("And in February 2025?", earlier, TODAY)
+    assert own.end == dt.date(2025, 2, 28)
+    now = conversation_scope("And now?", earlier, TODAY)
+    assert now.present and now.end is None
+    assert not conversation_scope("How did the committee split?", ["Who votes?"], TODAY).temporal
 
 
 def test_present_and_undated_questions() -> None:

@@ -214,6 +214,21 @@ def test_he_is_the_person_the_previous_answer_quoted(
     assert_citations_valid(answer, chunk_texts)
 
 
+def test_a_follow_up_is_answered_from_the_period_the_conversation_is_about(
+    chat_components: Components, chunk_texts: dict[str, str]
+) -> None:
+    answer = ask(
+        chat_components.answerer,
+        "What happened to US funding for the Haiti mission in February 2025?",
+        "Why?",
+    )
+
+    assert answer.answered
+    assert answer.answer.startswith("As of 7 February 2025:")
+    assert MAY not in {c.document_id for c in answer.citations}  # published after that month
+    assert_citations_valid(answer, chunk_texts)
+
+
 def test_and_now_after_two_turns_gives_the_latest_news(chat_components: Components) -> None:
     answer = ask(
         chat_components.answerer,
