@@ -111,7 +111,9 @@ class TimeScope:
     the question is in the present tense ("Who is ...?") and names no period. ``year``: the
     year an event is asked about ("did it fall in 2022?", not "In 2022, what ...?" nor "as of
     2022"), whose news a source published later can report. ``strict``: the question asks for
-    news of a week counted from the day asked, which older sources cannot report.
+    news of a week counted from the day asked, which older sources cannot report. ``history``:
+    an answer about time gives the history of older sources; not a follow-up's that keeps an
+    earlier turn's period (:func:`conversation_scope`), which asks about that period's news.
     """
 
     start: dt.date | None = None
@@ -122,6 +124,7 @@ class TimeScope:
     present_tense: bool = False
     year: int | None = None  # the year an event is asked about ("did it fall in 2022?")
     strict: bool = False  # only evidence within the scope answers ("this week")
+    history: bool = True  # an answer about time gives the history of older sources
 
     @property
     def temporal(self) -> bool:
@@ -218,14 +221,15 @@ def conversation_scope(question: str, earlier: Sequence[str], today: dt.date) ->
     """The time scope of ``question``, a turn of a conversation whose ``earlier`` user turns
     come first: a follow-up naming no time of its own ("How did the committee split?") is
     about the period the latest earlier turn naming one set ("... in August 2025?"), not
-    about every date the documents have."""
+    about every date the documents have; its answer is that period's news, without the
+    history."""
     scope = time_scope(question, today)
     if scope.temporal or scope.spans:
         return scope
     for turn in reversed(earlier):
         period = time_scope(turn, today)
         if period.start is not None or period.end is not None:  # its dates are not this turn's
-            return replace(period, spans=(), present=False, change=False)
+            return replace(period, spans=(), present=False, change=False, history=False)
     return scope
 
 

@@ -183,6 +183,7 @@ def test_a_follow_up_naming_no_time_is_about_the_period_the_conversation_set() -
 
     inherited = conversation_scope("How did the committee split?", earlier, TODAY)
     assert inherited.end == dt.date(2025, 8, 31) and inherited.spans == ()
+    assert not inherited.history and time_scope(earlier[0], TODAY).history
     own = conversation_scope("And in February 2025?", earlier, TODAY)
     assert own.end == dt.date(2025, 2, 28)
     now = conversation_scope("And now?", earlier, TODAY)
