@@ -23,7 +23,7 @@ from service.chat import extractive
 from service.chat.abstention import Signals
 from service.chat.citations import MarkerRewriter, Source, cite
 from service.chat.condense import Standalone, standalone
-from service.chat.dates import TimeScope, conversation_scope, without_dates
+from service.chat.dates import TimeScope, conversation_scope, time_scope, without_dates
 from service.chat.llm import (
     NO_ANSWER,
     ChatMessages,
@@ -155,9 +155,10 @@ class Answerer:
         conversation's, :func:`conversation_scope`), and what retrieval searches: the question
         without the dates of its scope (they are the scope)."""
         today = self._clock()
-        scope = conversation_scope(question.question, question.context, today)
+        earlier = [time_scope(turn, today) for turn in question.context]
+        scope = conversation_scope(question.question, earlier, today)
         # the dates of earlier turns are no words to match either
-        undated = tuple(without_dates(turn, today) for turn in question.context)
+        undated = tuple(s.without_dates(t) for s, t in zip(earlier, question.context, strict=True))
         question = dataclasses.replace(question, context=undated)
         searched = dataclasses.replace(
             question, question=scope.without_dates(question.question)

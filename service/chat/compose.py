@@ -87,14 +87,17 @@ def compose(
     """The draft answer to ``asked`` from the ``chosen`` sentences (best evidence first).
 
     ``terms`` are the question's content terms (with those of the turns it leans on); the
-    draft's markers ``[n]`` name the returned sources.
+    draft's markers ``[n]`` name the returned sources. A question about time is answered
+    with its history unless its ``scope`` gives none (a follow-up about an earlier turn's
+    period: :attr:`TimeScope.history`); then it is answered as any other question.
     """
     kind = expected_kind(asked)
-    quotes = [_trimmed(q, terms, kind, asked) for q in _quotes(chosen, scope.temporal)]
-    lead = _lead(quotes, kind, asked, scope)
+    timeline = scope.temporal and scope.history
+    quotes = [_trimmed(q, terms, kind, asked) for q in _quotes(chosen, timeline)]
+    lead = _lead(quotes, kind, asked, timeline)
     rest = [q for q in quotes if q is not lead]
     budget, start = MAX_WORDS, None
-    if scope.temporal:  # the history: one quote per earlier document, newest first
+    if timeline:  # the history: one quote per earlier document, newest first
         budget = MAX_HISTORY_WORDS
         firsts = {q.document_id: q for q in reversed(rest)}
         # on a question for a kind of answer, the lead's source's next quote comes before the
@@ -120,11 +123,11 @@ def compose(
     for quote in rest:
         if len(shown) == MAX_CITATIONS + (start is not None):
             break
-        own = quote.document_id == lead.document_id and not scope.temporal
+        own = quote.document_id == lead.document_id and not timeline
         if quote is start or words + _words(quote) <= budget + own * SAME_SOURCE_WORDS:
             shown.append(quote)
             words += _words(quote)
-    return _write(shown, scope.temporal)
+    return _write(shown, timeline)
 
 
 def _quotes(chosen: Sequence[Sentence], temporal: bool) -> list[Quote]:
@@ -175,15 +178,15 @@ def _informative(clause: str, terms: set[str], kind: Kind, asked: str) -> bool:
     )
 
 
-def _lead(quotes: list[Quote], kind: Kind, asked: str, scope: TimeScope) -> Quote:
+def _lead(quotes: list[Quote], kind: Kind, asked: str, timeline: bool) -> Quote:
     """The best quote holding an answer of ``kind`` (the best one when none does).
 
-    On a question about time (the present, a change, a date "as of" or a period) the best
-    dated one's source leads, with its news (its first sentences) when that holds an answer
-    too.
+    On a question about time answered with its history (``timeline``: the present, a change,
+    a date "as of" or a period) the best dated one's source leads, with its news (its first
+    sentences) when that holds an answer too.
     """
     answering = [q for q in quotes if holds_answer(kind, q.passage_text, asked)] or quotes
-    if not scope.temporal:
+    if not timeline:
         return answering[0]
     best = next((q for q in answering if parse_date(q.published)), answering[0])
     news = (q for q in answering if q.document_id == best.document_id and _is_news(q))

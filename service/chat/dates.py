@@ -217,17 +217,16 @@ def time_scope(question: str, today: dt.date) -> TimeScope:
     )
 
 
-def conversation_scope(question: str, earlier: Sequence[str], today: dt.date) -> TimeScope:
+def conversation_scope(question: str, earlier: Sequence[TimeScope], today: dt.date) -> TimeScope:
     """The time scope of ``question``, a turn of a conversation whose ``earlier`` user turns
-    come first: a follow-up naming no time of its own ("How did the committee split?") is
-    about the period the latest earlier turn naming one set ("... in August 2025?"), not
-    about every date the documents have; its answer is that period's news, without the
-    history."""
+    (their time scopes) come first: a follow-up naming no time of its own ("How did the
+    committee split?") is about the period the latest earlier turn naming one set ("... in
+    August 2025?"), not about every date the documents have; its answer is that period's
+    news, without the history."""
     scope = time_scope(question, today)
     if scope.temporal or scope.spans:
         return scope
-    for turn in reversed(earlier):
-        period = time_scope(turn, today)
+    for period in reversed(earlier):
         if period.start is not None or period.end is not None:  # its dates are not this turn's
             return replace(period, spans=(), present=False, change=False, history=False)
     return scope

@@ -101,11 +101,7 @@ def answer(
     if scope.present_tense and not by_recency:  # "What is the minimum wage?": its latest
         answering = newest_first(answering, kind, weights.PRESENT_TENSE_RATIO)
     chosen = select(answering, by_recency, kind)
-    # a follow-up about an earlier turn's period is answered from its newest source, without
-    # the history of older ones
-    draft, sources = compose(
-        chosen, asked, set(query.weights), scope if scope.history else TimeScope()
-    )
+    draft, sources = compose(chosen, asked, set(query.weights), scope)
     if names.unknown:
         draft = f"{unmentioned(names.unknown, mentions)}; this is what they say.\n\n{draft}"
     rewriter = MarkerRewriter(len(sources))

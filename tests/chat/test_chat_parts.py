@@ -179,16 +179,18 @@ def test_a_date_describing_what_is_asked_about_is_no_scope(
 
 
 def test_a_follow_up_naming_no_time_is_about_the_period_the_conversation_set() -> None:
-    earlier = ["What did the Bank decide in August 2025?", "Who voted for it?"]
+    turns = ["What did the Bank decide in August 2025?", "Who voted for it?"]
+    earlier = [time_scope(turn, TODAY) for turn in turns]
 
     inherited = conversation_scope("How did the committee split?", earlier, TODAY)
     assert inherited.end == dt.date(2025, 8, 31) and inherited.spans == ()
-    assert not inherited.history and time_scope(earlier[0], TODAY).history
+    assert not inherited.history and earlier[0].history
     own = conversation_scope("And in February 2025?", earlier, TODAY)
     assert own.end == dt.date(2025, 2, 28)
     now = conversation_scope("And now?", earlier, TODAY)
     assert now.present and now.end is None
-    assert not conversation_scope("How did the committee split?", ["Who votes?"], TODAY).temporal
+    undated = [time_scope("Who votes?", TODAY)]
+    assert not conversation_scope("How did the committee split?", undated, TODAY).temporal
 
 
 def test_present_and_undated_questions() -> None:
